@@ -1,0 +1,98 @@
+"""Signing, parsing and checking signed envelopes (the byte layout is in docs/protocol.md)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import ValidationError
+
+from schemas.envelope import Envelope, EnvelopePayload
+from traceability.canonical import canonical_bytes, canonical_json_loads
+from traceability.errors import InvalidInput, SignatureInvalid
+from traceability.keys import key_id_for, raw_public_key
+from traceability.types import EnvelopeHash, KeyID
+
+SIGNING_PREFIX = b"herbtrace/v1/envelope\n"
+"""Domain separation: an envelope signature can never be mistaken for any other signature."""
+
+GENESIS_PREV = "0" * 64
+"""`prev` of a signer's first envelope (seq 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEnvelope:
+    """A structurally valid envelope with its canonical payload bytes; signature not yet checked."""
+
+    payload: EnvelopePayload
+    payload_bytes: bytes
+    signature: bytes
+    envelope_hash: EnvelopeHash
+
+    @property
+    def signer(self) -> KeyID:
+        """The key ID the payload names."""
+        return KeyID(self.payload.signer)
+
+    def signed_message(self) -> bytes:
+        """Return the exact bytes the Ed25519 signature covers: SIGNING_PREFIX || payload."""
+        return SIGNING_PREFIX + self.payload_bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the wire form {"payload": …, "sig": …}."""
+        return {
+            "payload": canonical_json_loads(self.payload_bytes),
+            "sig": base64.b64encode(self.signature).decode(),
+        }
+
+
+def envelope_hash(payload_bytes: bytes) -> EnvelopeHash:
+    """Return SHA-256(canonical payload bytes): the identity a signer's next `prev` names."""
+    return EnvelopeHash(hashlib.sha256(payload_bytes).digest())
+
+
+def sign_envelope(key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
+    """Sign a payload (which must name this key as `signer`) and return the wire envelope."""
+    if payload.get("signer") != key_id_for(raw_public_key(key)):
+        raise InvalidInput("the payload's signer is not this key's key ID")
+    data = canonical_bytes(payload)
+    sig = key.sign(SIGNING_PREFIX + data)
+    return {"payload": payload, "sig": base64.b64encode(sig).decode()}
+
+
+def parse_envelope(raw: bytes | dict[str, Any]) -> ParsedEnvelope:
+    """Validate an envelope's structure and compute its canonical payload bytes.
+
+    `raw` is the JSON text of `{"payload": {...}, "sig": "<base64>"}` or its parsed form.
+    Raises InvalidInput (with the offending field) on anything malformed.
+    """
+    data = canonical_json_loads(raw) if isinstance(raw, bytes) else raw
+    if not isinstance(data, dict):
+        raise InvalidInput("an envelope is a JSON object with 'payload' and 'sig'")
+    try:
+        model = Envelope.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "envelope"
+        raise InvalidInput(f"invalid envelope: {where}: {first['msg']}") from exc
+    payload_bytes = canonical_bytes(data["payload"])
+    return ParsedEnvelope(
+        payload=model.payload,
+        payload_bytes=payload_bytes,
+        signature=base64.b64decode(model.sig),
+        envelope_hash=envelope_hash(payload_bytes),
+    )
+
+
+def verify_envelope(envelope: ParsedEnvelope, public_key: Ed25519PublicKey) -> None:
+    """Check the Ed25519 signature over SIGNING_PREFIX || payload; SignatureInvalid if it fails."""
+    try:
+        public_key.verify(envelope.signature, envelope.signed_message())
+    except InvalidSignature as exc:
+        raise SignatureInvalid(
+            f"signature of envelope {envelope.envelope_hash.hex()} does not verify"
+        ) from exc

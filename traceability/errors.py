@@ -1,0 +1,114 @@
+"""The single hierarchy of herbtrace's domain errors.
+
+TraceabilityError
+├── InvalidInput                 malformed input: bad JSON, bad base64, out-of-range numbers
+│   └── CanonicalizationError    a value RFC 8785 cannot represent exactly
+├── NotFound                     an entry, checkpoint or signer that does not exist
+├── Refused                      valid input the log will not accept
+│   ├── UnknownSigner
+│   ├── SignerNotActive          revoked, or outside its validity window
+│   ├── SequenceConflict         equivocation: another envelope already holds this sequence number
+│   └── ChainMismatch            `prev` does not name the signer's previous envelope
+├── ConfigurationError           missing or unusable settings, keys or database
+└── VerificationError            something that should verify does not; carries the evidence
+    ├── SignatureInvalid
+    ├── NoteError                a signed note that is malformed or not signed by a known key
+    ├── ProofError               an inclusion or consistency proof that does not verify
+    │   └── RootMismatch
+    └── ChainBroken              a stored entry that breaks the log (audit findings)
+
+The HTTP layer maps each class to one status code in one place (`api/errors.py`).
+"""
+
+from __future__ import annotations
+
+
+class TraceabilityError(Exception):
+    """Base class of every error herbtrace raises on purpose."""
+
+
+class InvalidInput(TraceabilityError):
+    """The input is malformed; nothing was recorded."""
+
+
+class CanonicalizationError(InvalidInput):
+    """A value cannot be represented in RFC 8785 canonical JSON (e.g. an integer beyond 2^53)."""
+
+
+class NotFound(TraceabilityError):
+    """The requested object does not exist."""
+
+
+class ConfigurationError(TraceabilityError):
+    """Settings, keys or the database are missing or unusable."""
+
+
+class Refused(TraceabilityError):
+    """A well-formed envelope the log will not accept; `reason` is a stable machine-readable code."""
+
+    reason = "refused"
+
+
+class UnknownSigner(Refused):
+    """The envelope names a key ID that is not in the signer registry."""
+
+    reason = "unknown_signer"
+
+
+class SignerNotActive(Refused):
+    """The signer is revoked, or the envelope falls outside its validity window."""
+
+    reason = "signer_not_active"
+
+
+class SequenceConflict(Refused):
+    """Equivocation: a different envelope already holds this signer's sequence number."""
+
+    reason = "equivocation"
+
+
+class ChainMismatch(Refused):
+    """The envelope's `prev` does not match the hash of the signer's previous envelope."""
+
+    reason = "prev_mismatch"
+
+
+class VerificationError(TraceabilityError):
+    """Something that should verify does not."""
+
+
+class SignatureInvalid(VerificationError):
+    """An Ed25519 signature does not verify."""
+
+
+class NoteError(VerificationError):
+    """A signed note is malformed, or carries no valid signature from a known key."""
+
+
+class ProofError(VerificationError):
+    """An RFC 9162 inclusion or consistency proof is malformed or does not verify."""
+
+
+class RootMismatch(ProofError):
+    """A proof computed a root other than the expected one."""
+
+    def __init__(self, expected: bytes, calculated: bytes) -> None:
+        super().__init__(
+            f"calculated root {calculated.hex()} does not match expected root {expected.hex()}"
+        )
+        self.expected = expected
+        self.calculated = calculated
+
+
+class ChainBroken(VerificationError):
+    """The log is broken at `index`: what was expected there and what was found."""
+
+    def __init__(self, index: int, what: str, expected: str = "", got: str = "") -> None:
+        detail = f"entry {index}: {what}"
+        if expected or got:
+            detail += f" (expected {expected}, got {got})"
+        super().__init__(detail)
+        self.index = index
+        self.what = what
+        self.expected = expected
+        self.got = got

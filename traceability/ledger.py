@@ -1,0 +1,122 @@
+"""The ledger service: one object wiring storage, the appender, checkpoints and proofs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from traceability.errors import InvalidInput, NotFound
+from traceability.log import tree_store
+from traceability.log.appender import AppendResult, Appender
+from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, latest_checkpoint
+from traceability.log.entry import Entry, parse_leaf
+from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
+from traceability.log.note import NoteVerifier
+from traceability.settings import Settings
+from traceability.storage.db import make_engine, read_transaction
+from traceability.storage.migrate import upgrade
+from traceability.storage.tables import LogEntry
+from traceability.types import LeafHash, NodeHash
+
+_entries = LogEntry.__table__  # type: ignore[attr-defined]
+
+
+def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier:
+    """Create or upgrade the database and create the log key; safe to run again."""
+    own = engine is None
+    engine = engine or make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        return create_log_key(engine, settings.log_origin, settings.log_key_passphrase)
+    finally:
+        if own:
+            engine.dispose()
+
+
+class Ledger:
+    """The log as one service. With `writable`, it appends and signs checkpoints."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None, *, writable: bool = True):
+        self.settings = settings
+        self.engine = engine or make_engine(settings.database_url)
+        with self.engine.connect() as conn:
+            self.verifier = load_log_verifier(conn, settings.log_origin)
+            signer = (
+                load_log_signer(conn, settings.log_origin, settings.log_key_passphrase)
+                if writable
+                else None
+            )
+        self.checkpointer = Checkpointer(signer, settings.checkpoint_interval)
+        self._appender = Appender(self.engine, self.checkpointer, settings.verify_threads)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def close(self) -> None:
+        """Stop background work and release the database."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self._appender.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def append(self, envelopes: Sequence[bytes | dict[str, Any]]) -> list[AppendResult]:
+        """Append envelopes in batches of `append_batch_size`; one result per envelope."""
+        size = self.settings.append_batch_size
+        results: list[AppendResult] = []
+        for start in range(0, len(envelopes), size):
+            results.extend(self._appender.append(envelopes[start : start + size]))
+        return results
+
+    def start_checkpoint_ticker(self) -> None:
+        """Sign a checkpoint every `checkpoint_interval` seconds while the log grows."""
+        if self._ticker is not None:
+            return
+
+        def tick() -> None:
+            while not self._stop.wait(self.settings.checkpoint_interval):
+                self.checkpointer.issue(self.engine)
+
+        self._ticker = threading.Thread(target=tick, name="checkpoints", daemon=True)
+        self._ticker.start()
+
+    def size(self) -> int:
+        """Return the number of entries."""
+        with self.engine.connect() as conn:
+            return tree_store.log_size(conn)
+
+    def entry(self, index: int) -> tuple[bytes, LeafHash, Entry]:
+        """Return entry `index`: its leaf bytes, leaf hash and decoded form."""
+        if index < 0:
+            raise InvalidInput("index must not be negative")
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(_entries.c.leaf, _entries.c.leaf_hash).where(_entries.c.idx == index)
+            ).first()
+        if row is None:
+            raise NotFound(f"the log has no entry {index}")
+        leaf = bytes(row[0])
+        return leaf, LeafHash(bytes(row[1])), parse_leaf(leaf)
+
+    def latest_checkpoint(self) -> StoredCheckpoint:
+        """Return the newest signed checkpoint."""
+        return latest_checkpoint(self.engine)
+
+    def inclusion_proof(self, index: int, tree_size: int) -> list[NodeHash]:
+        """Return the RFC 9162 inclusion proof of `index` in the tree of `tree_size`."""
+        with read_transaction(self.engine) as conn:
+            return tree_store.inclusion_proof(conn, index, tree_size)
+
+    def consistency_proof(self, first: int, second: int) -> list[NodeHash]:
+        """Return the RFC 9162 consistency proof between trees of `first` and `second`."""
+        with read_transaction(self.engine) as conn:
+            return tree_store.consistency_proof(conn, first, second)

@@ -1,0 +1,81 @@
+"""Database engines for SQLite and PostgreSQL, built on demand, never at import time."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from traceability.errors import ConfigurationError
+
+WRITE = "herbtrace_write"
+"""Execution option marking a connection that appends; SQLite then takes its write lock up front."""
+
+_APPEND_LOCK_KEY = 0x68657262  # "herb": the PostgreSQL advisory lock serialising appends
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for `url` (sqlite:///FILE or postgresql+psycopg://…).
+
+    SQLite runs in WAL mode with synchronous=FULL (a receipt means the entry is on disk) and
+    opens write transactions with BEGIN IMMEDIATE, so two processes never interleave appends.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ConfigurationError(f"HERBTRACE_DATABASE_URL is not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_sqlite(conn: Connection | Engine) -> bool:
+    """Tell whether the connection or engine talks to SQLite."""
+    return conn.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """Open a transaction that holds the log's single append lock until it commits.
+
+    SQLite: BEGIN IMMEDIATE takes the database's write lock. PostgreSQL: a transaction-scoped
+    advisory lock, so concurrent appenders queue instead of forking the chain.
+    """
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{WRITE: True})
+        with conn.begin():
+            if not is_sqlite(conn):
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _APPEND_LOCK_KEY})
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """Open a read-only snapshot transaction."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
