@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,9 +73,14 @@ class Ledger:
     def append(self, envelopes: Sequence[bytes | dict[str, Any]]) -> list[AppendResult]:
         """Append envelopes in batches of `append_batch_size`; one result per envelope."""
         size = self.settings.append_batch_size
+        batches = [envelopes[start : start + size] for start in range(0, len(envelopes), size)]
         results: list[AppendResult] = []
-        for start in range(0, len(envelopes), size):
-            results.extend(self._appender.append(envelopes[start : start + size]))
+        with ThreadPoolExecutor(1, thread_name_prefix="prepare") as prepare:
+            pending = [prepare.submit(self._appender.prepare, b) for b in batches[:1]]
+            for k in range(len(batches)):
+                if k + 1 < len(batches):  # prepare the next batch while this one commits
+                    pending.append(prepare.submit(self._appender.prepare, batches[k + 1]))
+                results.extend(self._appender.commit(pending[k].result()))
         return results
 
     def start_checkpoint_ticker(self) -> None:

@@ -80,6 +80,14 @@ def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch whose envelopes are parsed and signature-checked, ready to commit."""
+
+    results: list[AppendResult | None]
+    valid: list[tuple[int, ParsedEnvelope]]
+
+
 @dataclass
 class _SignerHead:
     """The newest sequence number and envelope hash of one signer, as the batch advances."""
@@ -108,6 +116,7 @@ class Appender:
     def __init__(self, engine: Engine, checkpointer: Checkpointer, verify_threads: int = 2):
         self._engine = engine
         self._checkpointer = checkpointer
+        self._threads = verify_threads
         self._pool = ThreadPoolExecutor(verify_threads, thread_name_prefix="verify")
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._lock = threading.Lock()
@@ -124,6 +133,13 @@ class Appender:
         Accepted, duplicate and rejected envelopes all get a result; only a database failure
         raises, and then nothing of the batch was written.
         """
+        return self.commit(self.prepare(submissions))
+
+    def prepare(self, submissions: Sequence[bytes | dict[str, Any]]) -> Prepared:
+        """Parse envelopes and check their signatures, without touching the log.
+
+        Thread-safe, so a caller can prepare the next batch while the previous one commits.
+        """
         results: list[AppendResult | None] = [None] * len(submissions)
         parsed: list[tuple[int, ParsedEnvelope]] = []
         for i, raw in enumerate(submissions):
@@ -132,16 +148,25 @@ class Appender:
             except TraceabilityError as exc:
                 results[i] = _rejected(exc)
         self._load_keys({env.payload.signer for _, env in parsed})
-        checks = self._pool.map(self._check_signature, [env for _, env in parsed])
+        chunks = [parsed[k :: self._threads] for k in range(self._threads)]
         valid: list[tuple[int, ParsedEnvelope]] = []
-        for (i, env), error in zip(parsed, checks, strict=True):
-            if error is None:
-                valid.append((i, env))
-            else:
-                results[i] = _rejected(error, env)
-        if valid:
+        for chunk_errors, chunk in zip(
+            self._pool.map(self._check_signatures, chunks), chunks, strict=True
+        ):
+            for (i, env), error in zip(chunk, chunk_errors, strict=True):
+                if error is None:
+                    valid.append((i, env))
+                else:
+                    results[i] = _rejected(error, env)
+        valid.sort(key=lambda item: item[0])
+        return Prepared(results, valid)
+
+    def commit(self, prepared: Prepared) -> list[AppendResult]:
+        """Append prepared envelopes under the log's lock; one result per submission, in order."""
+        results = list(prepared.results)
+        if prepared.valid:
             with self._lock:
-                for i, result in self._append_locked(valid):
+                for i, result in self._append_locked(prepared.valid):
                     results[i] = result
         return [r if r is not None else _rejected(Refused("not processed")) for r in results]
 
@@ -153,16 +178,22 @@ class Appender:
             for key_id, info in signers_by_id(conn, missing).items():
                 self._keys[key_id] = load_public_key(info.public_key)
 
-    def _check_signature(self, env: ParsedEnvelope) -> TraceabilityError | None:
-        key = self._keys.get(env.payload.signer)
-        try:
-            if key is None:
-                require_signer({}, env.payload.signer)
+    def _check_signatures(
+        self, chunk: list[tuple[int, ParsedEnvelope]]
+    ) -> list[TraceabilityError | None]:
+        errors: list[TraceabilityError | None] = []
+        for _, env in chunk:
+            key = self._keys.get(env.payload.signer)
+            try:
+                if key is None:
+                    require_signer({}, env.payload.signer)
+                else:
+                    verify_envelope(env, key)
+            except TraceabilityError as exc:
+                errors.append(exc)
             else:
-                verify_envelope(env, key)
-        except TraceabilityError as exc:
-            return exc
-        return None
+                errors.append(None)
+        return errors
 
     def _append_locked(
         self, valid: list[tuple[int, ParsedEnvelope]]
@@ -407,4 +438,3 @@ def _last_leaf_hash(conn: Connection, size: int) -> LeafHash:
     return LeafHash(bytes(row[0]))
 
 
-__all__ = ["AppendResult", "Appender", "SignerInfo"]
