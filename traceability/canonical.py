@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, cast
+import re
+from typing import Any, NamedTuple, cast
 
 import rfc8785
 
 from traceability.errors import CanonicalizationError, InvalidInput
+
+_MAX_SAFE = 2**53 - 1
 
 
 def canonical_bytes(value: object) -> bytes:
@@ -100,18 +103,49 @@ def _check_strings(value: object) -> None:
                 raise InvalidInput("JSON string contains a lone surrogate escape") from exc
 
 
-def canonical_json_loads(data: bytes) -> object:
-    """Parse `data` as strict UTF-8 I-JSON, raising `InvalidInput` with the reason if it is not."""
+class ParsedJSON(NamedTuple):
+    """A parsed JSON value, and whether it lies in the domain where `plain_bytes` is exact."""
+
+    value: object
+    plain: bool
+
+
+_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_NON_BMP_OR_SURROGATE = re.compile(rb"[\xf0-\xf4]|\\u[dD][89a-fA-F]")
+
+
+def parse_json(data: bytes) -> ParsedJSON:
+    """Parse `data` as strict UTF-8 I-JSON, raising `InvalidInput` with the reason if it is not.
+
+    `plain` is True when the value holds no floats, no integers beyond ±(2^53 - 1) and no
+    characters outside the Basic Multilingual Plane: exactly the values for which
+    `plain_bytes` equals RFC 8785.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"JSON is not valid UTF-8 (byte offset {exc.start})") from exc
+    plain = True
+
+    def parse_float(literal: str) -> float:
+        nonlocal plain
+        plain = False
+        return _parse_finite_float(literal)
+
+    def parse_int(literal: str) -> int:
+        nonlocal plain
+        number = int(literal)
+        if not -_MAX_SAFE <= number <= _MAX_SAFE:
+            plain = False
+        return number
+
     try:
         value: object = json.loads(
             text,
             object_pairs_hook=_reject_duplicate_keys,
             parse_constant=_reject_constant,
-            parse_float=_parse_finite_float,
+            parse_float=parse_float,
+            parse_int=parse_int,
         )
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"malformed JSON: {exc}") from exc
@@ -120,5 +154,22 @@ def canonical_json_loads(data: bytes) -> object:
     except ValueError as exc:
         # int() refuses numbers longer than sys.get_int_max_str_digits().
         raise InvalidInput(f"malformed JSON number: {exc}") from exc
-    _check_strings(value)
-    return value
+    if _MAY_HOLD_SURROGATE.search(data):  # lone surrogates can only come from \\u escapes
+        _check_strings(value)
+    return ParsedJSON(value, plain and not _NON_BMP_OR_SURROGATE.search(data))
+
+
+def canonical_json_loads(data: bytes) -> object:
+    """Parse `data` as strict UTF-8 I-JSON, raising `InvalidInput` with the reason if it is not."""
+    return parse_json(data).value
+
+
+def plain_bytes(value: object) -> bytes:
+    """Return RFC 8785 bytes of a value that `parse_json` found `plain`, using the C encoder.
+
+    For such values the standard library's sorted, compact, non-ASCII-escaping encoder
+    produces exactly RFC 8785: integers print alike, strings escape the same characters the
+    same way (§3.2.2.2), and code-point order equals UTF-16 order inside the Basic
+    Multilingual Plane (§3.2.3). It is several times faster than the general serialiser.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()

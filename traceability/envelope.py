@@ -11,8 +11,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
-from schemas.envelope import Envelope, EnvelopePayload
-from traceability.canonical import canonical_bytes, canonical_json_loads
+from schemas.envelope import Envelope
+from traceability.canonical import canonical_bytes, canonical_json_loads, parse_json, plain_bytes
 from traceability.errors import InvalidInput, SignatureInvalid
 from traceability.keys import key_id_for, raw_public_key
 from traceability.types import EnvelopeHash, KeyID
@@ -26,17 +26,17 @@ GENESIS_PREV = "0" * 64
 
 @dataclass(frozen=True, slots=True)
 class ParsedEnvelope:
-    """A structurally valid envelope with its canonical payload bytes; signature not yet checked."""
+    """A structurally valid envelope with its canonical payload bytes; signature not yet checked.
 
-    payload: EnvelopePayload
+    Small and picklable, so worker processes can parse and check envelopes in parallel.
+    """
+
+    signer: KeyID
+    seq: int
+    prev: str
     payload_bytes: bytes
     signature: bytes
     envelope_hash: EnvelopeHash
-
-    @property
-    def signer(self) -> KeyID:
-        """The key ID the payload names."""
-        return KeyID(self.payload.signer)
 
     def signed_message(self) -> bytes:
         """Return the exact bytes the Ed25519 signature covers: SIGNING_PREFIX || payload."""
@@ -70,7 +70,11 @@ def parse_envelope(raw: bytes | dict[str, Any]) -> ParsedEnvelope:
     `raw` is the JSON text of `{"payload": {...}, "sig": "<base64>"}` or its parsed form.
     Raises InvalidInput (with the offending field) on anything malformed.
     """
-    data = canonical_json_loads(raw) if isinstance(raw, bytes) else raw
+    plain = False
+    if isinstance(raw, bytes):
+        data, plain = parse_json(raw)
+    else:
+        data = raw
     if not isinstance(data, dict):
         raise InvalidInput("an envelope is a JSON object with 'payload' and 'sig'")
     try:
@@ -79,9 +83,12 @@ def parse_envelope(raw: bytes | dict[str, Any]) -> ParsedEnvelope:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "envelope"
         raise InvalidInput(f"invalid envelope: {where}: {first['msg']}") from exc
-    payload_bytes = canonical_bytes(data["payload"])
+    payload = data["payload"]
+    payload_bytes = plain_bytes(payload) if plain else canonical_bytes(payload)
     return ParsedEnvelope(
-        payload=model.payload,
+        signer=KeyID(model.payload.signer),
+        seq=model.payload.seq,
+        prev=model.payload.prev,
         payload_bytes=payload_bytes,
         signature=base64.b64decode(model.sig),
         envelope_hash=envelope_hash(payload_bytes),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput, NotFound
 from traceability.log import tree_store
-from traceability.log.appender import AppendResult, Appender
+from traceability.log.appender import Appender, AppendResult
 from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, latest_checkpoint
 from traceability.log.entry import Entry, parse_leaf
 from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
@@ -52,7 +52,7 @@ class Ledger:
                 else None
             )
         self.checkpointer = Checkpointer(signer, settings.checkpoint_interval)
-        self._appender = Appender(self.engine, self.checkpointer, settings.verify_threads)
+        self._appender = Appender(self.engine, self.checkpointer, settings.verify_workers)
         self._ticker: threading.Thread | None = None
         self._stop = threading.Event()
 

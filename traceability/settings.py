@@ -33,7 +33,7 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Seconds between checkpoints while the log grows"
     )
     append_batch_size: int = Field(default=500, ge=1, le=10_000)
-    verify_threads: int = Field(default=2, ge=1, le=64)
+    verify_workers: int = Field(default=2, ge=1, le=64, description="Processes checking signatures")
     max_envelope_bytes: int = Field(default=65_536, ge=1_024)
 
     @model_validator(mode="after")

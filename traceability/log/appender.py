@@ -4,28 +4,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Connection, Engine
 
-from traceability.envelope import GENESIS_PREV, ParsedEnvelope, parse_envelope, verify_envelope
+from traceability.envelope import GENESIS_PREV, ParsedEnvelope, verify_envelope
 from traceability.errors import (
     ChainMismatch,
     Refused,
     SequenceConflict,
     TraceabilityError,
+    UnknownSigner,
 )
 from traceability.keys import load_public_key
 from traceability.log import merkle
 from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
+from traceability.log.precheck import Failed, Prechecker
 from traceability.log.tree_store import frontier, log_size
-from traceability.signers import SignerInfo, require_signer, signers_by_id
+from traceability.signers import require_signer, signers_by_id
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import Equivocation, LogEntry, TreeNode, node_id
 from traceability.types import EnvelopeHash, LeafHash
@@ -69,8 +69,8 @@ def _rejected(exc: TraceabilityError, env: ParsedEnvelope | None = None) -> Appe
     return AppendResult(
         status="rejected",
         envelope_hash=None if env is None else env.envelope_hash,
-        signer=None if env is None else env.payload.signer,
-        seq=None if env is None else env.payload.seq,
+        signer=None if env is None else env.signer,
+        seq=None if env is None else env.seq,
         reason=_snake(reason),
         detail=str(exc),
     )
@@ -89,7 +89,7 @@ class Prepared:
 
 
 @dataclass
-class _SignerHead:
+class SignerHead:
     """The newest sequence number and envelope hash of one signer, as the batch advances."""
 
     seq: int
@@ -100,8 +100,8 @@ class _SignerHead:
 class _Batch:
     """Rows a batch will insert, and each submission's result slot."""
 
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    nodes: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[tuple[int, bytes, bytes, str, int, bytes]] = field(default_factory=list)
+    nodes: list[tuple[int, bytes]] = field(default_factory=list)
     equivocations: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -110,22 +110,21 @@ class Appender:
 
     One write transaction per batch holds the log's append lock, so concurrent appenders,
     in this process or another, produce one linear chain. Signatures are checked before the
-    lock is taken, on `verify_threads` threads (Ed25519 verification releases the GIL).
+    lock is taken, in `verify_workers` processes.
     """
 
-    def __init__(self, engine: Engine, checkpointer: Checkpointer, verify_threads: int = 2):
+    def __init__(self, engine: Engine, checkpointer: Checkpointer, verify_workers: int = 2):
         self._engine = engine
         self._checkpointer = checkpointer
-        self._threads = verify_threads
-        self._pool = ThreadPoolExecutor(verify_threads, thread_name_prefix="verify")
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._precheck = Prechecker(verify_workers)
+        self._keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._range: merkle.CompactRange | None = None
         self._last_leaf: LeafHash = GENESIS_LEAF_HASH
 
     def close(self) -> None:
-        """Stop the verification threads."""
-        self._pool.shutdown(wait=True)
+        """Stop the verification workers."""
+        self._precheck.close()
 
     def append(self, submissions: Sequence[bytes | dict[str, Any]]) -> list[AppendResult]:
         """Append envelopes (JSON bytes or parsed) in one transaction; one result each, in order.
@@ -136,29 +135,30 @@ class Appender:
         return self.commit(self.prepare(submissions))
 
     def prepare(self, submissions: Sequence[bytes | dict[str, Any]]) -> Prepared:
-        """Parse envelopes and check their signatures, without touching the log.
+        """Parse envelopes and check their signatures (on every core), without touching the log.
 
         Thread-safe, so a caller can prepare the next batch while the previous one commits.
         """
         results: list[AppendResult | None] = [None] * len(submissions)
-        parsed: list[tuple[int, ParsedEnvelope]] = []
-        for i, raw in enumerate(submissions):
-            try:
-                parsed.append((i, parse_envelope(raw)))
-            except TraceabilityError as exc:
-                results[i] = _rejected(exc)
-        self._load_keys({env.payload.signer for _, env in parsed})
-        chunks = [parsed[k :: self._threads] for k in range(self._threads)]
         valid: list[tuple[int, ParsedEnvelope]] = []
-        for chunk_errors, chunk in zip(
-            self._pool.map(self._check_signatures, chunks), chunks, strict=True
-        ):
-            for (i, env), error in zip(chunk, chunk_errors, strict=True):
-                if error is None:
-                    valid.append((i, env))
+        late: list[tuple[int, ParsedEnvelope]] = []
+        for i, outcome in enumerate(self._precheck.run(submissions, self._keys)):
+            if isinstance(outcome, Failed):
+                results[i] = _rejected(outcome.error, outcome.envelope)
+            elif outcome.verified:
+                valid.append((i, outcome.envelope))
+            else:
+                late.append((i, outcome.envelope))
+        if late:  # signers this process has not seen yet: fetch their keys and check here
+            self._load_keys({env.signer for _, env in late})
+            for i, env in late:
+                try:
+                    verify_envelope(env, load_public_key(self._require_key(env.signer)))
+                except TraceabilityError as exc:
+                    results[i] = _rejected(exc, env)
                 else:
-                    results[i] = _rejected(error, env)
-        valid.sort(key=lambda item: item[0])
+                    valid.append((i, env))
+            valid.sort(key=lambda item: item[0])
         return Prepared(results, valid)
 
     def commit(self, prepared: Prepared) -> list[AppendResult]:
@@ -171,29 +171,15 @@ class Appender:
         return [r if r is not None else _rejected(Refused("not processed")) for r in results]
 
     def _load_keys(self, key_ids: set[str]) -> None:
-        missing = key_ids - self._keys.keys()
-        if not missing:
-            return
         with self._engine.connect() as conn:
-            for key_id, info in signers_by_id(conn, missing).items():
-                self._keys[key_id] = load_public_key(info.public_key)
+            for key_id, info in signers_by_id(conn, key_ids).items():
+                self._keys[key_id] = info.public_key
 
-    def _check_signatures(
-        self, chunk: list[tuple[int, ParsedEnvelope]]
-    ) -> list[TraceabilityError | None]:
-        errors: list[TraceabilityError | None] = []
-        for _, env in chunk:
-            key = self._keys.get(env.payload.signer)
-            try:
-                if key is None:
-                    require_signer({}, env.payload.signer)
-                else:
-                    verify_envelope(env, key)
-            except TraceabilityError as exc:
-                errors.append(exc)
-            else:
-                errors.append(None)
-        return errors
+    def _require_key(self, key_id: str) -> bytes:
+        key = self._keys.get(key_id)
+        if key is None:
+            raise UnknownSigner(f"no signer has key ID {key_id}")
+        return key
 
     def _append_locked(
         self, valid: list[tuple[int, ParsedEnvelope]]
@@ -216,20 +202,19 @@ class Appender:
             self._range = frontier(conn, size)
             self._last_leaf = _last_leaf_hash(conn, size)
         tree = self._range
-        signers = signers_by_id(conn, {env.payload.signer for _, env in valid})
+        signers = signers_by_id(conn, {env.signer for _, env in valid})
         known = _existing(conn, [env for _, env in valid])
-        heads = _heads(conn, set(signers))
+        heads = signer_heads(conn, set(signers))
         batch = _Batch()
         out: list[tuple[int, AppendResult]] = []
         seen_in_batch: dict[bytes, AppendResult] = {}
         for i, env in valid:
-            p = env.payload
             dup = seen_in_batch.get(env.envelope_hash) or known.by_hash.get(env.envelope_hash)
             if dup is not None:
                 out.append((i, AppendResult(**{**_fields(dup), "status": "duplicate"})))
                 continue
             try:
-                require_signer(signers, p.signer).check_active(now)
+                require_signer(signers, env.signer).check_active(now)
                 _check_sequence(conn, env, heads, known, batch, received)
             except Refused as exc:
                 out.append((i, _rejected(exc, env)))
@@ -238,42 +223,47 @@ class Appender:
             leaf = build_leaf(index, self._last_leaf, received, env.signature, env.payload_bytes)
             leaf_hash = merkle.hash_leaf(leaf)
             for level, idx, h in tree.append(leaf_hash):
-                batch.nodes.append({"node_id": node_id(level, idx), "hash": h})
+                batch.nodes.append((node_id(level, idx), h))
             batch.entries.append(
-                {
-                    "idx": index,
-                    "leaf": leaf,
-                    "leaf_hash": leaf_hash,
-                    "signer": p.signer,
-                    "seq": p.seq,
-                    "envelope_hash": env.envelope_hash,
-                }
+                (index, leaf, leaf_hash, env.signer, env.seq, env.envelope_hash)
             )
             self._last_leaf = leaf_hash
-            heads[p.signer] = (
-                _SignerHead(p.seq, env.envelope_hash)
-                if (p.signer not in heads or p.seq > heads[p.signer].seq)
-                else heads[p.signer]
+            heads[env.signer] = (
+                SignerHead(env.seq, env.envelope_hash)
+                if (env.signer not in heads or env.seq > heads[env.signer].seq)
+                else heads[env.signer]
             )
-            known.by_seq[(p.signer, p.seq)] = env.envelope_hash
+            known.by_seq[(env.signer, env.seq)] = env.envelope_hash
             result = AppendResult(
                 status="accepted",
                 envelope_hash=env.envelope_hash,
-                signer=p.signer,
-                seq=p.seq,
+                signer=env.signer,
+                seq=env.seq,
                 index=index,
                 leaf_hash=leaf_hash,
             )
             seen_in_batch[env.envelope_hash] = result
             out.append((i, result))
         if batch.entries:
-            conn.execute(_entries.insert(), batch.entries)
+            _insert_many(conn, "log_entries", _ENTRY_COLUMNS, batch.entries)
         if batch.nodes:
-            conn.execute(_nodes.insert(), batch.nodes)
+            _insert_many(conn, "tree_nodes", ("node_id", "hash"), batch.nodes)
         if batch.equivocations:
             conn.execute(_equivocations.insert(), batch.equivocations)
         self._checkpointer.maybe_issue(conn, tree, now)
         return out
+
+
+_ENTRY_COLUMNS = ("idx", "leaf", "leaf_hash", "signer", "seq", "envelope_hash")
+
+
+def _insert_many(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT many rows through the driver's executemany, skipping per-row SQL compilation."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608 - constant names
+    conn.exec_driver_sql(sql, list(rows))
 
 
 def _fields(result: AppendResult) -> dict[str, Any]:
@@ -313,7 +303,7 @@ def _existing(conn: Connection, envs: list[ParsedEnvelope]) -> _Known:
     by_seq: dict[tuple[str, int], bytes] = {}
     wanted: dict[str, list[int]] = {}
     for e in envs:
-        wanted.setdefault(e.payload.signer, []).append(e.payload.seq)
+        wanted.setdefault(e.signer, []).append(e.seq)
     for signer, seqs in wanted.items():
         rows2 = conn.execute(
             sa.select(_entries.c.seq, _entries.c.envelope_hash).where(
@@ -324,8 +314,9 @@ def _existing(conn: Connection, envs: list[ParsedEnvelope]) -> _Known:
     return _Known(by_hash, by_seq)
 
 
-def _heads(conn: Connection, signers: set[str]) -> dict[str, _SignerHead]:
-    heads: dict[str, _SignerHead] = {}
+def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
+    """Return each signer's newest (highest) sequence number in the log and its envelope hash."""
+    heads: dict[str, SignerHead] = {}
     for signer in signers:
         row = conn.execute(
             sa.select(_entries.c.seq, _entries.c.envelope_hash)
@@ -334,7 +325,7 @@ def _heads(conn: Connection, signers: set[str]) -> dict[str, _SignerHead]:
             .limit(1)
         ).first()
         if row is not None:
-            heads[signer] = _SignerHead(int(row[0]), bytes(row[1]))
+            heads[signer] = SignerHead(int(row[0]), bytes(row[1]))
     return heads
 
 
@@ -350,55 +341,54 @@ def _hash_at(conn: Connection, signer: str, seq: int) -> bytes | None:
 def _check_sequence(
     conn: Connection,
     env: ParsedEnvelope,
-    heads: dict[str, _SignerHead],
+    heads: dict[str, SignerHead],
     known: _Known,
     batch: _Batch,
     received: str,
 ) -> None:
     """Refuse equivocation and broken signer chains; record the evidence of either."""
-    p = env.payload
-    holder = known.by_seq.get((p.signer, p.seq))
+    holder = known.by_seq.get((env.signer, env.seq))
     if holder is not None:
         _record(
             batch,
             env,
             "equivocation",
             received,
-            f"sequence {p.seq} is already held by envelope {holder.hex()}",
+            f"sequence {env.seq} is already held by envelope {holder.hex()}",
         )
         raise SequenceConflict(
-            f"signer {p.signer} already used sequence {p.seq} for envelope {holder.hex()}"
+            f"signer {env.signer} already used sequence {env.seq} for envelope {holder.hex()}"
         )
     expected_prev: bytes | None
-    head = heads.get(p.signer)
-    if p.seq == 1:
+    head = heads.get(env.signer)
+    if env.seq == 1:
         expected_prev = bytes.fromhex(GENESIS_PREV)
-    elif head is not None and head.seq == p.seq - 1:
+    elif head is not None and head.seq == env.seq - 1:
         expected_prev = head.envelope_hash
     else:  # a gap or a late arrival: check whichever neighbours exist
-        expected_prev = known.by_seq.get((p.signer, p.seq - 1)) or _hash_at(
-            conn, p.signer, p.seq - 1
+        expected_prev = known.by_seq.get((env.signer, env.seq - 1)) or _hash_at(
+            conn, env.signer, env.seq - 1
         )
-        nxt = _next_prev(conn, p.signer, p.seq + 1)
+        nxt = _next_prev(conn, env.signer, env.seq + 1)
         if nxt is not None and nxt != env.envelope_hash:
             _record(
                 batch,
                 env,
                 "prev_mismatch",
                 received,
-                f"entry for sequence {p.seq + 1} names another predecessor",
+                f"entry for sequence {env.seq + 1} names another predecessor",
             )
-            raise ChainMismatch(f"the signer's envelope {p.seq + 1} names a different predecessor")
-    if expected_prev is not None and expected_prev.hex() != p.prev:
+            raise ChainMismatch(f"the signer's envelope {env.seq + 1} names a different predecessor")
+    if expected_prev is not None and expected_prev.hex() != env.prev:
         _record(
             batch,
             env,
             "prev_mismatch",
             received,
-            f"prev {p.prev} but the signer's envelope {p.seq - 1} is {expected_prev.hex()}",
+            f"prev {env.prev} but the signer's envelope {env.seq - 1} is {expected_prev.hex()}",
         )
         raise ChainMismatch(
-            f"prev {p.prev} does not match the signer's envelope {p.seq - 1} "
+            f"prev {env.prev} does not match the signer's envelope {env.seq - 1} "
             f"({expected_prev.hex()})"
         )
 
@@ -410,18 +400,18 @@ def _next_prev(conn: Connection, signer: str, seq: int) -> bytes | None:
     ).first()
     if row is None:
         return None
-    from traceability.log.entry import parse_leaf  # noqa: PLC0415 - rare path
+    from traceability.log.entry import parse_leaf
 
     return bytes.fromhex(str(parse_leaf(bytes(row[0])).payload()["prev"]))
 
 
 def _record(batch: _Batch, env: ParsedEnvelope, kind: str, received: str, reason: str) -> None:
-    import json  # noqa: PLC0415 - rare path
+    import json
 
     batch.equivocations.append(
         {
-            "signer": env.payload.signer,
-            "seq": env.payload.seq,
+            "signer": env.signer,
+            "seq": env.seq,
             "kind": kind,
             "existing_index": None,
             "envelope": json.dumps(env.to_json(), ensure_ascii=False).encode(),
@@ -436,5 +426,3 @@ def _last_leaf_hash(conn: Connection, size: int) -> LeafHash:
         return GENESIS_LEAF_HASH
     row = conn.execute(sa.select(_entries.c.leaf_hash).where(_entries.c.idx == size - 1)).one()
     return LeafHash(bytes(row[0]))
-
-

@@ -56,7 +56,9 @@ class Checkpointer:
         if self._signer is None or tree.size == 0:
             return
         last = latest_checkpoint_in(conn)
-        if last is not None and (last.tree_size >= tree.size or now - last.issued_at < self._interval):
+        if last is not None and (
+            last.tree_size >= tree.size or now - last.issued_at < self._interval
+        ):
             return
         self._insert(conn, tree.size, tree.root(), now)
 
@@ -74,7 +76,9 @@ class Checkpointer:
     def _insert(self, conn: Connection, size: int, root: bytes, now: datetime) -> StoredCheckpoint:
         assert self._signer is not None  # noqa: S101 - callers check
         note = sign_checkpoint(Checkpoint(self._signer.name, size, root), self._signer)
-        conn.execute(_checkpoints.insert().values(tree_size=size, root=root, note=note, issued_at=now))
+        conn.execute(
+            _checkpoints.insert().values(tree_size=size, root=root, note=note, issued_at=now)
+        )
         return StoredCheckpoint(size, root, note, now)
 
 

@@ -48,9 +48,7 @@ def load_log_verifier(conn: Connection, origin: str) -> NoteVerifier:
 def load_log_signer(conn: Connection, origin: str, passphrase: str) -> NoteSigner:
     """Decrypt the log key for `origin`; ConfigurationError if absent or the passphrase is wrong."""
     row = conn.execute(
-        sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(
-            _keys.c.origin == origin
-        )
+        sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(_keys.c.origin == origin)
     ).first()
     if row is None:
         raise ConfigurationError(f"no log key for origin {origin!r}: run `herbtrace init`")

@@ -1,0 +1,85 @@
+"""Shared fixtures: settings, fresh SQLite and PostgreSQL databases, an initialised ledger."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from traceability.ledger import Ledger, initialise
+from traceability.settings import Settings
+from traceability.storage.db import make_engine
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HERBTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def settings_for(url: str) -> Settings:
+    """Settings for a test database, with checkpoints issued as fast as the test needs."""
+    return Settings(database_url=url, log_origin="test.herbtrace/log", checkpoint_interval=0.05)
+
+
+@pytest.fixture(name="sqlite_url")
+def _sqlite_url(tmp_path: pytest.TempPathFactory) -> str:
+    """A URL of an empty SQLite database file private to the test."""
+    return f"sqlite:///{tmp_path}/herbtrace.db"  # type: ignore[operator]
+
+
+@pytest.fixture(name="postgres_url")
+def _postgres_url() -> Iterator[str]:
+    """A URL of an empty PostgreSQL database created for the test and dropped after it."""
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"herbtrace_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(name="db_url", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def _db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database URL: each test using it runs on SQLite and on PostgreSQL."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(name="settings")
+def _settings(db_url: str) -> Settings:
+    """Settings pointing at the test's own database."""
+    return settings_for(db_url)
+
+
+@pytest.fixture(name="engine")
+def _engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the test's database, migrated to head with a log key."""
+    engine = make_engine(settings.database_url)
+    initialise(settings, engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(name="ledger")
+def _ledger(settings: Settings, engine: Engine) -> Iterator[Ledger]:
+    """A writable ledger on the test's own, freshly initialised database."""
+    ledger = Ledger(settings, engine)
+    yield ledger
+    ledger.close()
+
+
+@pytest.fixture(name="sqlite_ledger")
+def _sqlite_ledger(sqlite_url: str) -> Iterator[Ledger]:
+    """A writable ledger on a fresh SQLite database (for tests that need only one backend)."""
+    settings = settings_for(sqlite_url)
+    initialise(settings)
+    ledger = Ledger(settings)
+    yield ledger
+    ledger.close()

@@ -1,0 +1,1 @@
+"""Benchmarks that measure herbtrace against the machine it runs on."""

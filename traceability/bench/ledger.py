@@ -1,0 +1,163 @@
+"""`herbtrace bench ledger`: append rate as the log grows, proof rate, and audit rate.
+
+Every figure is measured in the same run as the baseline it is compared with: the raw
+Ed25519 verify rate of this machine, single-threaded and on all cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from traceability.canonical import canonical_bytes
+from traceability.envelope import GENESIS_PREV, SIGNING_PREFIX, envelope_hash, sign_envelope
+from traceability.keys import key_id_for, raw_public_key
+from traceability.ledger import Ledger
+from traceability.log.audit import Auditor
+from traceability.log.audit_sources import DatabaseSource
+from traceability.log.tree_store import inclusion_proof
+from traceability.signers import register_signer
+from traceability.storage.db import read_transaction
+
+SIGNERS = 8
+BLOCK = 10_000
+
+
+def _seed(i: int) -> bytes:
+    return i.to_bytes(4, "big") * 8
+
+
+def _body(seq: int) -> dict[str, object]:
+    return {"type": "harvest", "batch": f"FS-RS-2026-{seq:07d}", "herb": "人参",
+            "site": "吉林省白山市抚松县", "growing_years": 6,
+            "quantity": {"value": f"{100 + seq % 900}.500", "unit": "kg"}}
+
+
+def _sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[list[bytes], str]:
+    """Sign `count` envelopes of one signer from `first_seq`; return them and the last hash."""
+    key = Ed25519PrivateKey.from_private_bytes(_seed(signer))
+    kid = key_id_for(raw_public_key(key))
+    out = []
+    for seq in range(first_seq, first_seq + count):
+        payload = {"v": 1, "signer": kid, "seq": seq, "prev": prev,
+                   "time": "2026-09-20T08:30:00Z", "body": _body(seq)}
+        out.append(json.dumps(sign_envelope(key, payload), ensure_ascii=False).encode())
+        prev = envelope_hash(canonical_bytes(payload)).hex()
+    return out, prev
+
+
+def raw_verify_rate(seconds: float = 2.0) -> float:
+    """Measure single-threaded Ed25519 verifications per second on a typical envelope."""
+    key = Ed25519PrivateKey.generate()
+    message = SIGNING_PREFIX + canonical_bytes(
+        {"v": 1, "signer": "0" * 32, "seq": 1, "prev": GENESIS_PREV,
+         "time": "2026-09-20T08:30:00Z", "body": _body(1)}
+    )
+    signature, public = key.sign(message), key.public_key()
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(200):
+            public.verify(signature, message)
+        count += 200
+    return count / (time.perf_counter() - start)
+
+
+@dataclass
+class LedgerFigures:
+    """What one backend measured."""
+
+    backend: str
+    entries: int = 0
+    append_rates: list[tuple[int, float]] = field(default_factory=list)  # (log size, entries/s)
+    proof_rate: float = 0.0
+    audit_rate: float = 0.0
+    audit_ok: bool = False
+
+
+class EnvelopeSource:
+    """Signs envelopes for several signers in worker processes, BLOCK at a time."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        self._seq = [1] * SIGNERS
+        self._prev = [GENESIS_PREV] * SIGNERS
+
+    def register(self, ledger: Ledger) -> None:
+        for i in range(SIGNERS):
+            key = Ed25519PrivateKey.from_private_bytes(_seed(i))
+            register_signer(ledger.engine, public_key=raw_public_key(key), name=f"bench {i}",
+                            organisation="herbtrace bench", role="device")
+
+    def blocks(self, total: int) -> Iterator[list[bytes]]:
+        made = 0
+        while made < total:
+            size = min(BLOCK, total - made)
+            per = -(-size // SIGNERS)
+            futures = [
+                self._pool.submit(_sign_block, i, self._seq[i], per, self._prev[i])
+                for i in range(SIGNERS)
+            ]
+            streams: list[list[bytes]] = []
+            for i, f in enumerate(futures):
+                envs, self._prev[i] = f.result()
+                self._seq[i] += per
+                streams.append(envs)
+            # interleave the signers as devices would, each one's envelopes still in order
+            block = [env for group in zip(*streams, strict=True) for env in group]
+            made += len(block)
+            yield block
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
+def measure(
+    ledger: Ledger, backend: str, entries: int, say: Callable[[str], None]
+) -> LedgerFigures:
+    """Grow the log to `entries`, timing appends per block, then time proofs and the audit."""
+    figures = LedgerFigures(backend)
+    source = EnvelopeSource(max(1, (os.cpu_count() or 2)))
+    source.register(ledger)
+    try:
+        for block in source.blocks(entries):
+            start = time.perf_counter()
+            results = ledger.append(block)
+            rate = len(block) / (time.perf_counter() - start)
+            bad = [r for r in results if r.status != "accepted"]
+            if bad:
+                raise RuntimeError(f"bench envelope refused: {bad[0]}")
+            figures.entries += len(block)
+            figures.append_rates.append((figures.entries, rate))
+            say(f"{backend}: {figures.entries:>9,} entries, appending at {rate:,.0f}/s")
+    finally:
+        source.close()
+    ledger.checkpointer.issue(ledger.engine)
+    figures.proof_rate = proof_rate(ledger)
+    say(f"{backend}: inclusion proofs {figures.proof_rate:,.0f}/s")
+    report = Auditor(ledger.verifier, os.cpu_count() or 2).run(DatabaseSource(ledger.engine))
+    figures.audit_rate = report.entries / report.seconds
+    figures.audit_ok = report.ok
+    say(f"{backend}: audit {figures.audit_rate:,.0f} entries/s, ok={report.ok}")
+    return figures
+
+
+def proof_rate(ledger: Ledger, seconds: float = 3.0) -> float:
+    """Serve inclusion proofs for random entries against the log's full size, one connection."""
+    size = ledger.size()
+    rng = random.Random(7)
+    count = 0
+    with read_transaction(ledger.engine) as conn:
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            for _ in range(100):
+                inclusion_proof(conn, rng.randrange(size), size)
+            count += 100
+        return count / (time.perf_counter() - start)

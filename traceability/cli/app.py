@@ -1,0 +1,95 @@
+"""The root `herbtrace` command: init, serve, seed, verify, and the sub-command groups."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from traceability.cli.bench import app as bench_app
+from traceability.cli.export import app as export_app
+from traceability.cli.signer import app as signer_app
+from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.cli.verify import verify
+from traceability.ledger import Ledger, initialise
+
+app = typer.Typer(
+    name="herbtrace",
+    help="Verifiable traceability for authentic Chinese medicinal materials (道地药材).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(export_app, name="export")
+app.add_typer(bench_app, name="bench")
+app.add_typer(signer_app, name="signer")
+app.command()(verify)
+
+
+@app.command()
+@handles_errors
+def init() -> None:
+    """Create or upgrade the database and create the log's signing key."""
+    settings = load_settings()
+    verifier = initialise(settings)
+    console.print(f"database ready: {settings.database_url}")
+    console.print(f"log key: {verifier.to_vkey()}")
+
+
+@app.command()
+@handles_errors
+def seed(
+    events: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many events")] = 1000,
+) -> None:
+    """Append N realistic signed events from a handful of registered demo signers."""
+    from traceability.demo import seed_events
+
+    settings = load_settings()
+    initialise(settings)
+    with Ledger(settings) as ledger:
+        results = seed_events(ledger, events)
+        ledger.checkpointer.issue(ledger.engine)
+        accepted = sum(r.status == "accepted" for r in results)
+        console.print(f"appended {accepted} of {events} events; log size {ledger.size()}")
+        if accepted != events:
+            rejected = [r for r in results if r.status != "accepted"][:3]
+            raise fail(f"{events - accepted} events not appended, e.g. {rejected}")
+
+
+@app.command()
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the HTTP API (log key, checkpoints, entries and proofs)."""
+    import uvicorn
+
+    settings = load_settings()
+    initialise(settings)
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+@app.command()
+@handles_errors
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
+    events: Annotated[int, typer.Option(min=0, help="Demo events to append first")] = 200,
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file")] = Path(
+        "herbtrace-demo"
+    ),
+) -> None:
+    """Run herbtrace on the embedded default: SQLite, demo data, and the API."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HERBTRACE_DATABASE_URL", f"sqlite:///{data_dir / 'herbtrace.db'}")
+    if events:
+        seed(events=events)
+    console.print(f"herbtrace is serving on http://{host}:{port}/v1/log/checkpoint")
+    serve(host=host, port=port)
+
+
+def main() -> None:
+    """Entry point of the `herbtrace` console script."""
+    app()

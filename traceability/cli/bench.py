@@ -1,0 +1,76 @@
+"""`herbtrace bench …`: measured figures, each beside the baseline of the same run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+from rich.table import Table
+
+from traceability.bench.ledger import LedgerFigures, measure, raw_verify_rate
+from traceability.cli.common import console, fail, handles_errors
+from traceability.ledger import Ledger, initialise
+from traceability.settings import Settings
+
+app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@app.command()
+@handles_errors
+def ledger(
+    entries: Annotated[int, typer.Option(min=20_000, help="Grow each log to this size")] = 100_000,
+    backend: Annotated[list[str], typer.Option(help="sqlite and/or postgres")] = ["sqlite"],  # noqa: B006
+    postgres_url: Annotated[
+        str, typer.Option(envvar="HERBTRACE_BENCH_POSTGRES_URL", help="Server for a scratch DB")
+    ] = DEFAULT_PG,
+) -> None:
+    """Append rate as the log grows, inclusion proofs/s, and audit rate vs raw Ed25519."""
+    cores = os.cpu_count() or 1
+    raw = raw_verify_rate()
+    console.print(f"raw Ed25519 verify: {raw:,.0f}/s on one core, {cores} cores")
+    results: list[LedgerFigures] = []
+    for name in backend:
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                results.append(_run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", entries))
+        elif name == "postgres":
+            results.append(_on_scratch_postgres(postgres_url, entries))
+        else:
+            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    table = Table("backend", "entries", "append/s @≤10k", f"append/s @{entries:,}",
+                  "flatness", "proofs/s", "audit/s", "audit ÷ (raw × cores)")
+    for f in results:
+        early = statistics.median(r for n, r in f.append_rates if n <= 10_000)
+        late = f.append_rates[-1][1]
+        table.add_row(f.backend, f"{f.entries:,}", f"{early:,.0f}", f"{late:,.0f}",
+                      f"{late / early:.2f}", f"{f.proof_rate:,.0f}", f"{f.audit_rate:,.0f}",
+                      f"{f.audit_rate / (raw * cores):.2f}")
+    console.print(table)
+
+
+def _run(url: str, backend: str, entries: int) -> LedgerFigures:
+    settings = Settings(database_url=url, log_origin="bench.herbtrace/log")
+    initialise(settings)
+    with Ledger(settings) as ledger:
+        return measure(ledger, backend, entries, console.print)
+
+
+def _on_scratch_postgres(admin_url: str, entries: int) -> LedgerFigures:
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"herbtrace_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        return _run(admin.url.set(database=name).render_as_string(False), "postgres", entries)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,0 +1,58 @@
+"""What every command shares: settings, the console, and turning domain errors into exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from traceability.errors import TraceabilityError
+from traceability.settings import Settings
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_settings() -> Settings:
+    """Read the settings, or exit 2 naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        err_console.print(f"[red]error:[/] HERBTRACE_{where.upper()}: {first['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print an error and return the Exit to raise."""
+    err_console.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn herbtrace's domain errors into a one-line message and exit code 1."""
+    try:
+        yield
+    except TraceabilityError as exc:
+        raise fail(str(exc)) from exc
+
+
+def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a command so domain errors exit 1 with a clear message instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with domain_errors():
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,88 @@
+"""`herbtrace verify`: the full audit of the database, or of an exported bundle."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from traceability.cli.common import console, err_console, fail, handles_errors, load_settings
+from traceability.log.audit import Auditor, AuditReport, AuditSource
+from traceability.log.audit_sources import DatabaseSource
+from traceability.log.bundle import BundleSource
+from traceability.log.log_key import load_log_verifier
+from traceability.log.note import NoteVerifier
+from traceability.storage.db import make_engine
+
+
+@handles_errors
+def verify(
+    bundle: Annotated[
+        Path | None,
+        typer.Option(help="Verify this exported bundle instead of the database (no server needed)"),
+    ] = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option(help="The log's verifier key, obtained independently; pins the bundle"),
+    ] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Signature-checking threads")] = (
+        os.cpu_count() or 2
+    ),
+) -> None:
+    """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on the first fault."""
+    source: AuditSource
+    if bundle is not None:
+        if not bundle.is_file():
+            raise fail(f"no bundle at {bundle}", 2)
+        bundle_source = BundleSource(bundle)
+        key = log_key or str(bundle_source.header.get("log_key", ""))
+        if log_key is None:
+            err_console.print(
+                "[yellow]note:[/] trusting the log key inside the bundle; pass --log-key "
+                "with the key published by the log to pin it"
+            )
+        verifier = NoteVerifier.from_vkey(key)
+        source = bundle_source
+        total = bundle_source.size()
+    else:
+        engine = make_engine(load_settings().database_url)
+        with engine.connect() as conn:
+            verifier = load_log_verifier(conn, load_settings().log_origin)
+        if log_key is not None and NoteVerifier.from_vkey(log_key) != verifier:
+            raise fail("the database's log key is not the one given with --log-key")
+        source = DatabaseSource(engine)
+        total = source.size()
+    report = _run(Auditor(verifier, threads), source, total)
+    _print(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _run(auditor: Auditor, source: AuditSource, total: int) -> AuditReport:
+    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("verifying entries", total=total)
+        return auditor.run(source, lambda n: progress.advance(task, n))
+
+
+def _print(report: AuditReport) -> None:
+    rate = report.entries / report.seconds if report.seconds else 0.0
+    console.print(
+        f"checked {report.entries} entries, {report.checkpoints} checkpoints and "
+        f"{report.nodes} tree nodes in {report.seconds:.1f} s ({rate:,.0f} entries/s)"
+    )
+    for signer, low, high in report.gaps[:10]:
+        console.print(f"[yellow]gap:[/] signer {signer} has no envelopes {low}–{high}")
+    first = report.first()
+    if first is None:
+        console.print("[green]OK[/]: the log verifies")
+        return
+    err_console.print(f"[red]FAILED[/] at entry {first.index}: {first.what}")
+    for finding in report.findings[1:10]:
+        err_console.print(f"  also entry {finding.index}: {finding.what}")
+    if len(report.findings) > 10:
+        err_console.print(f"  … {len(report.findings) - 10} more findings")

@@ -1,0 +1,170 @@
+"""Audit bundles: the whole log in one file that a regulator verifies offline.
+
+A bundle is UTF-8 JSON Lines (optionally gzip-compressed when the name ends in `.gz`).
+The first line is the header; every other line is one record::
+
+    {"format": "herbtrace-bundle/v1", "origin": …, "log_key": <vkey>, "tree_size": N,
+     "exported_at": …}
+    {"signer": {<SignerInfo.to_json()>}}
+    {"checkpoint": {"tree_size": N, "note": <signed note>}}
+    {"entry": {"index": I, "leaf": <base64 leaf bytes>}}
+
+Entries appear in index order. Nothing else in the file is trusted: leaf hashes, the tree
+and every checkpoint root are recomputed from the leaves, and signer key IDs are
+recomputed from their public keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.engine import Engine
+
+from traceability.errors import InvalidInput
+from traceability.log.audit import StoredCheckpointNote, StoredEntry
+from traceability.log.audit_sources import CHUNK, DatabaseSource
+from traceability.log.note import NoteVerifier
+from traceability.signers import SignerInfo
+from traceability.types import KeyID
+
+FORMAT = "herbtrace-bundle/v1"
+
+
+def _open(path: Path, mode: str) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.GzipFile(filename=path, mode=mode + "b"), encoding="utf-8")
+    return path.open(mode, encoding="utf-8")
+
+
+def export_bundle(engine: Engine, verifier: NoteVerifier, path: Path) -> int:
+    """Write the log, its checkpoints and its signers to `path`; return the entry count."""
+    source = DatabaseSource(engine)
+    count = 0
+    with _open(path, "w") as out:
+        header = {
+            "format": FORMAT,
+            "origin": verifier.name,
+            "log_key": verifier.to_vkey(),
+            "tree_size": source.size(),
+            "exported_at": datetime.now(UTC).isoformat(),
+        }
+        out.write(json.dumps(header, ensure_ascii=False) + "\n")
+        for signer in source.signers().values():
+            out.write(json.dumps({"signer": signer.to_json()}, ensure_ascii=False) + "\n")
+        for cp in source.checkpoints():
+            out.write(json.dumps({"checkpoint": {"tree_size": cp.tree_size, "note": cp.note}}))
+            out.write("\n")
+        for chunk in source.entries():
+            for e in chunk:
+                leaf = base64.b64encode(e.leaf).decode()
+                out.write(f'{{"entry":{{"index":{e.idx},"leaf":"{leaf}"}}}}\n')
+                count += 1
+    return count
+
+
+def _signer(data: dict[str, Any]) -> SignerInfo:
+    def when(value: object) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(str(value))
+
+    return SignerInfo(
+        key_id=KeyID(str(data["key_id"])),
+        public_key=bytes.fromhex(str(data["public_key"])),
+        name=str(data["name"]),
+        organisation=str(data["organisation"]),
+        role=str(data["role"]),
+        status=str(data["status"]),
+        valid_from=when(data["valid_from"]) or datetime.min.replace(tzinfo=UTC),
+        valid_until=when(data.get("valid_until")),
+        revoked_at=when(data.get("revoked_at")),
+    )
+
+
+class BundleSource:
+    """Reads a bundle for the audit; malformed records raise InvalidInput naming the line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header: dict[str, Any] = {}
+        self._signers: dict[str, SignerInfo] = {}
+        self._checkpoints: list[StoredCheckpointNote] = []
+        self._entries_from = 0
+        with _open(path, "r") as f:
+            for number, line in enumerate(f, start=1):
+                record = self._parse(line, number)
+                if number == 1:
+                    if record.get("format") != FORMAT:
+                        raise InvalidInput(f"{path}: not a {FORMAT} file")
+                    self.header = record
+                elif "signer" in record:
+                    try:
+                        info = _signer(record["signer"])
+                    except (KeyError, TypeError, ValueError) as exc:
+                        raise InvalidInput(f"{path}:{number}: malformed signer: {exc}") from exc
+                    self._signers[info.key_id] = info
+                elif "checkpoint" in record:
+                    cp = record["checkpoint"]
+                    self._checkpoints.append(
+                        StoredCheckpointNote(int(cp["tree_size"]), None, str(cp["note"]))
+                    )
+                elif "entry" in record:
+                    self._entries_from = number
+                    break
+                else:
+                    raise InvalidInput(f"{path}:{number}: unknown record")
+        if not self.header:
+            raise InvalidInput(f"{path}: empty bundle")
+
+    def _parse(self, line: str, number: int) -> dict[str, Any]:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{self.path}:{number}: not JSON: {exc}") from exc
+        if not isinstance(record, dict):
+            raise InvalidInput(f"{self.path}:{number}: a record must be a JSON object")
+        return record
+
+    def size(self) -> int:
+        """The tree size the header claims (the audit counts the entries itself)."""
+        return int(self.header.get("tree_size", 0))
+
+    def entries(self) -> Iterator[list[StoredEntry]]:
+        """Yield the entries in file order, CHUNK at a time."""
+        if not self._entries_from:
+            return
+        chunk: list[StoredEntry] = []
+        with _open(self.path, "r") as f:
+            for number, line in enumerate(f, start=1):
+                if number < self._entries_from:
+                    continue
+                record = self._parse(line, number).get("entry")
+                try:
+                    index = int(record["index"])  # type: ignore[index]
+                    leaf = base64.b64decode(record["leaf"], validate=True)  # type: ignore[index]
+                    chunk.append(StoredEntry(index, leaf))
+                except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+                    raise InvalidInput(f"{self.path}:{number}: malformed entry: {exc}") from exc
+                if len(chunk) == CHUNK:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+    def checkpoints(self) -> list[StoredCheckpointNote]:
+        """The checkpoints in the bundle."""
+        return self._checkpoints
+
+    def signers(self) -> dict[str, SignerInfo]:
+        """The signers in the bundle."""
+        return self._signers
+
+    def nodes(self) -> None:
+        """A bundle carries no tree nodes: the audit recomputes the tree."""
+        return None

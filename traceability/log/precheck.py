@@ -1,0 +1,91 @@
+"""Parsing envelopes and checking their signatures in worker processes, on every core."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any, NamedTuple
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from traceability.envelope import ParsedEnvelope, parse_envelope, verify_envelope
+from traceability.errors import TraceabilityError
+from traceability.keys import load_public_key
+
+IN_PROCESS_BELOW = 64
+"""Batches smaller than this are checked in the calling process: a round trip costs more."""
+
+
+class Failed(NamedTuple):
+    """An envelope that was malformed or whose signature failed; nothing else is known."""
+
+    error: TraceabilityError
+    envelope: ParsedEnvelope | None
+
+
+class Outcome(NamedTuple):
+    """A parsed envelope; `verified` is False when its signer's key was not supplied."""
+
+    envelope: ParsedEnvelope
+    verified: bool
+
+
+_worker_keys: dict[bytes, Ed25519PublicKey] = {}
+
+
+def check(
+    raws: Sequence[bytes | dict[str, Any]], keys: Mapping[str, bytes]
+) -> list[Outcome | Failed]:
+    """Parse each envelope and verify it with its signer's key from `keys` (key ID → raw key)."""
+    out: list[Outcome | Failed] = []
+    for raw in raws:
+        try:
+            env = parse_envelope(raw)
+        except TraceabilityError as exc:
+            out.append(Failed(exc, None))
+            continue
+        raw_key = keys.get(env.signer)
+        if raw_key is None:
+            out.append(Outcome(env, verified=False))
+            continue
+        key = _worker_keys.get(raw_key)
+        if key is None:
+            key = _worker_keys[raw_key] = load_public_key(raw_key)
+        try:
+            verify_envelope(env, key)
+        except TraceabilityError as exc:
+            out.append(Failed(exc, env))
+        else:
+            out.append(Outcome(env, verified=True))
+    return out
+
+
+class Prechecker:
+    """Spreads `check` over `workers` processes (spawned on first use, never forked)."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: Executor | None = None
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def run(
+        self, raws: Sequence[bytes | dict[str, Any]], keys: Mapping[str, bytes]
+    ) -> list[Outcome | Failed]:
+        """Check `raws`, in order; large batches go to the worker processes."""
+        if len(raws) < IN_PROCESS_BELOW or self._workers < 2:
+            return check(raws, keys)
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+        step = -(-len(raws) // self._workers)
+        futures = [
+            self._pool.submit(check, list(raws[k : k + step]), dict(keys))
+            for k in range(0, len(raws), step)
+        ]
+        return [outcome for f in futures for outcome in f.result()]
