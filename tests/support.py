@@ -19,6 +19,8 @@ from traceability.signers import register_signer
 class TestSigner:
     """A signing key that keeps its own sequence number and previous-envelope hash."""
 
+    __test__ = False  # a helper, not a test class
+
     key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     seq: int = 0
     prev: str = GENESIS_PREV
