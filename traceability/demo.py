@@ -13,7 +13,8 @@ from traceability.canonical import canonical_bytes
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import Ledger
-from traceability.log.appender import AppendResult, signer_heads
+from traceability.log.results import AppendResult
+from traceability.log.sequencing import signer_heads
 from traceability.signers import register_signer
 
 
@@ -53,14 +54,39 @@ def _ginseng(n: int) -> list[tuple[DemoSigner, dict[str, Any]]]:
     fresh = f"{180 + n % 40}.{n % 10}00"
     dried = f"{(180 + n % 40) * 0.28:.3f}"
     return [
-        (FUSONG, {"type": "harvest", "batch": batch, "herb": "人参",
-                  "site": "吉林省白山市抚松县 万良镇 林下参基地", "growing_years": 6,
-                  "quantity": {"value": fresh, "unit": "kg"}}),
-        (JIAN, {"type": "processing", "inputs": [batch], "output": red, "step": "蒸制 → 红参",
-                "quantity": {"value": dried, "unit": "kg"}}),
-        (LAB, {"type": "quality_test", "batch": red, "result": "fail" if n % 17 == 5 else "pass",
-               "items": [{"name": "水分", "value": "11.2", "unit": "%"},
-                         {"name": "人参皂苷 Rg1+Re", "value": "0.41", "unit": "%"}]}),
+        (
+            FUSONG,
+            {
+                "type": "harvest",
+                "batch": batch,
+                "herb": "人参",
+                "site": "吉林省白山市抚松县 万良镇 林下参基地",
+                "growing_years": 6,
+                "quantity": {"value": fresh, "unit": "kg"},
+            },
+        ),
+        (
+            JIAN,
+            {
+                "type": "processing",
+                "inputs": [batch],
+                "output": red,
+                "step": "蒸制 → 红参",
+                "quantity": {"value": dried, "unit": "kg"},
+            },
+        ),
+        (
+            LAB,
+            {
+                "type": "quality_test",
+                "batch": red,
+                "result": "fail" if n % 17 == 5 else "pass",
+                "items": [
+                    {"name": "水分", "value": "11.2", "unit": "%"},
+                    {"name": "人参皂苷 Rg1+Re", "value": "0.41", "unit": "%"},
+                ],
+            },
+        ),
         (JIAN, {"type": "ship", "batch": red, "to": CHANGCHUN.organisation}),
         (CHANGCHUN, {"type": "receive", "batch": red, "from": JIAN.organisation}),
         (CHANGCHUN, {"type": "retail_sale", "batch": red, "units": 1 + n % 5}),
@@ -70,10 +96,23 @@ def _ginseng(n: int) -> list[tuple[DemoSigner, dict[str, Any]]]:
 def _velvet(n: int) -> list[tuple[DemoSigner, dict[str, Any]]]:
     batch = f"SY-LR-2026-{n:05d}"
     return [
-        (SHUANGYANG, {"type": "husbandry", "herd": "梅花鹿 3 号圈",
-                      "quarantine_certificate": f"吉动检 2026-{n:06d}"}),
-        (SHUANGYANG, {"type": "harvest", "batch": batch, "herb": "鹿茸",
-                      "quantity": {"value": f"{2 + n % 3}.{n % 10}50", "unit": "kg"}}),
+        (
+            SHUANGYANG,
+            {
+                "type": "husbandry",
+                "herd": "梅花鹿 3 号圈",
+                "quarantine_certificate": f"吉动检 2026-{n:06d}",
+            },
+        ),
+        (
+            SHUANGYANG,
+            {
+                "type": "harvest",
+                "batch": batch,
+                "herb": "鹿茸",
+                "quantity": {"value": f"{2 + n % 3}.{n % 10}50", "unit": "kg"},
+            },
+        ),
     ]
 
 
@@ -90,8 +129,13 @@ def stories(count: int, start: int = 0) -> list[tuple[DemoSigner, dict[str, Any]
 def seed_events(ledger: Ledger, count: int) -> list[AppendResult]:
     """Register the demo signers and append `count` signed demo events, continuing their chains."""
     for s in SIGNERS:
-        register_signer(ledger.engine, public_key=raw_public_key(s.key), name=s.name,
-                        organisation=s.organisation, role=s.role)
+        register_signer(
+            ledger.engine,
+            public_key=raw_public_key(s.key),
+            name=s.name,
+            organisation=s.organisation,
+            role=s.role,
+        )
     with ledger.engine.connect() as conn:
         heads = signer_heads(conn, {s.key_id for s in SIGNERS})
     state = {k: (h.seq, h.envelope_hash.hex()) for k, h in heads.items()}
@@ -100,9 +144,14 @@ def seed_events(ledger: Ledger, count: int) -> list[AppendResult]:
     envelopes = []
     for i, (signer, body) in enumerate(stories(count, start)):
         seq, prev = state.get(signer.key_id, (0, GENESIS_PREV))
-        payload = {"v": 1, "signer": signer.key_id, "seq": seq + 1, "prev": prev,
-                   "time": (clock + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                   "body": body}
+        payload = {
+            "v": 1,
+            "signer": signer.key_id,
+            "seq": seq + 1,
+            "prev": prev,
+            "time": (clock + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "body": body,
+        }
         envelopes.append(sign_envelope(signer.key, payload))
         state[signer.key_id] = (seq + 1, envelope_hash(canonical_bytes(payload)).hex())
     return ledger.append(envelopes)

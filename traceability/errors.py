@@ -44,7 +44,7 @@ class ConfigurationError(TraceabilityError):
 
 
 class Refused(TraceabilityError):
-    """A well-formed envelope the log will not accept; `reason` is a stable machine-readable code."""
+    """A well-formed envelope the log will not accept; `reason` is a stable code."""
 
     reason = "refused"
 

@@ -12,11 +12,12 @@ from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput, NotFound
 from traceability.log import tree_store
-from traceability.log.appender import Appender, AppendResult
+from traceability.log.appender import Appender
 from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, latest_checkpoint
 from traceability.log.entry import Entry, parse_leaf
 from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
 from traceability.log.note import NoteVerifier
+from traceability.log.results import AppendResult
 from traceability.settings import Settings
 from traceability.storage.db import make_engine, read_transaction
 from traceability.storage.migrate import upgrade

@@ -36,9 +36,14 @@ def _seed(i: int) -> bytes:
 
 
 def _body(seq: int) -> dict[str, object]:
-    return {"type": "harvest", "batch": f"FS-RS-2026-{seq:07d}", "herb": "人参",
-            "site": "吉林省白山市抚松县", "growing_years": 6,
-            "quantity": {"value": f"{100 + seq % 900}.500", "unit": "kg"}}
+    return {
+        "type": "harvest",
+        "batch": f"FS-RS-2026-{seq:07d}",
+        "herb": "人参",
+        "site": "吉林省白山市抚松县",
+        "growing_years": 6,
+        "quantity": {"value": f"{100 + seq % 900}.500", "unit": "kg"},
+    }
 
 
 def _sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[list[bytes], str]:
@@ -47,8 +52,14 @@ def _sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[lis
     kid = key_id_for(raw_public_key(key))
     out = []
     for seq in range(first_seq, first_seq + count):
-        payload = {"v": 1, "signer": kid, "seq": seq, "prev": prev,
-                   "time": "2026-09-20T08:30:00Z", "body": _body(seq)}
+        payload = {
+            "v": 1,
+            "signer": kid,
+            "seq": seq,
+            "prev": prev,
+            "time": "2026-09-20T08:30:00Z",
+            "body": _body(seq),
+        }
         out.append(json.dumps(sign_envelope(key, payload), ensure_ascii=False).encode())
         prev = envelope_hash(canonical_bytes(payload)).hex()
     return out, prev
@@ -58,8 +69,14 @@ def raw_verify_rate(seconds: float = 2.0) -> float:
     """Measure single-threaded Ed25519 verifications per second on a typical envelope."""
     key = Ed25519PrivateKey.generate()
     message = SIGNING_PREFIX + canonical_bytes(
-        {"v": 1, "signer": "0" * 32, "seq": 1, "prev": GENESIS_PREV,
-         "time": "2026-09-20T08:30:00Z", "body": _body(1)}
+        {
+            "v": 1,
+            "signer": "0" * 32,
+            "seq": 1,
+            "prev": GENESIS_PREV,
+            "time": "2026-09-20T08:30:00Z",
+            "body": _body(1),
+        }
     )
     signature, public = key.sign(message), key.public_key()
     count, start = 0, time.perf_counter()
@@ -93,8 +110,13 @@ class EnvelopeSource:
     def register(self, ledger: Ledger) -> None:
         for i in range(SIGNERS):
             key = Ed25519PrivateKey.from_private_bytes(_seed(i))
-            register_signer(ledger.engine, public_key=raw_public_key(key), name=f"bench {i}",
-                            organisation="herbtrace bench", role="device")
+            register_signer(
+                ledger.engine,
+                public_key=raw_public_key(key),
+                name=f"bench {i}",
+                organisation="herbtrace bench",
+                role="device",
+            )
 
     def blocks(self, total: int) -> Iterator[list[bytes]]:
         made = 0
@@ -152,7 +174,7 @@ def measure(
 def proof_rate(ledger: Ledger, seconds: float = 3.0) -> float:
     """Serve inclusion proofs for random entries against the log's full size, one connection."""
     size = ledger.size()
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - picks entries to prove, not secrets
     count = 0
     with read_transaction(ledger.engine) as conn:
         start = time.perf_counter()

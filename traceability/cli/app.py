@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from traceability.cli.bench import app as bench_app
+from traceability.cli.common import console, fail, handles_errors, load_settings
 from traceability.cli.export import app as export_app
 from traceability.cli.signer import app as signer_app
-from traceability.cli.common import console, fail, handles_errors, load_settings
 from traceability.cli.verify import verify
 from traceability.ledger import Ledger, initialise
 

@@ -45,14 +45,29 @@ def ledger(
             results.append(_on_scratch_postgres(postgres_url, entries))
         else:
             raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
-    table = Table("backend", "entries", "append/s @≤10k", f"append/s @{entries:,}",
-                  "flatness", "proofs/s", "audit/s", "audit ÷ (raw × cores)")
+    table = Table(
+        "backend",
+        "entries",
+        "append/s @≤10k",
+        f"append/s @{entries:,}",
+        "flatness",
+        "proofs/s",
+        "audit/s",
+        "audit ÷ (raw × cores)",
+    )
     for f in results:
         early = statistics.median(r for n, r in f.append_rates if n <= 10_000)
         late = f.append_rates[-1][1]
-        table.add_row(f.backend, f"{f.entries:,}", f"{early:,.0f}", f"{late:,.0f}",
-                      f"{late / early:.2f}", f"{f.proof_rate:,.0f}", f"{f.audit_rate:,.0f}",
-                      f"{f.audit_rate / (raw * cores):.2f}")
+        table.add_row(
+            f.backend,
+            f"{f.entries:,}",
+            f"{early:,.0f}",
+            f"{late:,.0f}",
+            f"{late / early:.2f}",
+            f"{f.proof_rate:,.0f}",
+            f"{f.audit_rate:,.0f}",
+            f"{f.audit_rate / (raw * cores):.2f}",
+        )
     console.print(table)
 
 

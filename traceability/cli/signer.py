@@ -30,8 +30,12 @@ def add(
     """Register a signer's public key."""
     engine = make_engine(load_settings().database_url)
     info = register_signer(
-        engine, public_key=parse_public_key_b64(public_key), name=name,
-        organisation=organisation, role=role, valid_until=valid_until,
+        engine,
+        public_key=parse_public_key_b64(public_key),
+        name=name,
+        organisation=organisation,
+        role=role,
+        valid_until=valid_until,
     )
     console.print(f"signer {info.key_id} ({info.name}, {info.organisation}) is {info.status}")
 

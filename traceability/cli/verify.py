@@ -32,7 +32,7 @@ def verify(
         os.cpu_count() or 2
     ),
 ) -> None:
-    """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on the first fault."""
+    """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on a fault."""
     source: AuditSource
     if bundle is not None:
         if not bundle.is_file():
@@ -62,8 +62,12 @@ def verify(
 
 
 def _run(auditor: Auditor, source: AuditSource, total: int) -> AuditReport:
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("verifying entries", total=total)
         return auditor.run(source, lambda n: progress.advance(task, n))

@@ -6,16 +6,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from traceability.envelope import GENESIS_PREV, ParsedEnvelope, verify_envelope
+from traceability.envelope import ParsedEnvelope, verify_envelope
 from traceability.errors import (
-    ChainMismatch,
     Refused,
-    SequenceConflict,
     TraceabilityError,
     UnknownSigner,
 )
@@ -24,60 +22,17 @@ from traceability.log import merkle
 from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
 from traceability.log.precheck import Failed, Prechecker
+from traceability.log.results import AppendResult, rejected
+from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
 from traceability.log.tree_store import frontier, log_size
 from traceability.signers import require_signer, signers_by_id
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import Equivocation, LogEntry, TreeNode, node_id
-from traceability.types import EnvelopeHash, LeafHash
+from traceability.types import LeafHash
 
 _entries = LogEntry.__table__  # type: ignore[attr-defined]
 _nodes = TreeNode.__table__  # type: ignore[attr-defined]
 _equivocations = Equivocation.__table__  # type: ignore[attr-defined]
-
-Status = Literal["accepted", "duplicate", "rejected"]
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    """What happened to one submitted envelope; `reason` is a stable code when rejected."""
-
-    status: Status
-    envelope_hash: EnvelopeHash | None = None
-    signer: str | None = None
-    seq: int | None = None
-    index: int | None = None
-    leaf_hash: LeafHash | None = None
-    reason: str | None = None
-    detail: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the result as JSON data (hashes in hex)."""
-        return {
-            "status": self.status,
-            "envelope_hash": None if self.envelope_hash is None else self.envelope_hash.hex(),
-            "signer": self.signer,
-            "seq": self.seq,
-            "index": self.index,
-            "leaf_hash": None if self.leaf_hash is None else self.leaf_hash.hex(),
-            "reason": self.reason,
-            "detail": self.detail,
-        }
-
-
-def _rejected(exc: TraceabilityError, env: ParsedEnvelope | None = None) -> AppendResult:
-    reason = exc.reason if isinstance(exc, Refused) else type(exc).__name__
-    return AppendResult(
-        status="rejected",
-        envelope_hash=None if env is None else env.envelope_hash,
-        signer=None if env is None else env.signer,
-        seq=None if env is None else env.seq,
-        reason=_snake(reason),
-        detail=str(exc),
-    )
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,14 +41,6 @@ class Prepared:
 
     results: list[AppendResult | None]
     valid: list[tuple[int, ParsedEnvelope]]
-
-
-@dataclass
-class SignerHead:
-    """The newest sequence number and envelope hash of one signer, as the batch advances."""
-
-    seq: int
-    envelope_hash: bytes
 
 
 @dataclass
@@ -144,7 +91,7 @@ class Appender:
         late: list[tuple[int, ParsedEnvelope]] = []
         for i, outcome in enumerate(self._precheck.run(submissions, self._keys)):
             if isinstance(outcome, Failed):
-                results[i] = _rejected(outcome.error, outcome.envelope)
+                results[i] = rejected(outcome.error, outcome.envelope)
             elif outcome.verified:
                 valid.append((i, outcome.envelope))
             else:
@@ -155,7 +102,7 @@ class Appender:
                 try:
                     verify_envelope(env, load_public_key(self._require_key(env.signer)))
                 except TraceabilityError as exc:
-                    results[i] = _rejected(exc, env)
+                    results[i] = rejected(exc, env)
                 else:
                     valid.append((i, env))
             valid.sort(key=lambda item: item[0])
@@ -168,7 +115,7 @@ class Appender:
             with self._lock:
                 for i, result in self._append_locked(prepared.valid):
                     results[i] = result
-        return [r if r is not None else _rejected(Refused("not processed")) for r in results]
+        return [r if r is not None else rejected(Refused("not processed")) for r in results]
 
     def _load_keys(self, key_ids: set[str]) -> None:
         with self._engine.connect() as conn:
@@ -203,7 +150,7 @@ class Appender:
             self._last_leaf = _last_leaf_hash(conn, size)
         tree = self._range
         signers = signers_by_id(conn, {env.signer for _, env in valid})
-        known = _existing(conn, [env for _, env in valid])
+        known = existing(conn, [env for _, env in valid])
         heads = signer_heads(conn, set(signers))
         batch = _Batch()
         out: list[tuple[int, AppendResult]] = []
@@ -215,18 +162,16 @@ class Appender:
                 continue
             try:
                 require_signer(signers, env.signer).check_active(now)
-                _check_sequence(conn, env, heads, known, batch, received)
+                check_sequence(conn, env, heads, known, batch.equivocations, received)
             except Refused as exc:
-                out.append((i, _rejected(exc, env)))
+                out.append((i, rejected(exc, env)))
                 continue
             index = tree.size
             leaf = build_leaf(index, self._last_leaf, received, env.signature, env.payload_bytes)
             leaf_hash = merkle.hash_leaf(leaf)
             for level, idx, h in tree.append(leaf_hash):
                 batch.nodes.append((node_id(level, idx), h))
-            batch.entries.append(
-                (index, leaf, leaf_hash, env.signer, env.seq, env.envelope_hash)
-            )
+            batch.entries.append((index, leaf, leaf_hash, env.signer, env.seq, env.envelope_hash))
             self._last_leaf = leaf_hash
             heads[env.signer] = (
                 SignerHead(env.seq, env.envelope_hash)
@@ -268,157 +213,6 @@ def _insert_many(
 
 def _fields(result: AppendResult) -> dict[str, Any]:
     return {name: getattr(result, name) for name in AppendResult.__dataclass_fields__}
-
-
-@dataclass
-class _Known:
-    """Entries already in the log that a batch collides with."""
-
-    by_hash: dict[bytes, AppendResult]
-    by_seq: dict[tuple[str, int], bytes]
-
-
-def _existing(conn: Connection, envs: list[ParsedEnvelope]) -> _Known:
-    hashes = [e.envelope_hash for e in envs]
-    rows = conn.execute(
-        sa.select(
-            _entries.c.idx,
-            _entries.c.leaf_hash,
-            _entries.c.signer,
-            _entries.c.seq,
-            _entries.c.envelope_hash,
-        ).where(_entries.c.envelope_hash.in_(hashes))
-    )
-    by_hash = {
-        bytes(h): AppendResult(
-            status="duplicate",
-            envelope_hash=EnvelopeHash(bytes(h)),
-            signer=s,
-            seq=int(q),
-            index=int(i),
-            leaf_hash=LeafHash(bytes(lh)),
-        )
-        for i, lh, s, q, h in rows
-    }
-    by_seq: dict[tuple[str, int], bytes] = {}
-    wanted: dict[str, list[int]] = {}
-    for e in envs:
-        wanted.setdefault(e.signer, []).append(e.seq)
-    for signer, seqs in wanted.items():
-        rows2 = conn.execute(
-            sa.select(_entries.c.seq, _entries.c.envelope_hash).where(
-                _entries.c.signer == signer, _entries.c.seq.in_(seqs)
-            )
-        )
-        by_seq.update(((signer, int(q)), bytes(h)) for q, h in rows2)
-    return _Known(by_hash, by_seq)
-
-
-def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
-    """Return each signer's newest (highest) sequence number in the log and its envelope hash."""
-    heads: dict[str, SignerHead] = {}
-    for signer in signers:
-        row = conn.execute(
-            sa.select(_entries.c.seq, _entries.c.envelope_hash)
-            .where(_entries.c.signer == signer)
-            .order_by(_entries.c.seq.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            heads[signer] = SignerHead(int(row[0]), bytes(row[1]))
-    return heads
-
-
-def _hash_at(conn: Connection, signer: str, seq: int) -> bytes | None:
-    row = conn.execute(
-        sa.select(_entries.c.envelope_hash).where(
-            _entries.c.signer == signer, _entries.c.seq == seq
-        )
-    ).first()
-    return None if row is None else bytes(row[0])
-
-
-def _check_sequence(
-    conn: Connection,
-    env: ParsedEnvelope,
-    heads: dict[str, SignerHead],
-    known: _Known,
-    batch: _Batch,
-    received: str,
-) -> None:
-    """Refuse equivocation and broken signer chains; record the evidence of either."""
-    holder = known.by_seq.get((env.signer, env.seq))
-    if holder is not None:
-        _record(
-            batch,
-            env,
-            "equivocation",
-            received,
-            f"sequence {env.seq} is already held by envelope {holder.hex()}",
-        )
-        raise SequenceConflict(
-            f"signer {env.signer} already used sequence {env.seq} for envelope {holder.hex()}"
-        )
-    expected_prev: bytes | None
-    head = heads.get(env.signer)
-    if env.seq == 1:
-        expected_prev = bytes.fromhex(GENESIS_PREV)
-    elif head is not None and head.seq == env.seq - 1:
-        expected_prev = head.envelope_hash
-    else:  # a gap or a late arrival: check whichever neighbours exist
-        expected_prev = known.by_seq.get((env.signer, env.seq - 1)) or _hash_at(
-            conn, env.signer, env.seq - 1
-        )
-        nxt = _next_prev(conn, env.signer, env.seq + 1)
-        if nxt is not None and nxt != env.envelope_hash:
-            _record(
-                batch,
-                env,
-                "prev_mismatch",
-                received,
-                f"entry for sequence {env.seq + 1} names another predecessor",
-            )
-            raise ChainMismatch(f"the signer's envelope {env.seq + 1} names a different predecessor")
-    if expected_prev is not None and expected_prev.hex() != env.prev:
-        _record(
-            batch,
-            env,
-            "prev_mismatch",
-            received,
-            f"prev {env.prev} but the signer's envelope {env.seq - 1} is {expected_prev.hex()}",
-        )
-        raise ChainMismatch(
-            f"prev {env.prev} does not match the signer's envelope {env.seq - 1} "
-            f"({expected_prev.hex()})"
-        )
-
-
-def _next_prev(conn: Connection, signer: str, seq: int) -> bytes | None:
-    """Return the `prev` named by the signer's envelope `seq`, if it is in the log."""
-    row = conn.execute(
-        sa.select(_entries.c.leaf).where(_entries.c.signer == signer, _entries.c.seq == seq)
-    ).first()
-    if row is None:
-        return None
-    from traceability.log.entry import parse_leaf
-
-    return bytes.fromhex(str(parse_leaf(bytes(row[0])).payload()["prev"]))
-
-
-def _record(batch: _Batch, env: ParsedEnvelope, kind: str, received: str, reason: str) -> None:
-    import json
-
-    batch.equivocations.append(
-        {
-            "signer": env.signer,
-            "seq": env.seq,
-            "kind": kind,
-            "existing_index": None,
-            "envelope": json.dumps(env.to_json(), ensure_ascii=False).encode(),
-            "reason": reason,
-            "received_at": datetime.fromisoformat(received.replace("Z", "+00:00")),
-        }
-    )
 
 
 def _last_leaf_hash(conn: Connection, size: int) -> LeafHash:

@@ -1,0 +1,173 @@
+"""The per-signer chain rules applied at append time: duplicates, equivocation, `prev` links."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from traceability.envelope import GENESIS_PREV, ParsedEnvelope
+from traceability.errors import ChainMismatch, Refused, SequenceConflict
+from traceability.log.entry import parse_leaf
+from traceability.log.results import AppendResult
+from traceability.storage.tables import LogEntry
+from traceability.types import EnvelopeHash, LeafHash
+
+_entries = LogEntry.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class SignerHead:
+    """The newest sequence number and envelope hash of one signer, as the batch advances."""
+
+    seq: int
+    envelope_hash: bytes
+
+
+@dataclass
+class Known:
+    """Entries already in the log that a batch collides with."""
+
+    by_hash: dict[bytes, AppendResult]
+    by_seq: dict[tuple[str, int], bytes]
+
+
+def existing(conn: Connection, envs: list[ParsedEnvelope]) -> Known:
+    hashes = [e.envelope_hash for e in envs]
+    rows = conn.execute(
+        sa.select(
+            _entries.c.idx,
+            _entries.c.leaf_hash,
+            _entries.c.signer,
+            _entries.c.seq,
+            _entries.c.envelope_hash,
+        ).where(_entries.c.envelope_hash.in_(hashes))
+    )
+    by_hash = {
+        bytes(h): AppendResult(
+            status="duplicate",
+            envelope_hash=EnvelopeHash(bytes(h)),
+            signer=s,
+            seq=int(q),
+            index=int(i),
+            leaf_hash=LeafHash(bytes(lh)),
+        )
+        for i, lh, s, q, h in rows
+    }
+    by_seq: dict[tuple[str, int], bytes] = {}
+    wanted: dict[str, list[int]] = {}
+    for e in envs:
+        wanted.setdefault(e.signer, []).append(e.seq)
+    for signer, seqs in wanted.items():
+        rows2 = conn.execute(
+            sa.select(_entries.c.seq, _entries.c.envelope_hash).where(
+                _entries.c.signer == signer, _entries.c.seq.in_(seqs)
+            )
+        )
+        by_seq.update(((signer, int(q)), bytes(h)) for q, h in rows2)
+    return Known(by_hash, by_seq)
+
+
+def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
+    """Return each signer's newest (highest) sequence number in the log and its envelope hash."""
+    heads: dict[str, SignerHead] = {}
+    for signer in signers:
+        row = conn.execute(
+            sa.select(_entries.c.seq, _entries.c.envelope_hash)
+            .where(_entries.c.signer == signer)
+            .order_by(_entries.c.seq.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            heads[signer] = SignerHead(int(row[0]), bytes(row[1]))
+    return heads
+
+
+def _hash_at(conn: Connection, signer: str, seq: int) -> bytes | None:
+    row = conn.execute(
+        sa.select(_entries.c.envelope_hash).where(
+            _entries.c.signer == signer, _entries.c.seq == seq
+        )
+    ).first()
+    return None if row is None else bytes(row[0])
+
+
+def check_sequence(
+    conn: Connection,
+    env: ParsedEnvelope,
+    heads: dict[str, SignerHead],
+    known: Known,
+    evidence: list[dict[str, Any]],
+    received: str,
+) -> None:
+    """Refuse equivocation and broken signer chains, recording the evidence of either."""
+    holder = known.by_seq.get((env.signer, env.seq))
+    if holder is not None:
+        _refuse(
+            evidence,
+            env,
+            received,
+            SequenceConflict(
+                f"signer {env.signer} already used sequence {env.seq} for envelope {holder.hex()}"
+            ),
+        )
+    head = heads.get(env.signer)
+    expected_prev: bytes | None
+    if env.seq == 1:
+        expected_prev = bytes.fromhex(GENESIS_PREV)
+    elif head is not None and head.seq == env.seq - 1:  # the usual case: the next in order
+        expected_prev = head.envelope_hash
+    else:  # a gap or a late arrival: check whichever neighbours are in the log
+        expected_prev = known.by_seq.get((env.signer, env.seq - 1)) or _hash_at(
+            conn, env.signer, env.seq - 1
+        )
+        successor_prev = _next_prev(conn, env.signer, env.seq + 1)
+        if successor_prev is not None and successor_prev != env.envelope_hash:
+            _refuse(
+                evidence,
+                env,
+                received,
+                ChainMismatch(f"the signer's envelope {env.seq + 1} names a different predecessor"),
+            )
+    if expected_prev is not None and expected_prev.hex() != env.prev:
+        _refuse(
+            evidence,
+            env,
+            received,
+            ChainMismatch(
+                f"prev {env.prev} does not match the signer's envelope {env.seq - 1} "
+                f"({expected_prev.hex()})"
+            ),
+        )
+
+
+def _next_prev(conn: Connection, signer: str, seq: int) -> bytes | None:
+    """Return the `prev` named by the signer's envelope `seq`, if it is in the log."""
+    row = conn.execute(
+        sa.select(_entries.c.leaf).where(_entries.c.signer == signer, _entries.c.seq == seq)
+    ).first()
+    if row is None:
+        return None
+    return bytes.fromhex(str(parse_leaf(bytes(row[0])).payload()["prev"]))
+
+
+def _refuse(
+    evidence: list[dict[str, Any]], env: ParsedEnvelope, received: str, error: Refused
+) -> NoReturn:
+    """Keep the refused envelope as evidence for regulators, then raise `error`."""
+    evidence.append(
+        {
+            "signer": env.signer,
+            "seq": env.seq,
+            "kind": error.reason,
+            "existing_index": None,
+            "envelope": json.dumps(env.to_json(), ensure_ascii=False).encode(),
+            "reason": str(error),
+            "received_at": datetime.fromisoformat(received.replace("Z", "+00:00")),
+        }
+    )
+    raise error
