@@ -62,11 +62,11 @@ def canonical_bytes(value: object) -> bytes:
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """Build an object from its members, refusing a repeated member name (RFC 7493 §2.3)."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise InvalidInput(f"duplicate JSON object key {key!r}")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise InvalidInput(f"duplicate JSON object key {duplicate!r}")
     return obj
 
 
@@ -110,8 +110,8 @@ class ParsedJSON(NamedTuple):
     plain: bool
 
 
-_MAY_HOLD_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_NON_BMP_OR_SURROGATE = re.compile(rb"[\xf0-\xf4]|\\u[dD][89a-fA-F]")
+_BELOW_4_BYTE_LEAD = bytes(range(0xF0))
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def parse_json(data: bytes) -> ParsedJSON:
@@ -154,9 +154,11 @@ def parse_json(data: bytes) -> ParsedJSON:
     except ValueError as exc:
         # int() refuses numbers longer than sys.get_int_max_str_digits().
         raise InvalidInput(f"malformed JSON number: {exc}") from exc
-    if _MAY_HOLD_SURROGATE.search(data):  # lone surrogates can only come from \\u escapes
+    escaped_surrogate = b"\\u" in data and _SURROGATE_ESCAPE.search(data) is not None
+    if escaped_surrogate:  # lone surrogates can only come from \\u escapes
         _check_strings(value)
-    return ParsedJSON(value, plain and not _NON_BMP_OR_SURROGATE.search(data))
+    non_bmp = bool(data.translate(None, _BELOW_4_BYTE_LEAD))  # any lead byte of 4-byte UTF-8
+    return ParsedJSON(value, plain and not escaped_surrogate and not non_bmp)
 
 
 def canonical_json_loads(data: bytes) -> object:

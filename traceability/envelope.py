@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -24,8 +23,7 @@ GENESIS_PREV = "0" * 64
 """`prev` of a signer's first envelope (seq 1)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedEnvelope:
+class ParsedEnvelope(NamedTuple):
     """A structurally valid envelope with its canonical payload bytes; signature not yet checked.
 
     Small and picklable, so worker processes can parse and check envelopes in parallel.
