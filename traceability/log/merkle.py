@@ -53,6 +53,9 @@ def subtree_nodes(start: int, end: int) -> list[NodeID]:
         return []
     if start % (1 << (size - 1).bit_length()) != 0:
         raise ValueError(f"leaf range [{start}, {end}) is not aligned to a subtree boundary")
+    if size & (size - 1) == 0:  # one perfect subtree: most ranges a proof names
+        level = size.bit_length() - 1
+        return [(level, start >> level)]
     nodes: list[NodeID] = []
     pos = start
     for level in reversed(range(size.bit_length())):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,28 +24,41 @@ def log_size(conn: Connection) -> int:
     return 0 if last is None else int(last) + 1
 
 
+@lru_cache(maxsize=1024)
+def _nodes_sql(mark: str, leaves: int, inner: int) -> str:
+    """SELECT leaf hashes and interior node hashes by key, in one statement."""
+    parts = []
+    if leaves:
+        marks = ",".join([mark] * leaves)
+        parts.append(f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx IN ({marks})")  # noqa: S608
+    if inner:
+        marks = ",".join([mark] * inner)
+        parts.append(f"SELECT 1, node_id, hash FROM tree_nodes WHERE node_id IN ({marks})")  # noqa: S608
+    return " UNION ALL ".join(parts)
+
+
 def fetch_nodes(conn: Connection, wanted: Iterable[NodeID]) -> dict[NodeID, bytes]:
     """Fetch stored node hashes: level 0 from log_entries.leaf_hash, higher levels from tree_nodes.
 
+    One round trip on the driver's own cursor: proofs are served often, and SQLAlchemy's
+    per-statement work would cost more than the look-ups themselves.
     Raises ChainBroken if a node that must exist is missing (a damaged database).
     """
     wanted = set(wanted)
-    leaves = sorted(i for level, i in wanted if level == 0)
+    if not wanted:
+        return {}
+    leaves = [i for level, i in wanted if level == 0]
     inner = {node_id(level, i): (level, i) for level, i in wanted if level > 0}
-    found: dict[NodeID, bytes] = {}
-    if leaves:
-        rows = conn.execute(
-            sa.select(_entries.c.idx, _entries.c.leaf_hash).where(_entries.c.idx.in_(leaves))
-        )
-        found.update(((0, int(idx)), bytes(h)) for idx, h in rows)
-    if inner:
-        rows = conn.execute(
-            sa.select(_nodes.c.node_id, _nodes.c.hash).where(_nodes.c.node_id.in_(list(inner)))
-        )
-        found.update((inner[int(nid)], bytes(h)) for nid, h in rows)
-    missing = wanted - found.keys()
-    if missing:
-        level, index = min(missing, key=lambda n: n[1] << n[0])
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_nodes_sql(mark, len(leaves), len(inner)), [*leaves, *inner])
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    found = {(0, key) if kind == 0 else inner[key]: bytes(digest) for kind, key, digest in rows}
+    if len(found) != len(wanted):
+        level, index = min(wanted - found.keys(), key=lambda n: n[1] << n[0])
         raise ChainBroken(index << level, f"tree node ({level}, {index}) is missing")
     return found
 
@@ -64,24 +78,29 @@ def frontier(conn: Connection, size: int) -> merkle.CompactRange:
     return merkle.CompactRange(size, [nodes[i] for i in ids])
 
 
-def _check_size(size: int, current: int, what: str) -> None:
-    if size > current:
+def _check_size(conn: Connection, size: int, what: str, known_size: int) -> None:
+    """Refuse sizes beyond the log; the log only grows, so `known_size` spares a query."""
+    if size > known_size and size > (current := log_size(conn)):
         raise InvalidInput(f"{what} {size} is beyond the log's size {current}")
 
 
-def inclusion_proof(conn: Connection, index: int, size: int) -> list[NodeHash]:
+def inclusion_proof(
+    conn: Connection, index: int, size: int, known_size: int = 0
+) -> list[NodeHash]:
     """Return the RFC 9162 §2.1.3.1 inclusion proof of entry `index` in the tree of `size`."""
     if not 0 <= index < size:
         raise InvalidInput(f"index must satisfy 0 <= index < tree_size, got {index}, {size}")
-    _check_size(size, log_size(conn), "tree_size")
+    _check_size(conn, size, "tree_size", known_size)
     nodes = fetch_nodes(conn, merkle.nodes_for(merkle.inclusion_ranges(index, size)))
     return merkle.inclusion_proof(index, size, nodes)
 
 
-def consistency_proof(conn: Connection, first: int, second: int) -> list[NodeHash]:
+def consistency_proof(
+    conn: Connection, first: int, second: int, known_size: int = 0
+) -> list[NodeHash]:
     """Return the RFC 9162 §2.1.4.1 consistency proof between trees of `first` and `second`."""
     if not 0 < first <= second:
         raise InvalidInput(f"sizes must satisfy 0 < first <= second, got {first}, {second}")
-    _check_size(second, log_size(conn), "second")
+    _check_size(conn, second, "second", known_size)
     nodes = fetch_nodes(conn, merkle.nodes_for(merkle.consistency_ranges(first, second)))
     return merkle.consistency_proof(first, second, nodes)
