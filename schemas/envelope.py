@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 MAX_SAFE_INTEGER = 2**53 - 1
 """The largest integer RFC 8785 (I-JSON) represents exactly; larger numbers travel as strings."""
 
 
+_RFC3339_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z")
+
+
 def _rfc3339(value: str) -> str:
-    if not value.endswith("Z"):
+    # fromisoformat alone also takes ISO 8601 forms RFC 3339 lacks (dates, week dates, basic).
+    if not _RFC3339_UTC.fullmatch(value):
         raise ValueError("time must be RFC 3339 in UTC, ending in 'Z'")
     datetime.fromisoformat(value[:-1] + "+00:00")
     return value
 
 
+def _integer(value: object) -> object:
+    # Literal[1] alone also takes True (True == 1), which RFC 8785 writes as `true`.
+    if type(value) is not int:
+        raise ValueError("v must be the integer 1")
+    return value
+
+
+VersionOne = Annotated[Literal[1], BeforeValidator(_integer)]
 KeyIDStr = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 HashHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Base64Sig = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{86}==$")]
@@ -37,7 +57,7 @@ class EnvelopePayload(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    v: Literal[1] = Field(description="Envelope format version")
+    v: VersionOne = Field(description="Envelope format version")
     signer: KeyIDStr = Field(description="Key ID of the signer: hex of SHA-256(public key)[:16]")
     seq: int = Field(ge=1, le=MAX_SAFE_INTEGER, description="The signer's sequence number, from 1")
     prev: HashHex = Field(

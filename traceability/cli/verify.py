@@ -28,7 +28,7 @@ def verify(
         str | None,
         typer.Option(help="The log's verifier key, obtained independently; pins the bundle"),
     ] = None,
-    threads: Annotated[int, typer.Option(min=1, help="Signature-checking threads")] = (
+    workers: Annotated[int, typer.Option(min=1, help="Signature-checking processes")] = (
         os.cpu_count() or 2
     ),
 ) -> None:
@@ -55,7 +55,7 @@ def verify(
             raise fail("the database's log key is not the one given with --log-key")
         source = DatabaseSource(engine)
         total = source.size()
-    report = _run(Auditor(verifier, threads), source, total)
+    report = _run(Auditor(verifier, workers), source, total)
     _print(report)
     if not report.ok:
         raise typer.Exit(1)

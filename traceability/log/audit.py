@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-from traceability.envelope import SIGNING_PREFIX
-from traceability.errors import ChainBroken, InvalidInput, NoteError, TraceabilityError
+from traceability.errors import ChainBroken, NoteError, TraceabilityError
 from traceability.keys import key_id_for, load_public_key
 from traceability.log import merkle
 from traceability.log.checkpoint import open_checkpoint
-from traceability.log.entry import GENESIS_LEAF_HASH, parse_leaf
+from traceability.log.entry import GENESIS_LEAF_HASH, format_time
+from traceability.log.entry_check import CheckedRow, SignerCheck, StoredRow, check_chunk
 from traceability.log.note import NoteVerifier
 from traceability.log.signer_chains import SignerChains
 from traceability.signers import SignerInfo
+from traceability.workers import process_pool
 
 MAX_FINDINGS = 1000
-
-
-class StoredEntry(NamedTuple):
-    """An entry as a source holds it; the optional columns are checked against the leaf."""
-
-    idx: int
-    leaf: bytes
-    leaf_hash: bytes | None = None
-    signer: str | None = None
-    seq: int | None = None
-    envelope_hash: bytes | None = None
+IN_PROCESS_BELOW = 4000
+"""Smaller logs are audited in the calling process: starting workers costs more."""
 
 
 class StoredCheckpointNote(NamedTuple):
@@ -51,7 +37,7 @@ class AuditSource(Protocol):
     """Where the audited log comes from: the database or an exported bundle."""
 
     def size(self) -> int: ...
-    def entries(self) -> Iterator[list[StoredEntry]]: ...
+    def entries(self) -> Iterator[list[StoredRow]]: ...
     def checkpoints(self) -> list[StoredCheckpointNote]: ...
     def signers(self) -> dict[str, SignerInfo]: ...
     def nodes(self) -> Iterator[tuple[int, bytes]] | None: ...
@@ -92,82 +78,31 @@ class AuditReport:
             raise ChainBroken(first.index, first.what)
 
 
-class _Checked(NamedTuple):
-    idx: int
-    leaf_hash: bytes
-    prev: bytes
-    received: str
-    signer: str
-    seq: int
-    envelope_hash: bytes
-    envelope_prev: bytes
-    problems: list[str]
-
-
-def _check_entry(stored: StoredEntry, keys: dict[str, Ed25519PublicKey | str]) -> _Checked:
-    problems: list[str] = []
-    leaf_hash = merkle.hash_leaf(stored.leaf)
-    if stored.leaf_hash is not None and stored.leaf_hash != leaf_hash:
-        problems.append(f"stored leaf hash {stored.leaf_hash.hex()} is not {leaf_hash.hex()}")
-    try:
-        entry = parse_leaf(stored.leaf)
-        payload = json.loads(entry.payload_bytes)
-        signer, seq, prev = str(payload["signer"]), int(payload["seq"]), str(payload["prev"])
-        envelope_prev = bytes.fromhex(prev)
-    except (InvalidInput, ValueError, KeyError, TypeError) as exc:
-        return _Checked(stored.idx, leaf_hash, b"", "", "", 0, b"", b"", [f"bad leaf: {exc}"])
-    if entry.index != stored.idx:
-        problems.append(f"leaf says index {entry.index} but is stored at {stored.idx}")
-    envelope_hash = hashlib.sha256(entry.payload_bytes).digest()
-    for column, want, got in (
-        ("signer", signer, stored.signer),
-        ("seq", seq, stored.seq),
-        ("envelope_hash", envelope_hash, stored.envelope_hash),
-    ):
-        if got is not None and got != want:
-            problems.append(f"stored {column} column does not match the leaf")
-    key = keys.get(signer)
-    if key is None:
-        problems.append(f"signer {signer} is not in the registry")
-    elif isinstance(key, str):
-        problems.append(key)
-    else:
-        try:
-            key.verify(entry.signature, SIGNING_PREFIX + entry.payload_bytes)
-        except InvalidSignature:
-            problems.append(f"signature by {signer} does not verify")
-    return _Checked(
-        stored.idx,
-        leaf_hash,
-        entry.prev,
-        entry.received,
-        signer,
-        seq,
-        envelope_hash,
-        envelope_prev,
-        problems,
-    )
-
-
-def _keys(signers: dict[str, SignerInfo]) -> dict[str, Ed25519PublicKey | str]:
-    keys: dict[str, Ed25519PublicKey | str] = {}
+def signer_checks(signers: dict[str, SignerInfo]) -> dict[str, SignerCheck]:
+    """Map each key ID to its usable raw public key and validity window, or its problem."""
+    checks: dict[str, SignerCheck] = {}
     for key_id, info in signers.items():
+        ends = [t for t in (info.valid_until, info.revoked_at) if t is not None]
+        window = (format_time(info.valid_from), format_time(min(ends)) if ends else None)
         try:
             if key_id_for(info.public_key) != key_id:
-                keys[key_id] = f"signer {key_id}'s registered public key does not match its ID"
+                problem = f"signer {key_id}'s registered public key does not match its ID"
+                checks[key_id] = SignerCheck(None, problem, *window)
             else:
-                keys[key_id] = load_public_key(info.public_key)
+                load_public_key(info.public_key)
+                checks[key_id] = SignerCheck(info.public_key, None, *window)
         except TraceabilityError as exc:
-            keys[key_id] = f"signer {key_id}'s registered public key is unusable: {exc}"
-    return keys
+            problem = f"signer {key_id}'s registered public key is unusable: {exc}"
+            checks[key_id] = SignerCheck(None, problem, *window)
+    return checks
 
 
 class Auditor:
-    """Runs the audit on `threads` threads (signature checks release the GIL)."""
+    """Runs the audit: entries are checked in `workers` processes, in order, chunk by chunk."""
 
-    def __init__(self, verifier: NoteVerifier, threads: int = 2) -> None:
+    def __init__(self, verifier: NoteVerifier, workers: int = 2) -> None:
         self._verifier = verifier
-        self._threads = threads
+        self._workers = workers
 
     def run(
         self, source: AuditSource, progress: Callable[[int], None] | None = None
@@ -176,17 +111,21 @@ class Auditor:
         started = time.perf_counter()
         report = AuditReport()
         signers = source.signers()
-        keys = _keys(signers)
+        keys = signer_checks(signers)
         checkpoints = source.checkpoints()
         state = _Pass(report, signers, {c.tree_size for c in checkpoints})
-        with ThreadPoolExecutor(self._threads, thread_name_prefix="audit") as pool:
-            window: list[Future[list[_Checked]]] = []
+        if self._workers < 2 or source.size() < IN_PROCESS_BELOW:
             for chunk in source.entries():
-                window.append(pool.submit(lambda c: [_check_entry(e, keys) for e in c], chunk))
-                if len(window) > 2 * self._threads:
-                    state.consume(window.pop(0).result(), progress)
-            for future in window:
-                state.consume(future.result(), progress)
+                state.consume(check_chunk(chunk, keys), progress)
+        else:
+            with process_pool(self._workers) as pool:
+                window: list[Future[list[CheckedRow]]] = []
+                for chunk in source.entries():
+                    window.append(pool.submit(check_chunk, chunk, keys))
+                    if len(window) > 2 * self._workers:
+                        state.consume(window.pop(0).result(), progress)
+                for future in window:
+                    state.consume(future.result(), progress)
         self._checkpoints(checkpoints, state)
         self._nodes(source, state)
         report.gaps = state.chains.gaps()
@@ -258,40 +197,27 @@ class _Pass:
         if len(self.report.findings) < MAX_FINDINGS:
             self.report.findings.append(Finding(index, what))
 
-    def consume(self, checked: list[_Checked], progress: Callable[[int], None] | None) -> None:
-        for c in checked:
-            if c.idx != self.expected:
-                self.find(
-                    min(c.idx, self.expected), f"entry {self.expected} missing or out of order"
-                )
-                self.expected = c.idx
-            for problem in c.problems:
-                self.find(c.idx, problem)
-            if c.prev != self.prev and c.signer:
-                self.find(c.idx, f"prev {c.prev.hex()} is not entry {c.idx - 1}'s leaf hash")
-            self.prev = c.leaf_hash
-            for level, index, digest in self.tree.append(c.leaf_hash):
+    def consume(self, checked: list[CheckedRow], progress: Callable[[int], None] | None) -> None:
+        """Fold checked entries, in index order, into the chain, tree and signer checks."""
+        for idx, leaf_hash, prev, signer, seq, envelope_hash, envelope_prev, problems in checked:
+            if idx != self.expected:
+                self.find(min(idx, self.expected), f"entry {self.expected} missing or out of order")
+                self.expected = idx
+            for problem in problems:
+                self.find(idx, problem)
+            if prev != self.prev and signer:
+                self.find(idx, f"prev {prev.hex()} is not entry {idx - 1}'s leaf hash")
+            self.prev = leaf_hash
+            for level, index, digest in self.tree.append(leaf_hash):
                 data = self.levels[level]
                 if len(data) == index * 32:
                     data += digest
             if self.tree.size in self.want_roots:
                 self.roots[self.tree.size] = self.tree.root()
-            if c.signer:
-                for fault in self.chains.add(
-                    c.idx, c.signer, c.seq, c.envelope_hash, c.envelope_prev
-                ):
+            if signer:
+                for fault in self.chains.add(idx, signer, seq, envelope_hash, envelope_prev):
                     self.find(fault.index, fault.what)
-                self._check_active(c)
             self.expected += 1
-            self.report.entries += 1
+        self.report.entries += len(checked)
         if progress is not None:
             progress(len(checked))
-
-    def _check_active(self, c: _Checked) -> None:
-        info = self.signers.get(c.signer)
-        if info is None:
-            return
-        try:
-            info.check_active(datetime.fromisoformat(c.received.replace("Z", "+00:00")))
-        except TraceabilityError as exc:
-            self.find(c.idx, f"appended while not allowed: {exc}")

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from traceability.log.audit import StoredCheckpointNote, StoredEntry
+from traceability.log.audit import StoredCheckpointNote
+from traceability.log.entry_check import StoredRow
 from traceability.log.tree_store import log_size
 from traceability.signers import SignerInfo, list_signers
 from traceability.storage.tables import CheckpointRow, LogEntry, TreeNode
@@ -17,6 +18,10 @@ _nodes = TreeNode.__table__  # type: ignore[attr-defined]
 _checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
 
 CHUNK = 2000
+_ENTRIES_PAGE = (
+    "SELECT idx, leaf, leaf_hash, signer, seq, envelope_hash FROM log_entries "
+    "WHERE idx > {mark} ORDER BY idx LIMIT {limit}"
+)
 
 
 class DatabaseSource:
@@ -30,23 +35,23 @@ class DatabaseSource:
         with self._engine.connect() as conn:
             return log_size(conn)
 
-    def entries(self) -> Iterator[list[StoredEntry]]:
-        """Yield all entries in index order, CHUNK at a time."""
-        query = sa.select(
-            _entries.c.idx,
-            _entries.c.leaf,
-            _entries.c.leaf_hash,
-            _entries.c.signer,
-            _entries.c.seq,
-            _entries.c.envelope_hash,
-        ).order_by(_entries.c.idx)
+    def entries(self) -> Iterator[list[StoredRow]]:
+        """Yield all entries in index order, CHUNK at a time (keyset pages, driver's cursor)."""
         with self._engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
-            for rows in result.partitions():
-                yield [
-                    StoredEntry(int(i), bytes(leaf), bytes(lh), str(s), int(q), bytes(h))
-                    for i, leaf, lh, s, q, h in rows
-                ]
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            sql = _ENTRIES_PAGE.format(mark=mark, limit=CHUNK)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            last = -1
+            try:
+                while True:
+                    cursor.execute(sql, (last,))
+                    rows = cursor.fetchall()
+                    if not rows:
+                        return
+                    yield rows
+                    last = rows[-1][0]
+            finally:
+                cursor.close()
 
     def checkpoints(self) -> list[StoredCheckpointNote]:
         """Return every stored checkpoint."""

@@ -29,8 +29,9 @@ from typing import IO, Any
 from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput
-from traceability.log.audit import StoredCheckpointNote, StoredEntry
+from traceability.log.audit import StoredCheckpointNote
 from traceability.log.audit_sources import CHUNK, DatabaseSource
+from traceability.log.entry_check import StoredRow
 from traceability.log.note import NoteVerifier
 from traceability.signers import SignerInfo
 from traceability.types import KeyID
@@ -63,9 +64,9 @@ def export_bundle(engine: Engine, verifier: NoteVerifier, path: Path) -> int:
             out.write(json.dumps({"checkpoint": {"tree_size": cp.tree_size, "note": cp.note}}))
             out.write("\n")
         for chunk in source.entries():
-            for e in chunk:
-                leaf = base64.b64encode(e.leaf).decode()
-                out.write(f'{{"entry":{{"index":{e.idx},"leaf":"{leaf}"}}}}\n')
+            for index, leaf, *_ in chunk:
+                encoded = base64.b64encode(leaf).decode()
+                out.write(f'{{"entry":{{"index":{index},"leaf":"{encoded}"}}}}\n')
                 count += 1
     return count
 
@@ -135,11 +136,11 @@ class BundleSource:
         """The tree size the header claims (the audit counts the entries itself)."""
         return int(self.header.get("tree_size", 0))
 
-    def entries(self) -> Iterator[list[StoredEntry]]:
+    def entries(self) -> Iterator[list[StoredRow]]:
         """Yield the entries in file order, CHUNK at a time."""
         if not self._entries_from:
             return
-        chunk: list[StoredEntry] = []
+        chunk: list[StoredRow] = []
         with _open(self.path, "r") as f:
             for number, line in enumerate(f, start=1):
                 if number < self._entries_from:
@@ -148,7 +149,7 @@ class BundleSource:
                 try:
                     index = int(record["index"])  # type: ignore[index]
                     leaf = base64.b64decode(record["leaf"], validate=True)  # type: ignore[index]
-                    chunk.append(StoredEntry(index, leaf))
+                    chunk.append((index, leaf, None, None, None, None))
                 except (KeyError, TypeError, ValueError, binascii.Error) as exc:
                     raise InvalidInput(f"{self.path}:{number}: malformed entry: {exc}") from exc
                 if len(chunk) == CHUNK:

@@ -20,7 +20,7 @@ GENESIS_LEAF_HASH = LeafHash(bytes(32))
 _INDEX = re.compile(rb"^(0|[1-9][0-9]{0,17})$")
 _HEX64 = re.compile(rb"^[0-9a-f]{64}$")
 _TIME = re.compile(rb"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
-_SIG = re.compile(rb"^[A-Za-z0-9+/]{86}==$")
+_SIG = re.compile(rb"^[A-Za-z0-9+/]{85}[AQgw]==$")  # canonical: unused bits 0
 
 
 def format_time(moment: datetime) -> str:
@@ -98,8 +98,30 @@ def build_leaf(
     )
 
 
+_LEAF = re.compile(
+    rb"herbtrace/v1/entry\n(0|[1-9][0-9]{0,17})\n([0-9a-f]{64})\n"
+    rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)\n"
+    rb"([A-Za-z0-9+/]{85}[AQgw]==)\n([^\n]*)\n"
+)
+
+
 def parse_leaf(leaf: bytes) -> Entry:
     """Decode leaf bytes strictly; InvalidInput names the first line that is wrong."""
+    match = _LEAF.fullmatch(leaf)
+    if match is not None:
+        index, prev, received, sig, payload = match.groups()
+        return Entry(
+            index=int(index),
+            prev=LeafHash(bytes.fromhex(prev.decode())),
+            received=received.decode(),
+            signature=base64.b64decode(sig),
+            payload_bytes=payload,
+        )
+    return _explain(leaf)
+
+
+def _explain(leaf: bytes) -> Entry:
+    """Find what is wrong with a leaf that did not match the layout, and say so."""
     if not leaf.endswith(b"\n"):
         raise InvalidInput("leaf does not end in a newline")
     lines = leaf[:-1].split(b"\n")

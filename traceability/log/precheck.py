@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from traceability.envelope import ParsedEnvelope, parse_envelope, verify_envelope
 from traceability.errors import TraceabilityError
 from traceability.keys import load_public_key
+from traceability.workers import process_pool
 
 IN_PROCESS_BELOW = 64
 """Batches smaller than this are checked in the calling process: a round trip costs more."""
@@ -62,7 +62,7 @@ def check(
 
 
 class Prechecker:
-    """Spreads `check` over `workers` processes (spawned on first use, never forked)."""
+    """Spreads `check` over `workers` processes (started on first use)."""
 
     def __init__(self, workers: int) -> None:
         self._workers = workers
@@ -81,8 +81,7 @@ class Prechecker:
         if len(raws) < IN_PROCESS_BELOW or self._workers < 2:
             return check(raws, keys)
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            self._pool = process_pool(self._workers)
         step = -(-len(raws) // self._workers)
         futures = [
             self._pool.submit(check, list(raws[k : k + step]), dict(keys))

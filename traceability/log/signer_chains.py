@@ -64,6 +64,13 @@ class SignerChains:
     ) -> list[ChainFault]:
         """Record entry `index` (the signer's envelope `seq`); return the faults it reveals."""
         chain = self._chains.setdefault(signer, _Chain())
+        if chain.seen and chain.seen[-1][1] == seq - 1:  # the usual case: next in order
+            before = chain.open.get(seq - 1)
+            if before is not None and before.envelope_hash == prev and not before.need_pred:
+                del chain.open[seq - 1]
+                chain.seen[-1][1] = seq
+                chain.open[seq] = _Open(index, envelope_hash, prev, False, True)
+                return []
         if chain.has(seq):
             return [ChainFault(index, f"signer {signer} reuses sequence number {seq}")]
         chain.add(seq)

@@ -84,9 +84,7 @@ def _check_size(conn: Connection, size: int, what: str, known_size: int) -> None
         raise InvalidInput(f"{what} {size} is beyond the log's size {current}")
 
 
-def inclusion_proof(
-    conn: Connection, index: int, size: int, known_size: int = 0
-) -> list[NodeHash]:
+def inclusion_proof(conn: Connection, index: int, size: int, known_size: int = 0) -> list[NodeHash]:
     """Return the RFC 9162 §2.1.3.1 inclusion proof of entry `index` in the tree of `size`."""
     if not 0 <= index < size:
         raise InvalidInput(f"index must satisfy 0 <= index < tree_size, got {index}, {size}")
