@@ -55,6 +55,7 @@ class Ledger:
         self.checkpointer = Checkpointer(signer, settings.checkpoint_interval)
         self._appender = Appender(self.engine, self.checkpointer, settings.verify_workers)
         self._ticker: threading.Thread | None = None
+        self._known_size = 0  # the log only grows: sizes up to this need no look-up
         self._stop = threading.Event()
 
     def close(self) -> None:
@@ -83,6 +84,10 @@ class Ledger:
                     pending.append(prepare.submit(self._appender.prepare, batches[k + 1]))
                 results.extend(self._appender.commit(pending[k].result()))
         return results
+
+    def start_workers(self) -> None:
+        """Start the signature-checking processes now (servers and benchmarks call this)."""
+        self._appender.start_workers()
 
     def start_checkpoint_ticker(self) -> None:
         """Sign a checkpoint every `checkpoint_interval` seconds while the log grows."""
@@ -121,9 +126,13 @@ class Ledger:
     def inclusion_proof(self, index: int, tree_size: int) -> list[NodeHash]:
         """Return the RFC 9162 inclusion proof of `index` in the tree of `tree_size`."""
         with read_transaction(self.engine) as conn:
-            return tree_store.inclusion_proof(conn, index, tree_size)
+            proof = tree_store.inclusion_proof(conn, index, tree_size, self._known_size)
+        self._known_size = max(self._known_size, tree_size)
+        return proof
 
     def consistency_proof(self, first: int, second: int) -> list[NodeHash]:
         """Return the RFC 9162 consistency proof between trees of `first` and `second`."""
         with read_transaction(self.engine) as conn:
-            return tree_store.consistency_proof(conn, first, second)
+            proof = tree_store.consistency_proof(conn, first, second, self._known_size)
+        self._known_size = max(self._known_size, second)
+        return proof

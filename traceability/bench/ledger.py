@@ -1,7 +1,7 @@
 """`herbtrace bench ledger`: append rate as the log grows, proof rate, and audit rate.
 
-Every figure is measured in the same run as the baseline it is compared with: the raw
-Ed25519 verify rate of this machine, single-threaded and on all cores.
+Every figure is printed beside the baseline measured in the same run: this machine's raw
+Ed25519 verify rate, single-threaded, times its cores.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -26,6 +26,7 @@ from traceability.log.audit_sources import DatabaseSource
 from traceability.log.tree_store import inclusion_proof
 from traceability.signers import register_signer
 from traceability.storage.db import read_transaction
+from traceability.workers import process_pool
 
 SIGNERS = 8
 BLOCK = 10_000
@@ -46,8 +47,8 @@ def _body(seq: int) -> dict[str, object]:
     }
 
 
-def _sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[list[bytes], str]:
-    """Sign `count` envelopes of one signer from `first_seq`; return them and the last hash."""
+def sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[list[bytes], str]:
+    """Sign `count` envelopes of one bench signer from `first_seq`; return them and the last hash."""
     key = Ed25519PrivateKey.from_private_bytes(_seed(signer))
     kid = key_id_for(raw_public_key(key))
     out = []
@@ -66,18 +67,17 @@ def _sign_block(signer: int, first_seq: int, count: int, prev: str) -> tuple[lis
 
 
 def raw_verify_rate(seconds: float = 2.0) -> float:
-    """Measure single-threaded Ed25519 verifications per second on a typical envelope."""
+    """Measure single-threaded Ed25519 verifications per second of a typical envelope."""
     key = Ed25519PrivateKey.generate()
-    message = SIGNING_PREFIX + canonical_bytes(
-        {
-            "v": 1,
-            "signer": "0" * 32,
-            "seq": 1,
-            "prev": GENESIS_PREV,
-            "time": "2026-09-20T08:30:00Z",
-            "body": _body(1),
-        }
-    )
+    payload = {
+        "v": 1,
+        "signer": "0" * 32,
+        "seq": 1,
+        "prev": GENESIS_PREV,
+        "time": "2026-09-20T08:30:00Z",
+        "body": _body(1),
+    }
+    message = SIGNING_PREFIX + canonical_bytes(payload)
     signature, public = key.sign(message), key.public_key()
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -94,20 +94,28 @@ class LedgerFigures:
     backend: str
     entries: int = 0
     append_rates: list[tuple[int, float]] = field(default_factory=list)  # (log size, entries/s)
-    proof_rate: float = 0.0
+    proof_rates: list[float] = field(default_factory=list)
     audit_rate: float = 0.0
     audit_ok: bool = False
+    raw_verify: list[float] = field(default_factory=list)
+
+    def rate_near(self, size: int) -> float:
+        """Median append rate of the (up to) three blocks ending nearest to `size`."""
+        ordered = sorted(self.append_rates, key=lambda r: abs(r[0] - size))[:3]
+        return statistics.median(rate for _, rate in ordered)
 
 
 class EnvelopeSource:
     """Signs envelopes for several signers in worker processes, BLOCK at a time."""
 
-    def __init__(self, workers: int) -> None:
-        self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self._pool = pool
         self._seq = [1] * SIGNERS
         self._prev = [GENESIS_PREV] * SIGNERS
 
-    def register(self, ledger: Ledger) -> None:
+    @staticmethod
+    def register(ledger: Ledger) -> None:
+        """Register the bench signers."""
         for i in range(SIGNERS):
             key = Ed25519PrivateKey.from_private_bytes(_seed(i))
             register_signer(
@@ -119,12 +127,12 @@ class EnvelopeSource:
             )
 
     def blocks(self, total: int) -> Iterator[list[bytes]]:
+        """Yield blocks of signed envelopes, the signers interleaved, each one's in order."""
         made = 0
         while made < total:
-            size = min(BLOCK, total - made)
-            per = -(-size // SIGNERS)
+            per = -(-min(BLOCK, total - made) // SIGNERS)
             futures = [
-                self._pool.submit(_sign_block, i, self._seq[i], per, self._prev[i])
+                self._pool.submit(sign_block, i, self._seq[i], per, self._prev[i])
                 for i in range(SIGNERS)
             ]
             streams: list[list[bytes]] = []
@@ -132,13 +140,9 @@ class EnvelopeSource:
                 envs, self._prev[i] = f.result()
                 self._seq[i] += per
                 streams.append(envs)
-            # interleave the signers as devices would, each one's envelopes still in order
             block = [env for group in zip(*streams, strict=True) for env in group]
             made += len(block)
             yield block
-
-    def close(self) -> None:
-        self._pool.shutdown()
 
 
 def measure(
@@ -146,27 +150,29 @@ def measure(
 ) -> LedgerFigures:
     """Grow the log to `entries`, timing appends per block, then time proofs and the audit."""
     figures = LedgerFigures(backend)
-    source = EnvelopeSource(max(1, (os.cpu_count() or 2)))
-    source.register(ledger)
-    try:
-        for block in source.blocks(entries):
+    cores = os.cpu_count() or 1
+    figures.raw_verify.append(raw_verify_rate())
+    EnvelopeSource.register(ledger)
+    ledger.start_workers()
+    with process_pool(cores) as pool:
+        for block in EnvelopeSource(pool).blocks(entries):
             start = time.perf_counter()
             results = ledger.append(block)
             rate = len(block) / (time.perf_counter() - start)
-            bad = [r for r in results if r.status != "accepted"]
-            if bad:
-                raise RuntimeError(f"bench envelope refused: {bad[0]}")
+            refused = [r for r in results if r.status != "accepted"]
+            if refused:
+                raise RuntimeError(f"bench envelope refused: {refused[0]}")
             figures.entries += len(block)
             figures.append_rates.append((figures.entries, rate))
             say(f"{backend}: {figures.entries:>9,} entries, appending at {rate:,.0f}/s")
-    finally:
-        source.close()
     ledger.checkpointer.issue(ledger.engine)
-    figures.proof_rate = proof_rate(ledger)
-    say(f"{backend}: inclusion proofs {figures.proof_rate:,.0f}/s")
-    report = Auditor(ledger.verifier, os.cpu_count() or 2).run(DatabaseSource(ledger.engine))
-    figures.audit_rate = report.entries / report.seconds
-    figures.audit_ok = report.ok
+    figures.raw_verify.append(raw_verify_rate())
+    for _ in range(3):
+        figures.proof_rates.append(proof_rate(ledger))
+    say(f"{backend}: inclusion proofs {statistics.median(figures.proof_rates):,.0f}/s")
+    report = Auditor(ledger.verifier, cores).run(DatabaseSource(ledger.engine))
+    figures.audit_rate, figures.audit_ok = report.entries / report.seconds, report.ok
+    figures.raw_verify.append(raw_verify_rate())
     say(f"{backend}: audit {figures.audit_rate:,.0f} entries/s, ok={report.ok}")
     return figures
 
@@ -180,6 +186,6 @@ def proof_rate(ledger: Ledger, seconds: float = 3.0) -> float:
         start = time.perf_counter()
         while time.perf_counter() - start < seconds:
             for _ in range(100):
-                inclusion_proof(conn, rng.randrange(size), size)
+                inclusion_proof(conn, rng.randrange(size), size, size)
             count += 100
         return count / (time.perf_counter() - start)

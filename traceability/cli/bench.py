@@ -11,9 +11,8 @@ from typing import Annotated
 
 import sqlalchemy as sa
 import typer
-from rich.table import Table
 
-from traceability.bench.ledger import LedgerFigures, measure, raw_verify_rate
+from traceability.bench.ledger import LedgerFigures, measure
 from traceability.cli.common import console, fail, handles_errors
 from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
@@ -34,8 +33,6 @@ def ledger(
 ) -> None:
     """Append rate as the log grows, inclusion proofs/s, and audit rate vs raw Ed25519."""
     cores = os.cpu_count() or 1
-    raw = raw_verify_rate()
-    console.print(f"raw Ed25519 verify: {raw:,.0f}/s on one core, {cores} cores")
     results: list[LedgerFigures] = []
     for name in backend:
         if name == "sqlite":
@@ -45,30 +42,21 @@ def ledger(
             results.append(_on_scratch_postgres(postgres_url, entries))
         else:
             raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
-    table = Table(
-        "backend",
-        "entries",
-        "append/s @≤10k",
-        f"append/s @{entries:,}",
-        "flatness",
-        "proofs/s",
-        "audit/s",
-        "audit ÷ (raw × cores)",
-    )
+    console.print(f"\n[bold]herbtrace bench ledger --entries {entries}[/] ({cores} cores)")
     for f in results:
-        early = statistics.median(r for n, r in f.append_rates if n <= 10_000)
-        late = f.append_rates[-1][1]
-        table.add_row(
-            f.backend,
-            f"{f.entries:,}",
-            f"{early:,.0f}",
-            f"{late:,.0f}",
-            f"{late / early:.2f}",
-            f"{f.proof_rate:,.0f}",
-            f"{f.audit_rate:,.0f}",
-            f"{f.audit_rate / (raw * cores):.2f}",
+        raw = statistics.median(f.raw_verify)
+        early, late = f.rate_near(10_000), f.rate_near(f.entries)
+        audit_ratio = f.audit_rate / (raw * cores)
+        console.print(
+            f"{f.backend}: raw Ed25519 verify {raw:,.0f}/s per core (median of "
+            f"{len(f.raw_verify)} measurements in this run)\n"
+            f"{f.backend}: append {early:,.0f}/s at 10,000 entries, {late:,.0f}/s at "
+            f"{f.entries:,} entries: {late / early:.2f} of the early rate\n"
+            f"{f.backend}: inclusion proofs {statistics.median(f.proof_rates):,.0f}/s "
+            f"from a {f.entries:,}-entry log (median of {len(f.proof_rates)})\n"
+            f"{f.backend}: full audit {f.audit_rate:,.0f} entries/s = {audit_ratio:.2f} × "
+            f"raw verify × {cores} cores; audit {'passed' if f.audit_ok else 'FAILED'}"
         )
-    console.print(table)
 
 
 def _run(url: str, backend: str, entries: int) -> LedgerFigures:

@@ -69,6 +69,10 @@ class Appender:
         self._range: merkle.CompactRange | None = None
         self._last_leaf: LeafHash = GENESIS_LEAF_HASH
 
+    def start_workers(self) -> None:
+        """Start the signature-checking processes ahead of the first large batch."""
+        self._precheck.start()
+
     def close(self) -> None:
         """Stop the verification workers."""
         self._precheck.close()
@@ -150,8 +154,8 @@ class Appender:
             self._last_leaf = _last_leaf_hash(conn, size)
         tree = self._range
         signers = signers_by_id(conn, {env.signer for _, env in valid})
-        known = existing(conn, [env for _, env in valid])
         heads = signer_heads(conn, set(signers))
+        known = existing(conn, [env for _, env in valid], heads)
         batch = _Batch()
         out: list[tuple[int, AppendResult]] = []
         seen_in_batch: dict[bytes, AppendResult] = {}

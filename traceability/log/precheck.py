@@ -68,6 +68,15 @@ class Prechecker:
         self._workers = workers
         self._pool: Executor | None = None
 
+    def start(self) -> None:
+        """Start the worker processes now rather than on the first large batch."""
+        if self._workers < 2:
+            return
+        if self._pool is None:
+            self._pool = process_pool(self._workers)
+        for future in [self._pool.submit(check, [], {}) for _ in range(self._workers)]:
+            future.result()
+
     def close(self) -> None:
         """Stop the worker processes."""
         if self._pool is not None:
@@ -81,7 +90,8 @@ class Prechecker:
         if len(raws) < IN_PROCESS_BELOW or self._workers < 2:
             return check(raws, keys)
         if self._pool is None:
-            self._pool = process_pool(self._workers)
+            self.start()
+        assert self._pool is not None  # noqa: S101 - start() made it
         step = -(-len(raws) // self._workers)
         futures = [
             self._pool.submit(check, list(raws[k : k + step]), dict(keys))

@@ -14,6 +14,7 @@ from traceability.envelope import GENESIS_PREV, ParsedEnvelope
 from traceability.errors import ChainMismatch, Refused, SequenceConflict
 from traceability.log.entry import parse_leaf
 from traceability.log.results import AppendResult
+from traceability.storage.db import driver_rows, marks
 from traceability.storage.tables import LogEntry
 from traceability.types import EnvelopeHash, LeafHash
 
@@ -36,39 +37,36 @@ class Known:
     by_seq: dict[tuple[str, int], bytes]
 
 
-def existing(conn: Connection, envs: list[ParsedEnvelope]) -> Known:
-    hashes = [e.envelope_hash for e in envs]
-    rows = conn.execute(
-        sa.select(
-            _entries.c.idx,
-            _entries.c.leaf_hash,
-            _entries.c.signer,
-            _entries.c.seq,
-            _entries.c.envelope_hash,
-        ).where(_entries.c.envelope_hash.in_(hashes))
-    )
-    by_hash = {
-        bytes(h): AppendResult(
-            status="duplicate",
-            envelope_hash=EnvelopeHash(bytes(h)),
-            signer=s,
-            seq=int(q),
-            index=int(i),
-            leaf_hash=LeafHash(bytes(lh)),
-        )
-        for i, lh, s, q, h in rows
-    }
+def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, SignerHead]) -> Known:
+    """Find the log entries a batch collides with: same envelope, or same (signer, seq).
+
+    The same envelope necessarily holds the same (signer, seq), so one indexed look-up finds
+    both; and an envelope beyond its signer's newest sequence number can collide with nothing,
+    so in the usual in-order flow this asks the database nothing at all.
+    """
+    behind = [e for e in envs if e.signer in heads and e.seq <= heads[e.signer].seq]
+    by_hash: dict[bytes, AppendResult] = {}
     by_seq: dict[tuple[str, int], bytes] = {}
     wanted: dict[str, list[int]] = {}
-    for e in envs:
+    for e in behind:
         wanted.setdefault(e.signer, []).append(e.seq)
     for signer, seqs in wanted.items():
-        rows2 = conn.execute(
-            sa.select(_entries.c.seq, _entries.c.envelope_hash).where(
-                _entries.c.signer == signer, _entries.c.seq.in_(seqs)
-            )
+        rows = driver_rows(
+            conn,
+            "SELECT idx, leaf_hash, seq, envelope_hash FROM log_entries "  # noqa: S608
+            f"WHERE signer = {{m}} AND seq IN ({marks(len(seqs))})",
+            [signer, *seqs],
         )
-        by_seq.update(((signer, int(q)), bytes(h)) for q, h in rows2)
+        for i, lh, q, h in rows:
+            by_seq[(signer, int(q))] = bytes(h)
+            by_hash[bytes(h)] = AppendResult(
+                status="duplicate",
+                envelope_hash=EnvelopeHash(bytes(h)),
+                signer=signer,
+                seq=int(q),
+                index=int(i),
+                leaf_hash=LeafHash(bytes(lh)),
+            )
     return Known(by_hash, by_seq)
 
 
@@ -76,14 +74,14 @@ def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
     """Return each signer's newest (highest) sequence number in the log and its envelope hash."""
     heads: dict[str, SignerHead] = {}
     for signer in signers:
-        row = conn.execute(
-            sa.select(_entries.c.seq, _entries.c.envelope_hash)
-            .where(_entries.c.signer == signer)
-            .order_by(_entries.c.seq.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            heads[signer] = SignerHead(int(row[0]), bytes(row[1]))
+        rows = driver_rows(
+            conn,
+            "SELECT seq, envelope_hash FROM log_entries WHERE signer = {m} "
+            "ORDER BY seq DESC LIMIT 1",
+            [signer],
+        )
+        if rows:
+            heads[signer] = SignerHead(int(rows[0][0]), bytes(rows[0][1]))
     return heads
 
 

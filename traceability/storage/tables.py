@@ -50,7 +50,7 @@ class LogEntry(SQLModel, table=True):
     leaf_hash: bytes = Field(sa_type=sa.LargeBinary)
     signer: str = Field(max_length=32)
     seq: int = Field(sa_type=sa.BigInteger)
-    envelope_hash: bytes = Field(sa_type=sa.LargeBinary, unique=True)
+    envelope_hash: bytes = Field(sa_type=sa.LargeBinary)  # unique through (signer, seq)
 
 
 class TreeNode(SQLModel, table=True):

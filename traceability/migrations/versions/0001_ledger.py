@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
         sa.Column("signer", sa.String(32), nullable=False),
         sa.Column("seq", sa.BigInteger, nullable=False),
-        sa.Column("envelope_hash", sa.LargeBinary, nullable=False, unique=True),
+        sa.Column("envelope_hash", sa.LargeBinary, nullable=False),
         sa.UniqueConstraint("signer", "seq", name="uq_log_entries_signer_seq"),
     )
     op.create_table(
