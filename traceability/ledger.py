@@ -53,7 +53,9 @@ class Ledger:
                 else None
             )
         self.checkpointer = Checkpointer(signer, settings.checkpoint_interval)
-        self._appender = Appender(self.engine, self.checkpointer, settings.verify_workers)
+        self._appender = Appender(
+            self.engine, self.checkpointer, settings.verify_workers, settings.max_envelope_bytes
+        )
         self._ticker: threading.Thread | None = None
         self._known_size = 0  # the log only grows: sizes up to this need no look-up
         self._stop = threading.Event()

@@ -21,7 +21,7 @@ from traceability.keys import load_public_key
 from traceability.log import merkle
 from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
-from traceability.log.precheck import Failed, Prechecker
+from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
 from traceability.log.tree_store import frontier, log_size
@@ -60,10 +60,16 @@ class Appender:
     lock is taken, in `verify_workers` processes.
     """
 
-    def __init__(self, engine: Engine, checkpointer: Checkpointer, verify_workers: int = 2):
+    def __init__(
+        self,
+        engine: Engine,
+        checkpointer: Checkpointer,
+        verify_workers: int = 2,
+        max_envelope_bytes: int = MAX_ENVELOPE_BYTES,
+    ):
         self._engine = engine
         self._checkpointer = checkpointer
-        self._precheck = Prechecker(verify_workers)
+        self._precheck = Prechecker(verify_workers, max_envelope_bytes)
         self._keys: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._range: merkle.CompactRange | None = None
@@ -183,6 +189,7 @@ class Appender:
                 else heads[env.signer]
             )
             known.by_seq[(env.signer, env.seq)] = env.envelope_hash
+            known.prevs[(env.signer, env.seq)] = bytes.fromhex(env.prev)
             result = AppendResult(
                 status="accepted",
                 envelope_hash=env.envelope_hash,

@@ -9,12 +9,15 @@ from typing import Any, NamedTuple
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from traceability.envelope import ParsedEnvelope, parse_envelope, verify_envelope
-from traceability.errors import TraceabilityError
+from traceability.errors import InvalidInput, TraceabilityError
 from traceability.keys import load_public_key
 from traceability.workers import process_pool
 
 IN_PROCESS_BELOW = 64
 """Batches smaller than this are checked in the calling process: a round trip costs more."""
+
+MAX_ENVELOPE_BYTES = 65_536
+"""Default size limit of a submitted envelope's JSON, and of its canonical payload."""
 
 
 class Failed(NamedTuple):
@@ -35,13 +38,25 @@ _worker_keys: dict[bytes, Ed25519PublicKey] = {}
 
 
 def check(
-    raws: Sequence[bytes | dict[str, Any]], keys: Mapping[str, bytes]
+    raws: Sequence[bytes | dict[str, Any]],
+    keys: Mapping[str, bytes],
+    max_bytes: int = MAX_ENVELOPE_BYTES,
 ) -> list[Outcome | Failed]:
-    """Parse each envelope and verify it with its signer's key from `keys` (key ID → raw key)."""
+    """Parse each envelope and verify it with its signer's key from `keys` (key ID → raw key).
+
+    Envelope JSON, or a canonical payload, longer than `max_bytes` is refused as InvalidInput.
+    """
     out: list[Outcome | Failed] = []
     for raw in raws:
         try:
+            if isinstance(raw, bytes) and len(raw) > max_bytes:
+                raise InvalidInput(f"envelope is {len(raw)} bytes, over the limit of {max_bytes}")
             env = parse_envelope(raw)
+            if len(env.payload_bytes) > max_bytes:
+                raise InvalidInput(
+                    f"envelope payload is {len(env.payload_bytes)} bytes, "
+                    f"over the limit of {max_bytes}"
+                )
         except TraceabilityError as exc:
             out.append(Failed(exc, None))
             continue
@@ -64,8 +79,9 @@ def check(
 class Prechecker:
     """Spreads `check` over `workers` processes (started on first use)."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, max_bytes: int = MAX_ENVELOPE_BYTES) -> None:
         self._workers = workers
+        self._max_bytes = max_bytes
         self._pool: Executor | None = None
 
     def start(self) -> None:
@@ -88,13 +104,13 @@ class Prechecker:
     ) -> list[Outcome | Failed]:
         """Check `raws`, in order; large batches go to the worker processes."""
         if len(raws) < IN_PROCESS_BELOW or self._workers < 2:
-            return check(raws, keys)
+            return check(raws, keys, self._max_bytes)
         if self._pool is None:
             self.start()
         assert self._pool is not None  # noqa: S101 - start() made it
         step = -(-len(raws) // self._workers)
         futures = [
-            self._pool.submit(check, list(raws[k : k + step]), dict(keys))
+            self._pool.submit(check, list(raws[k : k + step]), dict(keys), self._max_bytes)
             for k in range(0, len(raws), step)
         ]
         return [outcome for f in futures for outcome in f.result()]

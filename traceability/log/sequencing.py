@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -35,6 +35,8 @@ class Known:
 
     by_hash: dict[bytes, AppendResult]
     by_seq: dict[tuple[str, int], bytes]
+    prevs: dict[tuple[str, int], bytes] = field(default_factory=dict)
+    """The `prev` each envelope accepted earlier in the batch names (not yet in the log)."""
 
 
 def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, SignerHead]) -> Known:
@@ -123,7 +125,9 @@ def check_sequence(
         expected_prev = known.by_seq.get((env.signer, env.seq - 1)) or _hash_at(
             conn, env.signer, env.seq - 1
         )
-        successor_prev = _next_prev(conn, env.signer, env.seq + 1)
+        successor_prev = known.prevs.get((env.signer, env.seq + 1)) or _next_prev(
+            conn, env.signer, env.seq + 1
+        )
         if successor_prev is not None and successor_prev != env.envelope_hash:
             _refuse(
                 evidence,
