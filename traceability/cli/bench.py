@@ -52,8 +52,9 @@ def ledger(
             f"{len(f.raw_verify)} measurements in this run)\n"
             f"{f.backend}: append {early:,.0f}/s at 10,000 entries, {late:,.0f}/s at "
             f"{f.entries:,} entries: {late / early:.2f} of the early rate\n"
-            f"{f.backend}: inclusion proofs {statistics.median(f.proof_rates):,.0f}/s "
-            f"from a {f.entries:,}-entry log (median of {len(f.proof_rates)})\n"
+            f"{f.backend}: inclusion proofs {statistics.median(f.proof_rates):,.0f}/s on one "
+            f"connection, {statistics.median(f.proof_rates_parallel):,.0f}/s on {cores}, "
+            f"from a {f.entries:,}-entry log (medians of {len(f.proof_rates)})\n"
             f"{f.backend}: full audit {f.audit_rate:,.0f} entries/s = {audit_ratio:.2f} × "
             f"raw verify × {cores} cores; audit {'passed' if f.audit_ok else 'FAILED'}"
         )
