@@ -26,6 +26,9 @@ from traceability.types import LeafHash, NodeHash
 
 _entries = LogEntry.__table__  # type: ignore[attr-defined]
 
+PREPARE_AHEAD = 2
+"""Batches being parsed and signature-checked while another commits."""
+
 
 def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier:
     """Create or upgrade the database and create the log key; safe to run again."""
@@ -79,11 +82,12 @@ class Ledger:
         size = self.settings.append_batch_size
         batches = [envelopes[start : start + size] for start in range(0, len(envelopes), size)]
         results: list[AppendResult] = []
-        with ThreadPoolExecutor(1, thread_name_prefix="prepare") as prepare:
-            pending = [prepare.submit(self._appender.prepare, b) for b in batches[:1]]
+        ahead = PREPARE_AHEAD
+        with ThreadPoolExecutor(ahead, thread_name_prefix="prepare") as prepare:
+            pending = [prepare.submit(self._appender.prepare, b) for b in batches[:ahead]]
             for k in range(len(batches)):
-                if k + 1 < len(batches):  # prepare the next batch while this one commits
-                    pending.append(prepare.submit(self._appender.prepare, batches[k + 1]))
+                if k + ahead < len(batches):  # keep the workers fed while batch k commits
+                    pending.append(prepare.submit(self._appender.prepare, batches[k + ahead]))
                 results.extend(self._appender.commit(pending[k].result()))
         return results
 
