@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -27,8 +28,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        err_console.print(f"[red]error:[/] HERBTRACE_{where.upper()}: {first['msg']}")
+        where = ".".join(str(p) for p in first["loc"])  # empty when settings disagree together
+        variable = f"HERBTRACE_{where.upper()}: " if where else ""
+        message = first["msg"].removeprefix("Value error, ")
+        err_console.print(f"[red]error:[/] {variable}{message}")
         raise typer.Exit(2) from exc
 
 
@@ -40,11 +43,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """Turn herbtrace's domain errors into a one-line message and exit code 1."""
+    """Turn herbtrace's domain and database errors into a one-line message and exit code 1."""
     try:
         yield
     except TraceabilityError as exc:
         raise fail(str(exc)) from exc
+    except sa.exc.SQLAlchemyError as exc:  # unreachable server, unopenable file, no tables yet
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        hint = "check HERBTRACE_DATABASE_URL, and that `herbtrace init` has run"
+        raise fail(f"database error: {detail} ({hint})") from exc
 
 
 def handles_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -126,8 +127,9 @@ class Auditor:
                         state.consume(window.pop(0).result(), progress)
                 for future in window:
                     state.consume(future.result(), progress)
+        state.end_of_entries()
+        self._nodes(source, state)  # before the checkpoints: it looks at the entry findings
         self._checkpoints(checkpoints, state)
-        self._nodes(source, state)
         report.gaps = state.chains.gaps()
         report.seconds = time.perf_counter() - started
         report.findings.sort(key=lambda f: f.index)
@@ -143,8 +145,11 @@ class Auditor:
                 state.find(at, f"checkpoint {stored.tree_size}: {exc}")
                 continue
             computed = state.roots.get(cp.size)
-            if cp.size != stored.tree_size:
-                state.find(at, f"checkpoint {stored.tree_size}: note says size {cp.size}")
+            if cp.size != stored.tree_size:  # wrong about both sizes: the smaller comes first
+                state.find(
+                    max(min(cp.size, stored.tree_size) - 1, 0),
+                    f"checkpoint {stored.tree_size}: note says size {cp.size}",
+                )
             elif stored.root is not None and stored.root != cp.root:
                 state.find(at, f"checkpoint {stored.tree_size}: stored root differs from the note")
             elif computed is None:
@@ -159,19 +164,31 @@ class Auditor:
         if stored is None:
             return
         expected = {level: len(data) // 32 for level, data in state.levels.items()}
+        flagged = sorted({f.index for f in state.report.findings})  # entry findings so far
         counts: dict[int, int] = defaultdict(int)
         for node_id, digest in stored:
             level, index = node_id >> 56, node_id & ((1 << 56) - 1)
             state.report.nodes += 1
-            data = state.levels.get(level)
+            data = state.levels.get(level) if level > 0 else None
             if index != counts[level]:
-                state.find(counts[level] << level, f"tree node ({level}, {counts[level]}) missing")
+                if counts[level] < expected.get(level, 0):
+                    state.find(
+                        counts[level] << level, f"tree node ({level}, {counts[level]}) missing"
+                    )
                 counts[level] = index
             counts[level] += 1
             if data is None or len(data) < (index + 1) * 32:
-                state.find(index << level, f"tree node ({level}, {index}) should not exist")
+                # a node beyond the tree claims entries from the log's end on
+                start = index << level if level > 0 else 0
+                state.find(
+                    max(start, state.tree.size), f"tree node ({level}, {index}) should not exist"
+                )
             elif data[index * 32 : (index + 1) * 32] != digest:
-                state.find(index << level, f"tree node ({level}, {index}) differs from the leaves")
+                # the leaves under it were checked first: a changed leaf is what changed it
+                start, end = index << level, (index + 1) << level
+                i = bisect.bisect_left(flagged, start)
+                at = flagged[i] if i < len(flagged) and flagged[i] < end else start
+                state.find(at, f"tree node ({level}, {index}) differs from the leaves")
         for level, count in expected.items():
             if counts[level] < count:
                 state.find(counts[level] << level, f"tree node ({level}, {counts[level]}) missing")
@@ -192,6 +209,9 @@ class _Pass:
         self.chains = SignerChains()
         self.prev: bytes = GENESIS_LEAF_HASH
         self.expected = 0
+        self.broken_link: tuple[int, bytes, bool] | None = None
+        """(index, prev, has its own problems) of an entry whose prev is not its predecessor's
+        leaf hash, reported once the next link shows which of the two entries changed."""
 
     def find(self, index: int, what: str) -> None:
         if len(self.report.findings) < MAX_FINDINGS:
@@ -205,8 +225,11 @@ class _Pass:
                 self.expected = idx
             for problem in problems:
                 self.find(idx, problem)
-            if prev != self.prev and signer:
-                self.find(idx, f"prev {prev.hex()} is not entry {idx - 1}'s leaf hash")
+            broken = prev != self.prev and bool(signer)
+            if self.broken_link is not None:
+                self._report_link(next_broken=broken)
+            if broken:
+                self.broken_link = (idx, prev, bool(problems))
             self.prev = leaf_hash
             for level, index, digest in self.tree.append(leaf_hash):
                 data = self.levels[level]
@@ -221,3 +244,22 @@ class _Pass:
         self.report.entries += len(checked)
         if progress is not None:
             progress(len(checked))
+
+    def _report_link(self, next_broken: bool) -> None:
+        """Report a broken link at the entry that changed.
+
+        Entry i's prev does not name entry i-1's leaf hash. If entry i fails its own checks, or
+        its leaf hash breaks the next link too, entry i changed (its prev line, say); if
+        nothing else is wrong with it, entry i-1's leaf changed after entry i named it (its
+        received line, say, which only the next entry's prev and the tree commit to).
+        """
+        assert self.broken_link is not None  # noqa: S101 - callers check
+        idx, prev, own_problems = self.broken_link
+        self.broken_link = None
+        at = idx if own_problems or next_broken or idx == 0 else idx - 1
+        self.find(at, f"entry {idx}'s prev {prev.hex()} is not entry {idx - 1}'s leaf hash")
+
+    def end_of_entries(self) -> None:
+        """Report what the last entry leaves pending."""
+        if self.broken_link is not None:
+            self._report_link(next_broken=False)

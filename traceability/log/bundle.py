@@ -21,6 +21,7 @@ import binascii
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,15 @@ def _open(path: Path, mode: str) -> IO[str]:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.GzipFile(filename=path, mode=mode + "b"), encoding="utf-8")
     return path.open(mode, encoding="utf-8")
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield a bundle's numbered lines; InvalidInput if it cannot be read (truncated gzip, …)."""
+    try:
+        with _open(path, "r") as f:
+            yield from enumerate(f, start=1)
+    except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:
+        raise InvalidInput(f"{path}: unreadable bundle: {exc}") from exc
 
 
 def export_bundle(engine: Engine, verifier: NoteVerifier, path: Path) -> int:
@@ -97,29 +107,33 @@ class BundleSource:
         self._signers: dict[str, SignerInfo] = {}
         self._checkpoints: list[StoredCheckpointNote] = []
         self._entries_from = 0
-        with _open(path, "r") as f:
-            for number, line in enumerate(f, start=1):
-                record = self._parse(line, number)
-                if number == 1:
-                    if record.get("format") != FORMAT:
-                        raise InvalidInput(f"{path}: not a {FORMAT} file")
-                    self.header = record
-                elif "signer" in record:
-                    try:
-                        info = _signer(record["signer"])
-                    except (KeyError, TypeError, ValueError) as exc:
-                        raise InvalidInput(f"{path}:{number}: malformed signer: {exc}") from exc
-                    self._signers[info.key_id] = info
-                elif "checkpoint" in record:
+        for number, line in _lines(path):
+            record = self._parse(line, number)
+            if number == 1:
+                if record.get("format") != FORMAT:
+                    raise InvalidInput(f"{path}: not a {FORMAT} file")
+                size = record.get("tree_size", 0)
+                if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+                    raise InvalidInput(f"{path}:1: the header's tree_size is not a count")
+                self.header = record
+            elif "signer" in record:
+                try:
+                    info = _signer(record["signer"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise InvalidInput(f"{path}:{number}: malformed signer: {exc}") from exc
+                self._signers[info.key_id] = info
+            elif "checkpoint" in record:
+                try:
                     cp = record["checkpoint"]
-                    self._checkpoints.append(
-                        StoredCheckpointNote(int(cp["tree_size"]), None, str(cp["note"]))
-                    )
-                elif "entry" in record:
-                    self._entries_from = number
-                    break
-                else:
-                    raise InvalidInput(f"{path}:{number}: unknown record")
+                    stored = StoredCheckpointNote(int(cp["tree_size"]), None, str(cp["note"]))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise InvalidInput(f"{path}:{number}: malformed checkpoint: {exc}") from exc
+                self._checkpoints.append(stored)
+            elif "entry" in record:
+                self._entries_from = number
+                break
+            else:
+                raise InvalidInput(f"{path}:{number}: unknown record")
         if not self.header:
             raise InvalidInput(f"{path}: empty bundle")
 
@@ -141,20 +155,19 @@ class BundleSource:
         if not self._entries_from:
             return
         chunk: list[StoredRow] = []
-        with _open(self.path, "r") as f:
-            for number, line in enumerate(f, start=1):
-                if number < self._entries_from:
-                    continue
-                record = self._parse(line, number).get("entry")
-                try:
-                    index = int(record["index"])  # type: ignore[index]
-                    leaf = base64.b64decode(record["leaf"], validate=True)  # type: ignore[index]
-                    chunk.append((index, leaf, None, None, None, None))
-                except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-                    raise InvalidInput(f"{self.path}:{number}: malformed entry: {exc}") from exc
-                if len(chunk) == CHUNK:
-                    yield chunk
-                    chunk = []
+        for number, line in _lines(self.path):
+            if number < self._entries_from:
+                continue
+            record = self._parse(line, number).get("entry")
+            try:
+                index = int(record["index"])  # type: ignore[index]
+                leaf = base64.b64decode(record["leaf"], validate=True)  # type: ignore[index]
+                chunk.append((index, leaf, None, None, None, None))
+            except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+                raise InvalidInput(f"{self.path}:{number}: malformed entry: {exc}") from exc
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
         if chunk:
             yield chunk
 

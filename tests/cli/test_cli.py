@@ -1,0 +1,291 @@
+"""The `herbtrace` command line: clear one-line errors for bad input, and the happy paths."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from traceability.cli import app
+from traceability.keys import key_id_for, raw_public_key
+from traceability.log.log_key import load_log_verifier
+from traceability.log.note import NoteSigner
+from traceability.storage.db import make_engine
+
+ORIGIN = "test.herbtrace/log"
+
+
+def invoke(args: list[str], **env: str) -> Result:
+    """Run the CLI in-process with only the given HERBTRACE_ variables set."""
+    cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HERBTRACE_")}
+    return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **env})
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the installed `herbtrace` command as a real process with only `env`'s settings."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "herbtrace"), *args],
+        env={**environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_clean_error(result: Result, code: int, fragment: str) -> None:
+    """The command exited `code` (not via an exception) and said `fragment` on stderr."""
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert fragment in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def assert_one_error_line(result: Result, code: int, fragment: str) -> None:
+    """Like assert_clean_error, and the error is a single `error: …` line."""
+    assert_clean_error(result, code, fragment)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+
+
+def new_public_key_b64() -> str:
+    """A fresh Ed25519 public key, base64 of its 32 raw bytes."""
+    return base64.b64encode(raw_public_key(Ed25519PrivateKey.generate())).decode()
+
+
+@pytest.fixture(name="inited_url")
+def _inited_url(sqlite_url: str) -> str:
+    """A SQLite URL of a log created with `herbtrace init`."""
+    result = invoke(["init"], HERBTRACE_DATABASE_URL=sqlite_url, HERBTRACE_LOG_ORIGIN=ORIGIN)
+    assert result.exit_code == 0, result.output
+    return sqlite_url
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["seed", "--events", "0"], "Invalid value for '--events'"),
+        (["seed", "--events", "abc"], "Invalid value for '--events'"),
+        (["serve", "--port", "0"], "Invalid value for '--port'"),
+        (["serve", "--port", "65536"], "Invalid value for '--port'"),
+        (["demo", "--events", "-1"], "Invalid value for '--events'"),
+        (["export", "bundle"], "Missing option '--out'"),
+        (["verify", "--workers", "0"], "Invalid value for '--workers'"),
+        (["signer", "add", "--public-key", "AAAA"], "Missing option '--name'"),
+        (["signer", "revoke"], "Missing argument 'key_id'"),
+        (["bench", "ledger", "--entries", "10"], "Invalid value for '--entries'"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(args: list[str], fragment: str) -> None:
+    """Arguments out of range, of the wrong type or missing exit 2 naming the argument."""
+    assert_clean_error(invoke(args), 2, fragment)
+
+
+def test_verify_of_a_missing_bundle_file_says_so() -> None:
+    """`verify --bundle missing-file` exits 2 with one line naming the file."""
+    assert_one_error_line(invoke(["verify", "--bundle", "missing-file"]), 2, "no bundle at")
+
+
+@pytest.mark.parametrize(
+    ("key", "fragment"),
+    [
+        ("not base64!", "public key is not valid base64"),
+        (base64.b64encode(bytes(31)).decode(), "an Ed25519 public key is 32 bytes, got 31"),
+        (base64.b64encode(bytes(64)).decode(), "an Ed25519 public key is 32 bytes, got 64"),
+    ],
+)
+def test_signer_add_refuses_a_bad_key(inited_url: str, key: str, fragment: str) -> None:
+    """`signer add` with bad base64 or a key of the wrong length exits 1 with one line."""
+    args = ["signer", "add", "--public-key", key, "--name", "扫码枪", "--organisation", "药房"]
+    assert_one_error_line(invoke(args, HERBTRACE_DATABASE_URL=inited_url), 1, fragment)
+
+
+def test_signer_add_refuses_an_unknown_role(inited_url: str) -> None:
+    """`signer add --role wizard` exits 1 listing the roles there are."""
+    args = ["signer", "add", "--public-key", new_public_key_b64()]
+    args += ["--name", "扫码枪", "--organisation", "药房", "--role", "wizard"]
+    result = invoke(args, HERBTRACE_DATABASE_URL=inited_url)
+    assert_one_error_line(result, 1, "role must be one of device, operator")
+    assert "'wizard'" in result.stderr
+
+
+def test_signer_revoke_of_an_unknown_key_id_says_so(inited_url: str) -> None:
+    """`signer revoke` of a key ID nobody registered exits 1 naming it."""
+    result = invoke(["signer", "revoke", "0" * 32], HERBTRACE_DATABASE_URL=inited_url)
+    assert_one_error_line(result, 1, f"no signer has key ID {'0' * 32}")
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("not a url", "HERBTRACE_DATABASE_URL is not a database URL"),
+        ("mysql://user@localhost/herbtrace", "unsupported database 'mysql'"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/herbtrace", "database error: connection"),
+    ],
+)
+def test_a_malformed_or_unusable_database_url_is_refused(url: str, fragment: str) -> None:
+    """A database URL that is malformed, unsupported or unreachable exits 1 with one line."""
+    assert_one_error_line(invoke(["init"], HERBTRACE_DATABASE_URL=url), 1, fragment)
+
+
+@pytest.mark.parametrize(
+    "args", [["verify"], ["signer", "list"], ["export", "bundle", "--out", "x"]]
+)
+def test_commands_on_a_database_never_initialised_say_so(args: list[str], sqlite_url: str) -> None:
+    """Commands run before `herbtrace init` exit 1 with one line pointing at init."""
+    result = invoke(args, HERBTRACE_DATABASE_URL=sqlite_url)
+    assert_one_error_line(result, 1, "`herbtrace init`")
+
+
+def test_production_with_the_development_passphrase_is_refused(sqlite_url: str) -> None:
+    """HERBTRACE_ENVIRONMENT=production with the default passphrase exits 2 naming the variable."""
+    result = invoke(["init"], HERBTRACE_DATABASE_URL=sqlite_url, HERBTRACE_ENVIRONMENT="production")
+    assert_one_error_line(result, 2, "HERBTRACE_LOG_KEY_PASSPHRASE must be set to a secret")
+
+
+def test_production_with_a_secret_passphrase_is_accepted(sqlite_url: str) -> None:
+    """HERBTRACE_ENVIRONMENT=production with a passphrase of its own initialises the log."""
+    result = invoke(
+        ["init"],
+        HERBTRACE_DATABASE_URL=sqlite_url,
+        HERBTRACE_ENVIRONMENT="production",
+        HERBTRACE_LOG_KEY_PASSPHRASE="道地药材 secret passphrase",  # noqa: S106 - a test's
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_an_unknown_environment_names_the_variable() -> None:
+    """HERBTRACE_ENVIRONMENT=staging exits 2 naming the variable and the allowed values."""
+    result = invoke(["init"], HERBTRACE_ENVIRONMENT="staging")
+    assert_one_error_line(result, 2, "HERBTRACE_ENVIRONMENT: Input should be 'development'")
+
+
+def test_seeding_with_the_wrong_passphrase_says_so(inited_url: str) -> None:
+    """`seed` on an existing log with a wrong HERBTRACE_LOG_KEY_PASSPHRASE exits 1 saying so."""
+    result = invoke(
+        ["seed", "--events", "5"],
+        HERBTRACE_DATABASE_URL=inited_url,
+        HERBTRACE_LOG_ORIGIN=ORIGIN,
+        HERBTRACE_LOG_KEY_PASSPHRASE="not the passphrase",  # noqa: S106 - deliberately wrong
+    )
+    assert_one_error_line(result, 1, "wrong HERBTRACE_LOG_KEY_PASSPHRASE")
+
+
+def test_verify_refuses_a_malformed_log_key(inited_url: str) -> None:
+    """`verify --log-key` with something that is not a verifier key exits 1 with one line."""
+    result = invoke(
+        ["verify", "--log-key", "not-a-key"],
+        HERBTRACE_DATABASE_URL=inited_url,
+        HERBTRACE_LOG_ORIGIN=ORIGIN,
+    )
+    assert_one_error_line(result, 1, "verifier key must be <name>+<hex key ID>+<base64 key>")
+
+
+def test_bench_refuses_an_unknown_backend() -> None:
+    """`bench ledger --backend mysql` exits 2 before measuring anything."""
+    result = invoke(["bench", "ledger", "--backend", "mysql"])
+    assert_one_error_line(result, 2, "unknown backend 'mysql'")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (["seed", "--events", "abc"], {}, 2, "Invalid value for '--events'"),
+        (["init"], {"HERBTRACE_ENVIRONMENT": "production"}, 2, "HERBTRACE_LOG_KEY_PASSPHRASE"),
+        (["init"], {"HERBTRACE_DATABASE_URL": "::"}, 1, "is not a database URL"),
+    ],
+)
+def test_errors_from_a_real_process_have_no_traceback(
+    tmp_path: Path, args: list[str], env: dict[str, str], code: int, fragment: str
+) -> None:
+    """Run as a real process, bad input exits with its code and a message, never a traceback."""
+    result = run(args, tmp_path, **env)
+    assert result.returncode == code, result.stderr
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_prints_the_log_key_and_is_idempotent(db_url: str) -> None:
+    """`init` creates the log and prints its verifier key; running it again keeps the key."""
+    env = {"HERBTRACE_DATABASE_URL": db_url, "HERBTRACE_LOG_ORIGIN": ORIGIN}
+    first = invoke(["init"], **env)
+    assert first.exit_code == 0, first.output
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        vkey = load_log_verifier(conn, ORIGIN).to_vkey()
+    engine.dispose()
+    assert vkey.startswith(f"{ORIGIN}+")
+    assert f"log key: {vkey}" in first.stdout
+    again = invoke(["init"], **env)
+    assert again.exit_code == 0, again.output
+    assert f"log key: {vkey}" in again.stdout
+
+
+def test_seed_then_verify(db_url: str, tmp_path: Path) -> None:
+    """`seed --events 50` appends 50 events, then `verify`, run as a real process, passes."""
+    env = {"HERBTRACE_DATABASE_URL": db_url, "HERBTRACE_LOG_ORIGIN": ORIGIN}
+    assert invoke(["init"], **env).exit_code == 0
+    seeded = invoke(["seed", "--events", "50"], **env)
+    assert seeded.exit_code == 0, seeded.output
+    assert "appended 50 of 50 events; log size 50" in seeded.stdout
+    verified = run(["verify"], tmp_path, **env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "checked 50 entries" in verified.stdout
+    assert "OK" in verified.stdout
+
+
+def test_verify_with_log_key_pins_the_database_key(inited_url: str) -> None:
+    """`verify --log-key` passes with the log's own key and exits 1 with any other key."""
+    env = {"HERBTRACE_DATABASE_URL": inited_url, "HERBTRACE_LOG_ORIGIN": ORIGIN}
+    engine = make_engine(inited_url)
+    with engine.connect() as conn:
+        vkey = load_log_verifier(conn, ORIGIN).to_vkey()
+    engine.dispose()
+    assert invoke(["seed", "--events", "12"], **env).exit_code == 0
+    pinned = invoke(["verify", "--log-key", vkey], **env)
+    assert pinned.exit_code == 0, pinned.output
+    other = NoteSigner.generate(ORIGIN).verifier().to_vkey()
+    refused = invoke(["verify", "--log-key", other], **env)
+    assert_one_error_line(refused, 1, "the database's log key is not the one given with --log-key")
+
+
+def test_signer_add_list_revoke(inited_url: str) -> None:
+    """A signer added on the command line is listed, then revoked, then listed as revoked."""
+    key = new_public_key_b64()
+    key_id = key_id_for(base64.b64decode(key))
+    env = {"HERBTRACE_DATABASE_URL": inited_url}
+    added = invoke(
+        [
+            *("signer", "add", "--public-key", key, "--name", "安国药市终端"),
+            *("--organisation", "安国市药材公司", "--role", "operator"),
+        ],
+        **env,
+    )
+    assert added.exit_code == 0, added.output
+    assert f"signer {key_id} (安国药市终端, 安国市药材公司) is active" in added.stdout
+
+    listed = invoke(["signer", "list"], **env)
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.stdout.splitlines() if key_id in line]
+    assert "安国药市终端" in row
+    assert "operator" in row
+    assert "active" in row
+
+    revoked = invoke(["signer", "revoke", key_id], **env)
+    assert revoked.exit_code == 0, revoked.output
+    assert f"signer {key_id} revoked at" in revoked.stdout
+    (row,) = [
+        line for line in invoke(["signer", "list"], **env).stdout.splitlines() if key_id in line
+    ]
+    assert "revoked" in row
