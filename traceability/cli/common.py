@@ -11,9 +11,11 @@ import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.engine import Engine
 
 from traceability.errors import TraceabilityError
 from traceability.settings import Settings
+from traceability.storage.db import make_engine
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -63,3 +65,13 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def open_engine(settings: Settings | None = None) -> Iterator[Engine]:
+    """Open the configured database for one command, and close its connections after."""
+    engine = make_engine((settings or load_settings()).database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

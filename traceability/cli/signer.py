@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from traceability.cli.common import console, handles_errors, load_settings
+from traceability.cli.common import console, handles_errors, open_engine
 from traceability.keys import parse_public_key_b64
 from traceability.signers import ROLES, list_signers, register_signer, revoke_signer
-from traceability.storage.db import make_engine
 
 app = typer.Typer(help="Manage the signer registry.", no_args_is_help=True)
 
@@ -28,15 +27,15 @@ def add(
     ] = None,
 ) -> None:
     """Register a signer's public key."""
-    engine = make_engine(load_settings().database_url)
-    info = register_signer(
-        engine,
-        public_key=parse_public_key_b64(public_key),
-        name=name,
-        organisation=organisation,
-        role=role,
-        valid_until=valid_until,
-    )
+    with open_engine() as engine:
+        info = register_signer(
+            engine,
+            public_key=parse_public_key_b64(public_key),
+            name=name,
+            organisation=organisation,
+            role=role,
+            valid_until=valid_until,
+        )
     console.print(f"signer {info.key_id} ({info.name}, {info.organisation}) is {info.status}")
 
 
@@ -45,7 +44,9 @@ def add(
 def list_() -> None:
     """List every registered signer."""
     table = Table("key ID", "name", "organisation", "role", "status")
-    for s in list_signers(make_engine(load_settings().database_url)):
+    with open_engine() as engine:
+        signers = list_signers(engine)
+    for s in signers:
         table.add_row(s.key_id, s.name, s.organisation, s.role, s.status)
     console.print(table)
 
@@ -54,5 +55,6 @@ def list_() -> None:
 @handles_errors
 def revoke(key_id: Annotated[str, typer.Argument(help="The signer's key ID")]) -> None:
     """Revoke a signer: the log refuses its envelopes from now on."""
-    info = revoke_signer(make_engine(load_settings().database_url), key_id)
+    with open_engine() as engine:
+        info = revoke_signer(engine, key_id)
     console.print(f"signer {info.key_id} revoked at {info.revoked_at}")

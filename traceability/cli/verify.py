@@ -9,13 +9,19 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from traceability.cli.common import console, err_console, fail, handles_errors, load_settings
+from traceability.cli.common import (
+    console,
+    err_console,
+    fail,
+    handles_errors,
+    load_settings,
+    open_engine,
+)
 from traceability.log.audit import Auditor, AuditReport, AuditSource
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.bundle import BundleSource
 from traceability.log.log_key import load_log_verifier
 from traceability.log.note import NoteVerifier
-from traceability.storage.db import make_engine
 
 
 @handles_errors
@@ -33,7 +39,6 @@ def verify(
     ),
 ) -> None:
     """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on a fault."""
-    source: AuditSource
     if bundle is not None:
         if not bundle.is_file():
             raise fail(f"no bundle at {bundle}", 2)
@@ -45,17 +50,16 @@ def verify(
                 "with the key published by the log to pin it"
             )
         verifier = NoteVerifier.from_vkey(key)
-        source = bundle_source
-        total = bundle_source.size()
+        report = _run(Auditor(verifier, workers), bundle_source, bundle_source.size())
     else:
-        engine = make_engine(load_settings().database_url)
-        with engine.connect() as conn:
-            verifier = load_log_verifier(conn, load_settings().log_origin)
-        if log_key is not None and NoteVerifier.from_vkey(log_key) != verifier:
-            raise fail("the database's log key is not the one given with --log-key")
-        source = DatabaseSource(engine)
-        total = source.size()
-    report = _run(Auditor(verifier, workers), source, total)
+        settings = load_settings()
+        with open_engine(settings) as engine:
+            with engine.connect() as conn:
+                verifier = load_log_verifier(conn, settings.log_origin)
+            if log_key is not None and NoteVerifier.from_vkey(log_key) != verifier:
+                raise fail("the database's log key is not the one given with --log-key")
+            source = DatabaseSource(engine)
+            report = _run(Auditor(verifier, workers), source, source.size())
     _print(report)
     if not report.ok:
         raise typer.Exit(1)

@@ -46,6 +46,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache per connection
+        cur.execute("PRAGMA mmap_size=4294967296")  # read through the OS page cache directly
         # REPLACE deletes conflicting rows; only with this do the append-only triggers see it.
         cur.execute("PRAGMA recursive_triggers=ON")
         cur.close()

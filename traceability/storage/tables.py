@@ -7,6 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""A 64-bit key; on SQLite spelled INTEGER so it is the rowid (one B-tree, not two)."""
+
 APPEND_ONLY_TABLES = ("log_entries", "tree_nodes", "checkpoints", "equivocations", "log_keys")
 """Tables whose rows the database itself refuses to UPDATE or DELETE (triggers)."""
 
@@ -45,7 +48,7 @@ class LogEntry(SQLModel, table=True):
     __tablename__ = "log_entries"
     __table_args__ = (sa.UniqueConstraint("signer", "seq", name="uq_log_entries_signer_seq"),)
 
-    idx: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    idx: int = Field(sa_column=sa.Column(KEY, primary_key=True, autoincrement=False))
     leaf: bytes = Field(sa_type=sa.LargeBinary)
     leaf_hash: bytes = Field(sa_type=sa.LargeBinary)
     signer: str = Field(max_length=32)
@@ -58,7 +61,7 @@ class TreeNode(SQLModel, table=True):
 
     __tablename__ = "tree_nodes"
 
-    node_id: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False))
+    node_id: int = Field(sa_column=sa.Column(KEY, primary_key=True, autoincrement=False))
     hash: bytes = Field(sa_type=sa.LargeBinary)
 
 
@@ -68,7 +71,7 @@ class CheckpointRow(SQLModel, table=True):
     __tablename__ = "checkpoints"
 
     tree_size: int = Field(
-        sa_column=sa.Column(sa.BigInteger, primary_key=True, autoincrement=False)
+        sa_column=sa.Column(KEY, primary_key=True, autoincrement=False)
     )
     root: bytes = Field(sa_type=sa.LargeBinary)
     note: str

@@ -17,6 +17,8 @@ depends_on = None
 
 APPEND_ONLY = ("log_entries", "tree_nodes", "checkpoints", "equivocations", "log_keys")
 TZ = sa.DateTime(timezone=True)
+KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""A 64-bit key; on SQLite spelled INTEGER so it is the rowid (one B-tree, not two)."""
 
 
 def upgrade() -> None:
@@ -42,7 +44,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "log_entries",
-        sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("idx", KEY, primary_key=True, autoincrement=False),
         sa.Column("leaf", sa.LargeBinary, nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
         sa.Column("signer", sa.String(32), nullable=False),
@@ -52,12 +54,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "tree_nodes",
-        sa.Column("node_id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("node_id", KEY, primary_key=True, autoincrement=False),
         sa.Column("hash", sa.LargeBinary, nullable=False),
     )
     op.create_table(
         "checkpoints",
-        sa.Column("tree_size", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("tree_size", KEY, primary_key=True, autoincrement=False),
         sa.Column("root", sa.LargeBinary, nullable=False),
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("issued_at", TZ, nullable=False),
