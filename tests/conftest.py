@@ -45,7 +45,9 @@ def _postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(name="db_url", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    name="db_url", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def _db_url(request: pytest.FixtureRequest) -> str:
     """An empty database URL: each test using it runs on SQLite and on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"

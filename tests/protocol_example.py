@@ -26,17 +26,32 @@ def example() -> dict[str, str]:
     public = raw_public_key(device)
     signer = key_id_for(public)
     payloads = [
-        {"v": 1, "signer": signer, "seq": 1, "prev": GENESIS_PREV,
-         "time": "2026-09-20T08:30:00Z",
-         "body": {"type": "harvest", "batch": "FS-RS-2026-00001", "herb": "人参",
-                  "growing_years": 6, "quantity": {"value": "182.500", "unit": "kg"}}},
+        {
+            "v": 1,
+            "signer": signer,
+            "seq": 1,
+            "prev": GENESIS_PREV,
+            "time": "2026-09-20T08:30:00Z",
+            "body": {
+                "type": "harvest",
+                "batch": "FS-RS-2026-00001",
+                "herb": "人参",
+                "growing_years": 6,
+                "quantity": {"value": "182.500", "unit": "kg"},
+            },
+        },
     ]
     first_bytes = canonical_bytes(payloads[0])
     first_hash = envelope_hash(first_bytes)
     payloads.append(
-        {"v": 1, "signer": signer, "seq": 2, "prev": first_hash.hex(),
-         "time": "2026-09-21T09:00:00Z",
-         "body": {"type": "ship", "batch": "FS-RS-2026-00001", "to": "集安市红参加工有限公司"}}
+        {
+            "v": 1,
+            "signer": signer,
+            "seq": 2,
+            "prev": first_hash.hex(),
+            "time": "2026-09-21T09:00:00Z",
+            "body": {"type": "ship", "batch": "FS-RS-2026-00001", "to": "集安市红参加工有限公司"},
+        }
     )
     second_bytes = canonical_bytes(payloads[1])
     sig1 = device.sign(SIGNING_PREFIX + first_bytes)
@@ -72,4 +87,4 @@ def example() -> dict[str, str]:
 
 if __name__ == "__main__":
     for name, value in example().items():
-        print(f"== {name}\n{value}")
+        print(f"== {name}\n{value}")  # noqa: T201 - prints the example for the document

@@ -35,17 +35,27 @@ class TestSigner:
 
     def register(self, engine: Engine, role: str = "device", org: str = "抚松县参业合作社") -> None:
         register_signer(
-            engine, public_key=self.public_key, name=f"test {self.key_id[:6]}",
-            organisation=org, role=role,
+            engine,
+            public_key=self.public_key,
+            name=f"test {self.key_id[:6]}",
+            organisation=org,
+            role=role,
         )
 
     def payload(self, body: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
         """Return the next payload in this signer's chain (without advancing it)."""
         payload = {
-            "v": 1, "signer": self.key_id, "seq": self.seq + 1, "prev": self.prev,
+            "v": 1,
+            "signer": self.key_id,
+            "seq": self.seq + 1,
+            "prev": self.prev,
             "time": "2026-09-20T08:30:00Z",
-            "body": body or {"type": "harvest", "batch": f"B-{self.seq + 1}",
-                             "quantity": {"value": "12.500", "unit": "kg"}},
+            "body": body
+            or {
+                "type": "harvest",
+                "batch": f"B-{self.seq + 1}",
+                "quantity": {"value": "12.500", "unit": "kg"},
+            },
         }
         payload.update(overrides)
         return payload

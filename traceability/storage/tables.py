@@ -70,9 +70,7 @@ class CheckpointRow(SQLModel, table=True):
 
     __tablename__ = "checkpoints"
 
-    tree_size: int = Field(
-        sa_column=sa.Column(KEY, primary_key=True, autoincrement=False)
-    )
+    tree_size: int = Field(sa_column=sa.Column(KEY, primary_key=True, autoincrement=False))
     root: bytes = Field(sa_type=sa.LargeBinary)
     note: str
     issued_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
