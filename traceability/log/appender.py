@@ -216,9 +216,18 @@ _ENTRY_COLUMNS = ("idx", "leaf", "leaf_hash", "signer", "seq", "envelope_hash")
 def _insert_many(
     conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """INSERT many rows through the driver's executemany, skipping per-row SQL compilation."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608 - constant names
+    """Insert many rows on the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Either way no SQL is compiled per row; `table` and `columns` are constants.
+    """
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
     conn.exec_driver_sql(sql, list(rows))
 
 
