@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -76,3 +80,23 @@ class TestSigner:
 def deterministic_key(label: str) -> Ed25519PrivateKey:
     """Derive a reproducible test key from a label."""
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(label.encode()).digest())
+
+
+def run_herbtrace(
+    args: list[str], cwd: Path, environ: dict[str, str] | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `herbtrace` command as a real process.
+
+    Its environment is `environ` (default: this one without any HERBTRACE_ variable) plus `env`.
+    """
+    if environ is None:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "herbtrace"), *args],
+        env={**environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import support
 from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
@@ -30,16 +30,7 @@ def invoke(args: list[str], **env: str) -> Result:
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the installed `herbtrace` command as a real process with only `env`'s settings."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "herbtrace"), *args],
-        env={**environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return support.run_herbtrace(args, cwd, **env)
 
 
 def assert_clean_error(result: Result, code: int, fragment: str) -> None:

@@ -8,10 +8,10 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import support
 from typer.testing import CliRunner
 
 from traceability.cli import app
@@ -279,16 +279,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def herbtrace(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the installed `herbtrace` command as a real process."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "herbtrace"), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run the installed `herbtrace` command as a real process with exactly `env`."""
+    return support.run_herbtrace(args, cwd, environ=env)
 
 
 def test_export_then_verify_offline(sqlite_ledger: Ledger, tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import support
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.demo import seed_events
@@ -351,16 +351,8 @@ def test_the_triggers_refuse_a_plain_update(ledger: Ledger) -> None:
 
 
 def _herbtrace(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run the installed `herbtrace` command as a real process."""
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "herbtrace"), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """Run the installed `herbtrace` command as a real process with exactly `env`."""
+    return support.run_herbtrace(args, cwd, environ=env)
 
 
 def test_verify_command_exits_1_naming_the_first_bad_entry(ledger: Ledger, tmp_path: Path) -> None:
