@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,7 +168,7 @@ class Appender:
         for i, env in valid:
             dup = seen_in_batch.get(env.envelope_hash) or known.by_hash.get(env.envelope_hash)
             if dup is not None:
-                out.append((i, AppendResult(**{**_fields(dup), "status": "duplicate"})))
+                out.append((i, replace(dup, status="duplicate")))
                 continue
             try:
                 require_signer(signers, env.signer).check_active(now)
@@ -183,11 +183,9 @@ class Appender:
                 batch.nodes.append((node_id(level, idx), h))
             batch.entries.append((index, leaf, leaf_hash, env.signer, env.seq, env.envelope_hash))
             self._last_leaf = leaf_hash
-            heads[env.signer] = (
-                SignerHead(env.seq, env.envelope_hash)
-                if (env.signer not in heads or env.seq > heads[env.signer].seq)
-                else heads[env.signer]
-            )
+            head = heads.get(env.signer)
+            if head is None or env.seq > head.seq:
+                heads[env.signer] = SignerHead(env.seq, env.envelope_hash)
             known.by_seq[(env.signer, env.seq)] = env.envelope_hash
             known.prevs[(env.signer, env.seq)] = bytes.fromhex(env.prev)
             result = AppendResult(
@@ -229,10 +227,6 @@ def _insert_many(
         return
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
     conn.exec_driver_sql(sql, list(rows))
-
-
-def _fields(result: AppendResult) -> dict[str, Any]:
-    return {name: getattr(result, name) for name in AppendResult.__dataclass_fields__}
 
 
 def _last_leaf_hash(conn: Connection, size: int) -> LeafHash:
