@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -11,13 +12,14 @@ from traceability.log.audit import StoredCheckpointNote
 from traceability.log.entry_check import StoredRow
 from traceability.log.tree_store import log_size
 from traceability.signers import SignerInfo, list_signers
-from traceability.storage.tables import CheckpointRow, LogEntry, TreeNode
+from traceability.storage.tables import CheckpointRow
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
-_nodes = TreeNode.__table__  # type: ignore[attr-defined]
 _checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
 
 CHUNK = 2000
+_NODES_PAGE = (
+    "SELECT node_id, hash FROM tree_nodes WHERE node_id > {mark} ORDER BY node_id LIMIT {limit}"
+)
 _ENTRIES_PAGE = (
     "SELECT idx, leaf, leaf_hash, signer, seq, envelope_hash FROM log_entries "
     "WHERE idx > {mark} ORDER BY idx LIMIT {limit}"
@@ -36,12 +38,20 @@ class DatabaseSource:
             return log_size(conn)
 
     def entries(self) -> Iterator[list[StoredRow]]:
-        """Yield all entries in index order, CHUNK at a time (keyset pages, driver's cursor)."""
+        """Yield all entries in index order, CHUNK at a time."""
+        yield from self._pages(_ENTRIES_PAGE)
+
+    def _pages(self, template: str) -> Iterator[list[Any]]:
+        """Yield the rows of `template` in key order, CHUNK at a time.
+
+        Keyset pages on the driver's own cursor: SQLAlchemy's per-row work would rival the
+        audit's own.
+        """
         with self._engine.connect() as conn:
             mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            sql = _ENTRIES_PAGE.format(mark=mark, limit=CHUNK)
+            sql = template.format(mark=mark, limit=CHUNK)
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            last = -1
+            last = -(2**63)  # below any key, even a tampered negative one
             try:
                 while True:
                     cursor.execute(sql, (last,))
@@ -69,8 +79,6 @@ class DatabaseSource:
 
     def nodes(self) -> Iterator[tuple[int, bytes]]:
         """Yield every stored interior node, by node ID."""
-        query = sa.select(_nodes.c.node_id, _nodes.c.hash).order_by(_nodes.c.node_id)
-        with self._engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=CHUNK).execute(query)
-            for node_id, digest in result:
-                yield int(node_id), bytes(digest)
+        for rows in self._pages(_NODES_PAGE):
+            for node_id, digest in rows:
+                yield node_id, bytes(digest)
