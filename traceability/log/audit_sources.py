@@ -12,17 +12,18 @@ from traceability.log.audit import StoredCheckpointNote
 from traceability.log.entry_check import StoredRow
 from traceability.log.tree_store import log_size
 from traceability.signers import SignerInfo, list_signers
+from traceability.storage.db import driver_rows
 from traceability.storage.tables import CheckpointRow
 
 _checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
 
 CHUNK = 2000
 _NODES_PAGE = (
-    "SELECT node_id, hash FROM tree_nodes WHERE node_id > {mark} ORDER BY node_id LIMIT {limit}"
+    "SELECT node_id, hash FROM tree_nodes WHERE node_id > {{m}} ORDER BY node_id LIMIT {limit}"
 )
 _ENTRIES_PAGE = (
     "SELECT idx, leaf, leaf_hash, signer, seq, envelope_hash FROM log_entries "
-    "WHERE idx > {mark} ORDER BY idx LIMIT {limit}"
+    "WHERE idx > {{m}} ORDER BY idx LIMIT {limit}"
 )
 
 
@@ -47,21 +48,12 @@ class DatabaseSource:
         Keyset pages on the driver's own cursor: SQLAlchemy's per-row work would rival the
         audit's own.
         """
+        sql = template.format(limit=CHUNK)
+        last = -(2**63)  # below any key, even a tampered negative one
         with self._engine.connect() as conn:
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            sql = template.format(mark=mark, limit=CHUNK)
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            last = -(2**63)  # below any key, even a tampered negative one
-            try:
-                while True:
-                    cursor.execute(sql, (last,))
-                    rows = cursor.fetchall()
-                    if not rows:
-                        return
-                    yield rows
-                    last = rows[-1][0]
-            finally:
-                cursor.close()
+            while rows := driver_rows(conn, sql, (last,)):
+                yield rows
+                last = rows[-1][0]
 
     def checkpoints(self) -> list[StoredCheckpointNote]:
         """Return every stored checkpoint."""

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from traceability.errors import ChainBroken, InvalidInput
 from traceability.log import merkle
 from traceability.log.merkle import NodeID
+from traceability.storage.db import driver_rows, marks
 from traceability.storage.tables import LogEntry, TreeNode, node_id
 from traceability.types import NodeHash
 
@@ -25,15 +26,13 @@ def log_size(conn: Connection) -> int:
 
 
 @lru_cache(maxsize=1024)
-def _nodes_sql(mark: str, leaves: int, inner: int) -> str:
-    """SELECT leaf hashes and interior node hashes by key, in one statement."""
+def _nodes_sql(leaves: int, inner: int) -> str:
+    """SELECT leaf hashes and interior node hashes by key, in one statement (driver_rows form)."""
     parts = []
     if leaves:
-        marks = ",".join([mark] * leaves)
-        parts.append(f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx IN ({marks})")  # noqa: S608
+        parts.append(f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx IN ({marks(leaves)})")  # noqa: S608
     if inner:
-        marks = ",".join([mark] * inner)
-        parts.append(f"SELECT 1, node_id, hash FROM tree_nodes WHERE node_id IN ({marks})")  # noqa: S608
+        parts.append(f"SELECT 1, node_id, hash FROM tree_nodes WHERE node_id IN ({marks(inner)})")  # noqa: S608
     return " UNION ALL ".join(parts)
 
 
@@ -49,13 +48,7 @@ def fetch_nodes(conn: Connection, wanted: Iterable[NodeID]) -> dict[NodeID, byte
         return {}
     leaves = [i for level, i in wanted if level == 0]
     inner = {node_id(level, i): (level, i) for level, i in wanted if level > 0}
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_nodes_sql(mark, len(leaves), len(inner)), [*leaves, *inner])
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = driver_rows(conn, _nodes_sql(len(leaves), len(inner)), [*leaves, *inner])
     found = {(0, key) if kind == 0 else inner[key]: bytes(digest) for kind, key, digest in rows}
     if len(found) != len(wanted):
         level, index = min(wanted - found.keys(), key=lambda n: n[1] << n[0])
