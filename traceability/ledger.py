@@ -17,6 +17,7 @@ from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, lates
 from traceability.log.entry import Entry, parse_leaf
 from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
 from traceability.log.note import NoteVerifier
+from traceability.log.policy import EntryPolicy
 from traceability.log.results import AppendResult
 from traceability.settings import Settings
 from traceability.storage.db import make_engine, read_transaction
@@ -45,7 +46,14 @@ def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier
 class Ledger:
     """The log as one service. With `writable`, it appends and signs checkpoints."""
 
-    def __init__(self, settings: Settings, engine: Engine | None = None, *, writable: bool = True):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        writable: bool = True,
+        policy: EntryPolicy | None = None,
+    ):
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         with self.engine.connect() as conn:
@@ -57,7 +65,11 @@ class Ledger:
             )
         self.checkpointer = Checkpointer(signer, settings.checkpoint_interval)
         self._appender = Appender(
-            self.engine, self.checkpointer, settings.verify_workers, settings.max_envelope_bytes
+            self.engine,
+            self.checkpointer,
+            settings.verify_workers,
+            settings.max_envelope_bytes,
+            policy,
         )
         self._ticker: threading.Thread | None = None
         self._known_size = 0  # the log only grows: sizes up to this need no look-up

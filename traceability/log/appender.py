@@ -21,6 +21,7 @@ from traceability.keys import load_public_key
 from traceability.log import merkle
 from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
+from traceability.log.policy import EntryPolicy
 from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
@@ -66,8 +67,10 @@ class Appender:
         checkpointer: Checkpointer,
         verify_workers: int = 2,
         max_envelope_bytes: int = MAX_ENVELOPE_BYTES,
+        policy: EntryPolicy | None = None,
     ):
         self._engine = engine
+        self._policy = policy
         self._checkpointer = checkpointer
         self._precheck = Prechecker(verify_workers, max_envelope_bytes)
         self._keys: dict[str, bytes] = {}
@@ -171,8 +174,11 @@ class Appender:
                 out.append((i, replace(dup, status="duplicate")))
                 continue
             try:
-                require_signer(signers, env.signer).check_active(now)
+                signer = require_signer(signers, env.signer)
+                signer.check_active(now)
                 check_sequence(conn, env, heads, known, batch.equivocations, received)
+                if self._policy is not None:
+                    self._policy.apply(conn, tree.size, env, signer, received)
             except Refused as exc:
                 out.append((i, rejected(exc, env)))
                 continue

