@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -90,6 +91,19 @@ def demo(
     serve(host=host, port=port)
 
 
+PLUGIN_GROUP = "herbtrace.cli"
+"""Entry points in this group add commands from outer packages (devices/, api/) to the CLI,
+so the core never imports them: each is a callable `register(root, bench)` taking the root
+app and the `bench` group."""
+
+
+def load_plugins() -> None:
+    """Let every installed `herbtrace.cli` entry point register its commands."""
+    for entry in entry_points(group=PLUGIN_GROUP):
+        entry.load()(app, bench_app)
+
+
 def main() -> None:
     """Entry point of the `herbtrace` console script."""
+    load_plugins()
     app()
