@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Make sure the services the test suite talks to are installed and running:
-# PostgreSQL on 127.0.0.1:5432 (user postgres) and Go with golang.org/x/mod for the
-# interoperability test. Installs with apt-get when missing (needs root); idempotent.
+# PostgreSQL on 127.0.0.1:5432 (user postgres), the Mosquitto broker binary (tests start
+# their own brokers on free ports) and Go with golang.org/x/mod for the interoperability
+# test. Installs with apt-get when missing (needs root); idempotent.
 set -euo pipefail
 
 need_apt=()
 command -v pg_ctlcluster >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
+{ command -v mosquitto || [ -x /usr/sbin/mosquitto ]; } >/dev/null 2>&1 || need_apt+=(mosquitto)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need_apt+=(golang-golang-x-mod-dev)
 if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "installing: ${need_apt[*]}"
