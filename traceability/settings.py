@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -35,11 +36,53 @@ class Settings(BaseSettings):
     append_batch_size: int = Field(default=500, ge=1, le=10_000)
     verify_workers: int = Field(default=2, ge=1, le=64, description="Processes checking signatures")
     max_envelope_bytes: int = Field(default=65_536, ge=1_024)
+    import_key_passphrase: str = Field(
+        default=DEVELOPMENT_PASSPHRASE,
+        description="Encrypts the EPCIS import signer's key file at rest",
+    )
+    digital_link_host: str = Field(
+        default="id.herbtrace.local",
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$",
+        description="Host of the GS1 Digital Link URIs of batches and units (the resolver's); "
+        "the default is a reserved .local name, so nothing claims a domain it does not own",
+    )
+
+    mqtt_host: str = Field(default="127.0.0.1", description="The MQTT broker's host")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="The MQTT broker's port")
+    mqtt_username: str = Field(
+        default="herbtrace-gateway", description="The ingest gateway's MQTT username"
+    )
+    mqtt_password: str = Field(default="", description="The ingest gateway's MQTT password")
+    broker_dir: str | None = Field(
+        default=None,
+        description="Directory of the local Mosquitto broker (devices/broker): `device enroll` "
+        "and `device revoke` update its password file and make it reload",
+    )
+
+    catalogue_path: Path | None = Field(
+        default=None,
+        description="The operator's herb catalogue (TOML, same layout as the packaged "
+        "traceability/data/herbs.toml); unset means the packaged catalogue",
+    )
+
+    public_rate: float = Field(
+        default=10.0,
+        gt=0,
+        le=100_000,
+        description="Requests a second one client IP may make to the public (anonymous) "
+        "endpoints, sustained; authenticated calls are not limited",
+    )
+    public_burst: int = Field(
+        default=60, ge=1, le=1_000_000, description="Requests one client IP may make at once"
+    )
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
         if self.environment == "production" and self.log_key_passphrase == DEVELOPMENT_PASSPHRASE:
             raise ValueError("HERBTRACE_LOG_KEY_PASSPHRASE must be set to a secret in production")
+        production = self.environment == "production"
+        if production and self.import_key_passphrase == DEVELOPMENT_PASSPHRASE:
+            raise ValueError("HERBTRACE_IMPORT_KEY_PASSPHRASE must be a secret in production")
         return self
 
 
