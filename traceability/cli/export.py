@@ -1,4 +1,4 @@
-"""`herbtrace export …`: write the log out for others to verify."""
+"""`herbtrace export …`: write the log out for others to verify, or as GS1 EPCIS 2.0."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from traceability.cli.common import console, handles_errors, load_settings, open_engine
+from traceability.epcis.export import export_epcis
+from traceability.epcis.jsonout import dumps
 from traceability.log.bundle import export_bundle
 from traceability.log.log_key import load_log_verifier
 
@@ -27,3 +29,26 @@ def bundle(
         count = export_bundle(engine, verifier, out)
     console.print(f"wrote {count} entries to {out}")
     console.print(f"verify it with: herbtrace verify --bundle {out} --log-key {verifier.to_vkey()}")
+
+
+@app.command()
+@handles_errors
+def epcis(
+    out: Annotated[Path, typer.Option(help="File to write the EPCIS 2.0 JSON-LD document to")],
+    batch: Annotated[
+        str | None, typer.Option(help="Only this batch's lineage: where it came from and went")
+    ] = None,
+) -> None:
+    """Write the log's domain events as an EPCISDocument, validated against GS1's schema."""
+    settings = load_settings()
+    with open_engine(settings) as engine:
+        result = export_epcis(engine, settings.digital_link_host, batch)
+    out.write_text(dumps(result.document) + "\n", encoding="utf-8")
+    console.print(
+        f"wrote {result.events} events and {result.registrations} registrations to {out} "
+        "(valid EPCIS 2.0)"
+    )
+    for index, reason in result.skipped[:20]:
+        console.print(f"left out entry {index}: {reason}")
+    if len(result.skipped) > 20:
+        console.print(f"… and {len(result.skipped) - 20} more entries left out")
