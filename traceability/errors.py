@@ -4,12 +4,17 @@ TraceabilityError
 ├── InvalidInput                 malformed input: bad JSON, bad base64, out-of-range numbers
 │   └── CanonicalizationError    a value RFC 8785 cannot represent exactly
 ├── NotFound                     an entry, checkpoint or signer that does not exist
+├── AlreadyExists                a name that is taken (a user)
 ├── Refused                      valid input the log will not accept
 │   ├── UnknownSigner
 │   ├── SignerNotActive          revoked, or outside its validity window
 │   ├── SequenceConflict         equivocation: another envelope already holds this sequence number
-│   └── ChainMismatch            `prev` does not name the signer's previous envelope
+│   ├── ChainMismatch            `prev` does not name the signer's previous envelope
+│   ├── TopicMismatch            an MQTT envelope whose signer is not the topic's device
+│   └── RuleViolation            a domain rule refuses the event (per-instance reason, evidence)
 ├── ConfigurationError           missing or unusable settings, keys or database
+├── Unauthenticated              no bearer token, or one that is unknown or revoked
+├── Forbidden                    a known principal whose role or organisation may not do this
 └── VerificationError            something that should verify does not; carries the evidence
     ├── SignatureInvalid
     ├── NoteError                a signed note that is malformed or not signed by a known key
@@ -39,8 +44,20 @@ class NotFound(TraceabilityError):
     """The requested object does not exist."""
 
 
+class AlreadyExists(TraceabilityError):
+    """Something with this name already exists; nothing was changed."""
+
+
 class ConfigurationError(TraceabilityError):
     """Settings, keys or the database are missing or unusable."""
+
+
+class Unauthenticated(TraceabilityError):
+    """The request carries no bearer token, or one that is unknown or revoked."""
+
+
+class Forbidden(TraceabilityError):
+    """The principal is known, but its role or organisation does not allow the request."""
 
 
 class Refused(TraceabilityError):
@@ -71,6 +88,30 @@ class ChainMismatch(Refused):
     """The envelope's `prev` does not match the hash of the signer's previous envelope."""
 
     reason = "prev_mismatch"
+
+
+class TopicMismatch(Refused):
+    """An envelope arrived on another device's MQTT topic than its signer's own."""
+
+    reason = "topic_mismatch"
+
+
+class RuleViolation(Refused):
+    """A domain rule refuses an event: `reason` is a stable code, `evidence` what showed it.
+
+    Reasons: invalid_event, unauthorised, custody, unknown_batch, unknown_site,
+    unknown_organisation, unknown_shipment, unknown_unit, duplicate_id, batch_recalled,
+    batch_consumed, in_transit, quality_failed, mass_balance, growing_age, herb_mismatch,
+    unit_mismatch, wrong_batch_kind, shipment_mismatch, invalid_gtin, alert_already_logged.
+    """
+
+    def __init__(
+        self, reason: str, detail: str, evidence: dict[str, str | int] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.evidence: dict[str, str | int] = dict(evidence or {})
 
 
 class VerificationError(TraceabilityError):

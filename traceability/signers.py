@@ -15,7 +15,8 @@ from traceability.types import KeyID
 
 _signers = Signer.__table__  # type: ignore[attr-defined]
 
-ROLES = ("device", "operator", "inspector", "regulator", "importer", "admin")
+ROLES = ("device", "operator", "inspector", "regulator", "importer", "admin", "system")
+"""`system` is herbtrace's own rules signer, which signs `alert` envelopes (traceability.domain)."""
 
 
 @dataclass(frozen=True, slots=True)

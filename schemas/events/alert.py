@@ -26,6 +26,9 @@ class Alert(Body):
     """A finding for regulators, with the evidence that raised it."""
 
     type: Literal["alert"]
+    id: Identifier | None = Field(
+        default=None, description="The alert's ID in herbtrace's alert index (set by the rules)"
+    )
     kind: AlertKind
     severity: Literal["info", "warning", "critical"]
     batch: Identifier | None = None

@@ -25,7 +25,7 @@ class Measurement(Body):
 
     item: ItemCode
     value: Decimal
-    unit: Literal["%", "mg/g", "mg/kg", "μg/kg"]
+    unit: Literal["%", "mg/g", "mg/kg", "μg/kg", "mL/g"]
     below_detection: bool = Field(default=False, description="未检出: value is the LOD")
 
 

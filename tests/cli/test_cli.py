@@ -224,15 +224,16 @@ def test_init_prints_the_log_key_and_is_idempotent(db_url: str) -> None:
 
 
 def test_seed_then_verify(db_url: str, tmp_path: Path) -> None:
-    """`seed --events 50` appends 50 events, then `verify`, run as a real process, passes."""
+    """`seed --events 50` appends 50 events (and the alerts the rules raise, one for the demo's
+    failed test), then `verify`, run as a real process, passes over all of them."""
     env = {"HERBTRACE_DATABASE_URL": db_url, "HERBTRACE_LOG_ORIGIN": ORIGIN}
     assert invoke(["init"], **env).exit_code == 0
     seeded = invoke(["seed", "--events", "50"], **env)
     assert seeded.exit_code == 0, seeded.output
-    assert "appended 50 of 50 events; log size 50" in seeded.stdout
+    assert "appended 50 of 50 events; log size 51" in seeded.stdout
     verified = run(["verify"], tmp_path, **env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "checked 50 entries" in verified.stdout
+    assert "checked 51 entries" in verified.stdout
     assert "OK" in verified.stdout
 
 

@@ -78,3 +78,40 @@ def _on_scratch_postgres(admin_url: str, entries: int) -> LedgerFigures:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@app.command()
+@handles_errors
+def trace(
+    batches: Annotated[int, typer.Option(min=1_000, help="Batches in the indexes")] = 100_000,
+    events: Annotated[int, typer.Option(min=1_000, help="Batch-event index rows")] = 1_000_000,
+    queries: Annotated[int, typer.Option(min=100, help="Timed queries per figure")] = 1_000,
+    backend: Annotated[list[str], typer.Option(help="sqlite and/or postgres")] = ["sqlite"],  # noqa: B006
+    postgres_url: Annotated[
+        str, typer.Option(envvar="HERBTRACE_BENCH_POSTGRES_URL", help="Server for a scratch DB")
+    ] = DEFAULT_PG,
+) -> None:
+    """Backward trace of a unit with a 50-event history and forward traces, p50/p99 in ms."""
+    from traceability.bench.trace import TraceFigures, run, scratch_postgres
+
+    results: list[TraceFigures] = []
+    for name in backend:
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"sqlite:///{Path(tmp) / 'trace.db'}"
+                results.append(run(url, name, batches, events, queries, console.print))
+        elif name == "postgres":
+            with scratch_postgres(postgres_url) as url:
+                results.append(run(url, name, batches, events, queries, console.print))
+        else:
+            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    console.print(f"\n[bold]herbtrace bench trace --batches {batches} --events {events}[/]")
+    for f in results:
+        console.print(
+            f"{f.backend}: {f.batches:,} batches, {f.events:,} batch events, {f.units:,} units; "
+            f"{queries:,} queries per line (ms)"
+        )
+        console.print(f"  {'query':<66} {'p50':>8} {'p99':>8}")
+        for t in f.timings:
+            console.print(f"  {t.name:<66} {t.p50:8.3f} {t.p99:8.3f}")
+        console.print(f"  recording through the rules: {f.append_rate:,.0f} envelopes/s")

@@ -94,3 +94,241 @@ class Equivocation(SQLModel, table=True):
 def node_id(level: int, index: int) -> int:
     """Pack a (level, index) tree position into the tree_nodes primary key."""
     return (level << 56) | index
+
+
+class Device(SQLModel, table=True):
+    """An enrolled field device; its key, role, validity and revocation live in `signers`."""
+
+    __tablename__ = "devices"
+
+    device_id: str = Field(primary_key=True, max_length=32, foreign_key="signers.key_id")
+    organisation: str = Field(max_length=200, index=True)
+    site: str = Field(max_length=200)
+    broker_username: str = Field(max_length=64, unique=True)
+    enrolled_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class RejectedMessage(SQLModel, table=True):
+    """A message the ingest gateway refused, kept as evidence for regulators.
+
+    `payload` holds the first `payload_size` bytes as received, capped (see
+    traceability.rejections.MAX_STORED_PAYLOAD); `device_id` is the topic's device.
+    """
+
+    __tablename__ = "rejected_messages"
+
+    id: int | None = Field(default=None, sa_column=sa.Column(KEY, primary_key=True))
+    received_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    topic: str = Field(max_length=512)
+    device_id: str | None = Field(default=None, max_length=32, index=True)
+    envelope_hash: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    signer: str | None = Field(default=None, max_length=32)
+    seq: int | None = Field(default=None, sa_type=sa.BigInteger)
+    reason: str = Field(max_length=64)
+    detail: str
+    payload: bytes = Field(sa_type=sa.LargeBinary)
+    payload_size: int
+
+
+class SequenceGapRow(SQLModel, table=True):
+    """A device's missing sequence numbers, as the ingest gateway detected them."""
+
+    __tablename__ = "sequence_gaps"
+
+    id: int | None = Field(default=None, sa_column=sa.Column(KEY, primary_key=True))
+    device_id: str = Field(max_length=32, index=True)
+    missing_from: int = Field(sa_type=sa.BigInteger)
+    missing_to: int = Field(sa_type=sa.BigInteger)
+    next_seq: int = Field(sa_type=sa.BigInteger)
+    detected_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class User(SQLModel, table=True):
+    """A person who calls the API: an admin, an organisation's operator, or a regulator."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, sa_column=sa.Column(KEY, primary_key=True))
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=16)
+    organisation: str | None = Field(default=None, max_length=64, index=True)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of a user, stored only as SHA-256 of the token text (see users.py)."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, sa_column=sa.Column(KEY, primary_key=True))
+    user_id: int = Field(sa_type=KEY, foreign_key="users.id", index=True)
+    token_hash: bytes = Field(sa_type=sa.LargeBinary, unique=True)
+    label: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+# --- The domain indexes beside the log (traceability/domain): rebuildable, not append-only ---
+
+ID = 64
+"""Length of a domain identifier (schemas.events.common.Identifier)."""
+
+
+class Organisation(SQLModel, table=True):
+    """A registered organisation (from its latest `organisation` event)."""
+
+    __tablename__ = "organisations"
+
+    id: str = Field(primary_key=True, max_length=ID)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    registered_index: int = Field(sa_type=sa.BigInteger)
+    updated_index: int = Field(sa_type=sa.BigInteger)
+
+
+class Site(SQLModel, table=True):
+    """A registered site of an organisation (from its latest `site` event)."""
+
+    __tablename__ = "sites"
+
+    id: str = Field(primary_key=True, max_length=ID)
+    organisation: str = Field(max_length=ID, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    registered_index: int = Field(sa_type=sa.BigInteger)
+    updated_index: int = Field(sa_type=sa.BigInteger)
+
+
+class Batch(SQLModel, table=True):
+    """A batch: what it is, where it began, who owns and holds it, how much is left.
+
+    Quantities are exact decimal strings; `remaining` falls as portions are taken.
+    `owner` made the batch (and may recall it); `custodian` holds it now.
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (sa.Index("ix_batches_gtin_lot", "gtin", "lot"),)
+
+    id: str = Field(primary_key=True, max_length=ID)
+    herb: str = Field(max_length=32)
+    kind: str = Field(max_length=16)  # planting herd harvest processed split merged packed
+    origin_site: str | None = Field(default=None, max_length=ID)
+    owner: str = Field(max_length=ID, index=True)
+    custodian: str = Field(max_length=ID, index=True)
+    quantity: str = Field(max_length=32)
+    unit: str = Field(max_length=8)
+    remaining: str = Field(max_length=32)
+    status: str = Field(max_length=16)  # active consumed recalled
+    quality: str = Field(max_length=16)  # untested passed failed
+    shipment: str | None = Field(default=None, max_length=ID)  # in transit while set
+    gtin: str | None = Field(default=None, max_length=14)
+    lot: str | None = Field(default=None, max_length=20)
+    planted_on: str | None = Field(default=None, max_length=10)
+    harvested_on: str | None = Field(default=None, max_length=10)
+    growing_years: int | None = None
+    created_index: int = Field(sa_type=sa.BigInteger)
+
+
+class LineageEdge(SQLModel, table=True):
+    """An edge of the lineage DAG: `quantity` of `parent` went into `child` at `event_index`."""
+
+    __tablename__ = "lineage"
+    __table_args__ = (sa.Index("ix_lineage_child_parent", "child", "parent"),)
+
+    parent: str = Field(primary_key=True, max_length=ID)
+    child: str = Field(primary_key=True, max_length=ID)
+    event_index: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    quantity: str = Field(max_length=32)
+    unit: str = Field(max_length=8)
+
+
+class UnitRow(SQLModel, table=True):
+    """A serialised packed unit: GTIN + serial (its GS1 Digital Link) and its packed batch."""
+
+    __tablename__ = "units"
+
+    gtin: str = Field(primary_key=True, max_length=14)
+    serial: str = Field(primary_key=True, max_length=20)
+    lot: str = Field(max_length=20)
+    batch: str = Field(max_length=ID, index=True)
+    status: str = Field(max_length=16)  # packed sold recalled
+    packed_index: int = Field(sa_type=sa.BigInteger)
+    sold_index: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class BatchEvent(SQLModel, table=True):
+    """The index from a batch to the log entries recorded on it."""
+
+    __tablename__ = "batch_events"
+
+    batch: str = Field(primary_key=True, max_length=ID)
+    log_index: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    type: str = Field(max_length=32)
+
+
+class ShipmentRow(SQLModel, table=True):
+    """One batch of a shipment: shipped by `sender` to `recipient`, received or in transit."""
+
+    __tablename__ = "shipments"
+
+    shipment: str = Field(primary_key=True, max_length=ID)
+    batch: str = Field(primary_key=True, max_length=ID, index=True)
+    sender: str = Field(max_length=ID)
+    recipient: str = Field(max_length=ID)
+    to_site: str | None = Field(default=None, max_length=ID)
+    shipped_index: int = Field(sa_type=sa.BigInteger)
+    received_index: int | None = Field(default=None, sa_type=sa.BigInteger)
+    received_site: str | None = Field(default=None, max_length=ID)
+
+
+class AlertRow(SQLModel, table=True):
+    """An alert for regulators; `logged_index` is its own `alert` entry once logged.
+
+    `evidence` is RFC 8785 JSON of an object; `envelopes` RFC 8785 JSON of a list of hex hashes.
+    """
+
+    __tablename__ = "alerts"
+
+    id: str = Field(primary_key=True, max_length=ID)
+    kind: str = Field(max_length=32, index=True)
+    severity: str = Field(max_length=16)
+    batch: str | None = Field(default=None, max_length=ID, index=True)
+    subject: str | None = Field(default=None, max_length=200)
+    detail: str
+    evidence: str
+    envelopes: str
+    raised_at: str = Field(max_length=32)
+    source_index: int | None = Field(default=None, sa_type=sa.BigInteger)
+    logged_index: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class SensorExcursion(SQLModel, table=True):
+    """A sensor's open excursion outside a batch's storage range (cold-chain rule state)."""
+
+    __tablename__ = "sensor_excursions"
+
+    sensor: str = Field(primary_key=True, max_length=ID)
+    batch: str = Field(primary_key=True, max_length=ID)
+    started_at: str | None = Field(default=None, max_length=40)
+    last_at: str = Field(max_length=40)
+    alerted: bool = False
+
+
+class DomainMeta(SQLModel, table=True):
+    """Bookkeeping of the indexes, e.g. `projected_through`: the last log index applied."""
+
+    __tablename__ = "domain_meta"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=200)
+
+
+class RulesKey(SQLModel, table=True):
+    """The rules signer's key (it signs `alert` envelopes); PKCS#8 encrypted at rest."""
+
+    __tablename__ = "rules_keys"
+
+    name: str = Field(primary_key=True, max_length=200)
+    public_key: bytes = Field(sa_type=sa.LargeBinary)
+    encrypted_private_key: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))

@@ -1,0 +1,54 @@
+"""Recall: nothing is recorded on a recalled batch; a recall reaches everything downstream."""
+
+from __future__ import annotations
+
+from story import COOP, LAB, PHARMACY, PLANT, World, body
+
+
+def sold_story(world: World) -> None:
+    """The packed story, shipped to the pharmacy, with unit 0002 sold."""
+    world.packed()
+    world.ok(PLANT, body("ship", carrier=None))
+    world.ok(PHARMACY, body("receive"))
+    world.ok(PHARMACY, body("retail_sale"))
+
+
+def test_a_recall_marks_every_downstream_batch_and_unit(world: World) -> None:
+    """Recalling 红参 marks its split child, the packed batch and all its units, not upstream."""
+    sold_story(world)
+    world.ok(COOP, body("recall"), role="regulator")
+    domain = world.domain
+    for batch in ("JA-HS-2026-001", "JA-HS-2026-001-A", "JA-HS-2026-001-P"):
+        assert domain.batch(batch).status == "recalled"
+    assert domain.batch("FS-XS-2026-001").status == "consumed"  # upstream stays
+    assert {u.status for u in domain.units("JA-HS-2026-001-P")} == {"recalled"}
+    assert [e.type for e in domain.events("JA-HS-2026-001-P")][-1] == "recall"
+    (alert,) = domain.alerts(kind="recalled_batch")
+    assert alert.evidence["sold_units"] == 1
+    assert alert.evidence["units"] == 3
+    assert alert.severity == "warning"  # level II
+
+
+def test_nothing_is_recorded_on_a_recalled_batch(world: World) -> None:
+    """Sale, shipment, readings, tests and a second recall on recalled batches are refused."""
+    sold_story(world)
+    world.ok(COOP, body("recall"), role="regulator")
+    world.refused(PHARMACY, body("retail_sale", serials=["0003"]), "batch_recalled")
+    world.refused(PHARMACY, body("ship", shipment="SHP-back", to=PLANT), "batch_recalled")
+    world.refused(PHARMACY, body("sensor_reading"), "batch_recalled")
+    world.refused(
+        LAB, body("quality_test", batch="JA-HS-2026-001-P"), "batch_recalled", "inspector"
+    )
+    world.refused(COOP, body("recall"), "batch_recalled", role="regulator")
+    alerts = world.domain.alerts(kind="recalled_batch")
+    assert any(a.evidence.get("reason") == "batch_recalled" for a in alerts)
+
+
+def test_a_recall_is_signed_by_a_regulator_or_the_owners_operator(world: World) -> None:
+    """The owner's device and another organisation's operator may not recall; the owner may."""
+    world.packed()
+    world.refused(PLANT, body("recall"), "unauthorised")
+    world.refused(COOP, body("recall"), "unauthorised", role="operator")
+    world.ok(PLANT, body("recall"), role="operator")
+    assert world.domain.batch("JA-HS-2026-001-P").status == "recalled"
+    assert world.domain.alerts(kind="recalled_batch") == []  # nothing sold yet

@@ -1,0 +1,198 @@
+"""Custody and market events: ship, receive, retail sale, recall."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from schemas.events import Recall, Receive, RetailSale, Ship
+from traceability.domain import quantities as q
+from traceability.domain import state
+from traceability.domain.context import Context
+from traceability.domain.rules.custody import (
+    FIELD_ROLES,
+    held,
+    require_known,
+    require_organisation,
+    require_own_site,
+    require_role,
+)
+from traceability.domain.rules.quality import require_not_failed
+from traceability.domain.rules.recall import apply_recall, require_not_recalled, require_recaller
+
+
+def ship(ctx: Context, body: Ship) -> None:
+    """The custodian ships batches; custody passes only when the recipient receives them."""
+    require_role(ctx, FIELD_ROLES, "a shipment")
+    ids = list(dict.fromkeys(body.batches))
+    found = held(ctx, ids)
+    for batch in found.values():
+        require_not_failed(ctx, batch, "shipped")
+    require_organisation(ctx, body.to)
+    if body.to == ctx.org:
+        ctx.refuse(
+            "shipment_mismatch",
+            f"{ctx.org} cannot ship to itself; custody stays where it is",
+            to=body.to,
+        )
+    if body.to_site is not None:
+        site_owner = state.site_organisation(ctx.conn, body.to_site)
+        if site_owner is None:
+            ctx.refuse("unknown_site", f"site {body.to_site} is not registered", site=body.to_site)
+        if site_owner != body.to:
+            ctx.refuse(
+                "shipment_mismatch",
+                f"site {body.to_site} belongs to {site_owner}, not to the recipient {body.to}",
+                site=body.to_site,
+                to=body.to,
+            )
+    t = state.shipments
+    if ctx.conn.execute(sa.select(t.c.batch).where(t.c.shipment == body.shipment)).first():
+        ctx.refuse(
+            "duplicate_id",
+            f"shipment {body.shipment} is already recorded",
+            shipment=body.shipment,
+        )
+    ctx.conn.execute(
+        t.insert(),
+        [
+            {
+                "shipment": body.shipment,
+                "batch": b,
+                "sender": ctx.org,
+                "recipient": body.to,
+                "to_site": body.to_site,
+                "shipped_index": ctx.index,
+                "received_index": None,
+                "received_site": None,
+            }
+            for b in ids
+        ],
+    )
+    ctx.conn.execute(
+        state.batches.update().where(state.batches.c.id.in_(ids)).values(shipment=body.shipment)
+    )
+    state.add_events(ctx.conn, ctx.index, "ship", ids)
+
+
+def receive(ctx: Context, body: Receive) -> None:
+    """The recipient confirms a shipment, naming exactly its batches; custody passes to it."""
+    require_role(ctx, FIELD_ROLES, "a receipt")
+    t = state.shipments
+    rows = ctx.conn.execute(
+        sa.select(t.c.batch, t.c.sender, t.c.recipient, t.c.received_index).where(
+            t.c.shipment == body.shipment
+        )
+    ).all()
+    if not rows:
+        ctx.refuse(
+            "unknown_shipment",
+            f"shipment {body.shipment} was never shipped: a transfer needs both sides",
+            shipment=body.shipment,
+        )
+    _, sender, recipient, received = rows[0]
+    if received is not None:
+        ctx.refuse(
+            "shipment_mismatch",
+            f"shipment {body.shipment} was already received (entry {received})",
+            shipment=body.shipment,
+            received_index=received,
+        )
+    if recipient != ctx.org:
+        ctx.refuse(
+            "custody",
+            f"shipment {body.shipment} goes to {recipient}; {ctx.org} cannot receive it",
+            shipment=body.shipment,
+            recipient=recipient,
+            signer_organisation=ctx.org,
+        )
+    if body.sender != sender:
+        ctx.refuse(
+            "shipment_mismatch",
+            f"shipment {body.shipment} was sent by {sender}, not {body.sender}",
+            shipment=body.shipment,
+            sender=sender,
+        )
+    shipped = sorted(r[0] for r in rows)
+    named = sorted(set(body.batches))
+    if named != shipped:
+        ctx.refuse(
+            "shipment_mismatch",
+            f"shipment {body.shipment} carried {', '.join(shipped)}; the receipt names "
+            f"{', '.join(named)}",
+            shipment=body.shipment,
+            shipped=", ".join(shipped),
+            received=", ".join(named),
+        )
+    for batch in require_known(ctx, shipped).values():
+        require_not_recalled(ctx, batch)
+    require_own_site(ctx, body.site)
+    ctx.conn.execute(
+        t.update()
+        .where(t.c.shipment == body.shipment)
+        .values(received_index=ctx.index, received_site=body.site)
+    )
+    ctx.conn.execute(
+        state.batches.update()
+        .where(state.batches.c.id.in_(shipped))
+        .values(custodian=ctx.org, shipment=None)
+    )
+    state.add_events(ctx.conn, ctx.index, "receive", shipped)
+
+
+def retail_sale(ctx: Context, body: RetailSale) -> None:
+    """Units of a packed batch sold to consumers by its custodian."""
+    require_role(ctx, FIELD_ROLES, "a retail sale")
+    batch = held(ctx, [body.batch])[body.batch]
+    if batch.kind != "packed":
+        ctx.refuse(
+            "wrong_batch_kind",
+            f"batch {batch.id} is a {batch.kind} batch; only packed units are sold",
+            batch=batch.id,
+            kind=batch.kind,
+        )
+    require_not_failed(ctx, batch, "sold")
+    serials = sorted(set(body.serials))
+    t = state.units
+    rows = ctx.conn.execute(
+        sa.select(t.c.serial, t.c.status, t.c.batch).where(
+            t.c.gtin == batch.gtin, t.c.serial.in_(serials)
+        )
+    ).all()
+    status = {r[0]: r[1] for r in rows if r[2] == batch.id}
+    for s in serials:
+        if s not in status:
+            ctx.refuse(
+                "unknown_unit",
+                f"batch {batch.id} has no unit with serial {s}",
+                batch=batch.id,
+                serial=s,
+            )
+        if status[s] != "packed":
+            ctx.refuse(
+                "unit_not_available",
+                f"unit {batch.gtin} serial {s} is already {status[s]}",
+                gtin=batch.gtin or "",
+                serial=s,
+                status=status[s],
+            )
+    ctx.conn.execute(
+        t.update()
+        .where(t.c.gtin == batch.gtin, t.c.serial.in_(serials))
+        .values(status="sold", sold_index=ctx.index)
+    )
+    left = Decimal(batch.remaining) - len(serials)
+    values = {"remaining": q.text(left)}
+    if left == 0:
+        values["status"] = "consumed"
+    state.update_batch(ctx.conn, batch.id, **values)
+    state.add_events(ctx.conn, ctx.index, "retail_sale", [batch.id])
+
+
+def recall(ctx: Context, body: Recall) -> None:
+    """A regulator (or the owner's operator) recalls a batch and everything downstream."""
+    batch = require_known(ctx, [body.batch])[body.batch]
+    require_not_recalled(ctx, batch)
+    require_recaller(ctx, batch)
+    apply_recall(ctx, batch, body.level, body.reason)

@@ -1,0 +1,94 @@
+"""Registration of organisations and sites, and the logging of alerts."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from schemas.events import Alert, OrganisationRegistered, SiteRegistered
+from traceability.canonical import canonical_bytes
+from traceability.domain import state
+from traceability.domain.context import Context
+from traceability.domain.rules.custody import REGISTRARS, require_organisation, require_role
+
+
+def organisation(ctx: Context, body: OrganisationRegistered) -> None:
+    """An admin or regulator registers (or updates) an organisation."""
+    require_role(ctx, REGISTRARS, "an organisation")
+    t = state.organisations
+    values = {"name": body.name, "kind": body.kind, "updated_index": ctx.index}
+    updated = ctx.conn.execute(t.update().where(t.c.id == body.id).values(**values))
+    if updated.rowcount == 0:
+        ctx.conn.execute(t.insert().values(id=body.id, registered_index=ctx.index, **values))
+
+
+def site(ctx: Context, body: SiteRegistered) -> None:
+    """An admin, a regulator, or an operator of its organisation registers a site."""
+    if not (ctx.role in REGISTRARS or (ctx.role == "operator" and ctx.org == body.organisation)):
+        ctx.refuse(
+            "unauthorised",
+            f"a site of {body.organisation} is registered by an admin, a regulator or an "
+            f"operator of {body.organisation}, not by a {ctx.role} of {ctx.org}",
+            role=ctx.role,
+            organisation=body.organisation,
+        )
+    require_organisation(ctx, body.organisation)
+    owner = state.site_organisation(ctx.conn, body.id)
+    if owner is not None and owner != body.organisation:
+        ctx.refuse(
+            "duplicate_id",
+            f"site {body.id} is already registered to {owner}",
+            site=body.id,
+            organisation=owner,
+        )
+    t = state.sites
+    values = {"name": body.name, "kind": body.kind, "updated_index": ctx.index}
+    if owner is None:
+        ctx.conn.execute(
+            t.insert().values(
+                id=body.id, organisation=body.organisation, registered_index=ctx.index, **values
+            )
+        )
+    else:
+        ctx.conn.execute(t.update().where(t.c.id == body.id).values(**values))
+
+
+def alert(ctx: Context, body: Alert) -> None:
+    """The rules signer logs an alert: it marks the stored alert logged, or stores it."""
+    if ctx.rules_key_id is None or ctx.signer.key_id != ctx.rules_key_id:
+        ctx.refuse(
+            "unauthorised",
+            "alerts are signed only by herbtrace's rules signer",
+            signer=ctx.signer.key_id,
+        )
+    t = state.alerts
+    alert_id = body.id or f"AL-{ctx.index}"
+    row = ctx.conn.execute(sa.select(t.c.logged_index).where(t.c.id == alert_id)).first()
+    if row is not None and row[0] is not None:
+        ctx.refuse(
+            "alert_already_logged",
+            f"alert {alert_id} is already logged at entry {row[0]}",
+            alert=alert_id,
+            logged_index=row[0],
+        )
+    if row is not None:
+        ctx.conn.execute(t.update().where(t.c.id == alert_id).values(logged_index=ctx.index))
+    else:
+        ctx.conn.execute(
+            t.insert().values(
+                id=alert_id,
+                kind=body.kind,
+                severity=body.severity,
+                batch=body.batch,
+                subject=body.subject,
+                detail=body.detail,
+                evidence=canonical_bytes(dict(body.evidence)).decode(),
+                envelopes=json.dumps(list(body.envelopes)),
+                raised_at=ctx.time,
+                source_index=None,
+                logged_index=ctx.index,
+            )
+        )
+    if body.batch is not None and state.get_batch(ctx.conn, body.batch) is not None:
+        state.add_events(ctx.conn, ctx.index, "alert", [body.batch])

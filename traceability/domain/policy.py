@@ -1,0 +1,125 @@
+"""The ledger's entry policy for the domain: an envelope enters the log only if the rules allow."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Connection, Engine
+
+from traceability.domain import state
+from traceability.domain.herbs import CatalogueRules, HerbRules
+from traceability.domain.projection import Projector
+from traceability.domain.rules_signer import rules_key_id
+from traceability.envelope import ParsedEnvelope
+from traceability.errors import RuleViolation
+from traceability.settings import Settings
+from traceability.signers import SignerInfo
+
+ALERTING = {
+    "mass_balance": "mass_balance",
+    "growing_age": "growing_age",
+    "custody": "custody",
+    "batch_recalled": "recalled_batch",
+    "quality_failed": "quality_failed",
+}
+"""Refusals that look like fraud or danger, and the kind of alert each raises.
+
+Sensor readings are left out: a logger that keeps reporting on a batch it may not (or a
+recalled one) would raise an alert per message, and its readings are not custody."""
+
+
+MAX_FINDINGS = 10_000
+"""Refusals kept for alerts until drained; beyond this the oldest are dropped."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A refusal worth an alert: what was refused and why (kept until the service logs it)."""
+
+    kind: str
+    reason: str
+    detail: str
+    envelope_hash: str
+    signer: str
+    signer_organisation: str
+    evidence: dict[str, str | int] = field(default_factory=dict)
+
+    @property
+    def batch(self) -> str | None:
+        """The batch the refusal is about, when the evidence names one."""
+        value = self.evidence.get("batch", self.evidence.get("origin"))
+        return value if isinstance(value, str) else None
+
+
+class DomainPolicy:
+    """`EntryPolicy` applying the domain rules (traceability.log.policy) and indexing events.
+
+    Constructible from (settings, engine) alone; `apply` runs only under the appender's
+    lock, inside the append transaction. If entries reached the log without this policy
+    (another process's plain ledger), the indexes first catch up with them, in log order.
+    Refusals worth an alert are kept in memory until `drain_findings` (thread-safe).
+
+    Alerts are logged after the append commits, never inside it: a caller appending through
+    a ledger with this policy but without `Domain.record` (e.g. `Ledger.prepare/commit`)
+    should use `Domain(settings, engine).ledger` and call `Domain.log_alerts()` after commits.
+    """
+
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, *, herbs: HerbRules | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.projector = Projector(herbs or CatalogueRules(settings), self._rules_key_id)
+        self._key_id: str | None = None
+        self._findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
+        self._lock = threading.Lock()
+
+    def _rules_key_id(self, conn: Connection) -> str | None:
+        if self._key_id is None:
+            self._key_id = rules_key_id(conn, self.settings)
+        return self._key_id
+
+    def apply(
+        self,
+        conn: Connection,
+        index: int,
+        env: ParsedEnvelope,
+        signer: SignerInfo,
+        received: str,
+    ) -> None:
+        """Check the envelope's rules and index it as entry `index`, or raise RuleViolation."""
+        through = state.projected_through(conn)
+        if through < index - 1:
+            from traceability.domain.reindex import replay  # replay imports this module's peers
+
+            replay(conn, self.projector, through + 1, index)
+        payload = json.loads(env.payload_bytes)
+        try:
+            self.projector.apply(conn, index, payload, signer, received, env.envelope_hash.hex())
+        except RuleViolation as exc:
+            event_type = str((payload.get("body") or {}).get("type", ""))
+            kind = ALERTING.get(exc.reason) if event_type != "sensor_reading" else None
+            if kind is not None:
+                finding = Finding(
+                    kind=kind,
+                    reason=exc.reason,
+                    detail=exc.detail,
+                    envelope_hash=env.envelope_hash.hex(),
+                    signer=signer.key_id,
+                    signer_organisation=signer.organisation,
+                    evidence={"event": event_type[:200] or "-", **exc.evidence},
+                )
+                with self._lock:
+                    self._findings.append(finding)
+            raise
+        state.set_meta(conn, state.PROJECTED_THROUGH, str(index))
+
+    def drain_findings(self) -> list[Finding]:
+        """Take the refusals worth an alert collected since the last call."""
+        with self._lock:
+            out = list(self._findings)
+            self._findings.clear()
+        return out

@@ -1,0 +1,82 @@
+"""Recalls: nothing may be recorded on a recalled batch; a recall reaches everything downstream.
+
+A recall is signed by a regulator, or by an operator of the batch's owner. It marks the
+batch, every batch downstream of it and every unit packed from them as recalled, and
+indexes the recall under each of those batches. Units already sold when the recall arrives
+are in consumers' hands: the recall then raises a `recalled_batch` alert counting them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from traceability.domain import state
+from traceability.domain.context import Context
+from traceability.domain.lineage import downstream_ids
+from traceability.domain.state import BatchRecord
+
+SEVERITY = {"I": "critical", "II": "warning", "III": "info"}
+"""Alert severity of a recall level (一级 二级 三级)."""
+
+_DOWN = """WITH RECURSIVE walk(id) AS (
+    SELECT CAST(:batch AS VARCHAR(64))
+    UNION
+    SELECT l.child FROM lineage l JOIN walk w ON l.parent = w.id
+)
+"""
+_REACHED = "(SELECT id FROM walk)"
+# Constant SQL text only; the batch ID is a bound parameter.
+_COUNT_SOLD = _DOWN + f"SELECT count(*) FROM units WHERE status = 'sold' AND batch IN {_REACHED}"  # noqa: S608
+_COUNT_UNITS = _DOWN + f"SELECT count(*) FROM units WHERE batch IN {_REACHED}"  # noqa: S608
+_MARK_BATCHES = _DOWN + f"UPDATE batches SET status = 'recalled' WHERE id IN {_REACHED}"  # noqa: S608
+_MARK_UNITS = _DOWN + f"UPDATE units SET status = 'recalled' WHERE batch IN {_REACHED}"  # noqa: S608
+
+
+def require_not_recalled(ctx: Context, batch: BatchRecord) -> None:
+    """Refuse (`batch_recalled`) any event on a recalled batch."""
+    if batch.status == "recalled":
+        ctx.refuse(
+            "batch_recalled",
+            f"batch {batch.id} is recalled: nothing more may be recorded on it",
+            batch=batch.id,
+        )
+
+
+def require_recaller(ctx: Context, batch: BatchRecord) -> None:
+    """Refuse (`unauthorised`) unless a regulator, or an operator of the owner, signed."""
+    if ctx.role == "regulator" or (ctx.role == "operator" and ctx.org == batch.owner):
+        return
+    ctx.refuse(
+        "unauthorised",
+        f"a recall of {batch.id} is signed by a regulator or an operator of its owner "
+        f"{batch.owner}, not by a {ctx.role} of {ctx.org}",
+        batch=batch.id,
+        owner=batch.owner,
+        role=ctx.role,
+    )
+
+
+def apply_recall(ctx: Context, batch: BatchRecord, level: str, reason: str) -> None:
+    """Mark `batch`, everything downstream and their units recalled; alert on sold units."""
+    conn = ctx.conn
+    reached = downstream_ids(conn, batch.id)
+    params = {"batch": batch.id}
+    sold = conn.execute(sa.text(_COUNT_SOLD), params).scalar_one()
+    units = conn.execute(sa.text(_COUNT_UNITS), params).scalar_one()
+    conn.execute(sa.text(_MARK_BATCHES), params)
+    conn.execute(sa.text(_MARK_UNITS), params)
+    state.add_events(conn, ctx.index, "recall", reached)
+    if sold:
+        ctx.alert(
+            "recalled_batch",
+            SEVERITY.get(level, "warning"),
+            f"recall (level {level}) of {batch.id} reaches {sold} unit(s) already sold to "
+            f"consumers, of {units} unit(s) in {len(reached)} batch(es): {reason}",
+            batch=batch.id,
+            evidence={
+                "sold_units": sold,
+                "units": units,
+                "batches": len(reached),
+                "level": level,
+            },
+        )
