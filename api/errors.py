@@ -14,17 +14,23 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from traceability.errors import (
+    AlreadyExists,
     ConfigurationError,
+    Forbidden,
     InvalidInput,
     NotFound,
     Refused,
     TraceabilityError,
+    Unauthenticated,
     VerificationError,
 )
 
 STATUS_BY_ERROR: dict[type[TraceabilityError], int] = {
     InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
+    AlreadyExists: 409,
     Refused: 409,
     VerificationError: 422,
     ConfigurationError: 503,
@@ -80,7 +86,10 @@ def _describe(errors: Sequence[Any]) -> str:
 async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TraceabilityError)  # noqa: S101 - registered for this class only
     reason = str(exc) or (type(exc).__doc__ or "").strip().split("\n")[0]
-    return error_response(status_for(exc), snake_case(type(exc).__name__), reason)
+    response = error_response(status_for(exc), snake_case(type(exc).__name__), reason)
+    if isinstance(exc, Unauthenticated):  # RFC 6750 §3: say which scheme would do
+        response.headers["WWW-Authenticate"] = 'Bearer realm="herbtrace"'
+    return response
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import Public
 from api.errors import install_error_handlers
-from api.routes import health, log
+from api.ratelimit import TokenBuckets
+from api.routes import batches, digital_link, health, log, proofs, qr, users
 from traceability.ledger import Ledger
 from traceability.settings import Settings, get_settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+"""Files served as they are under /static: the browser verifier's ES modules and pages."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,8 +26,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        ledger = await run_in_threadpool(Ledger, settings or get_settings())
+        resolved = settings or get_settings()
+        ledger = await run_in_threadpool(Ledger, resolved)
         ledger.start_checkpoint_ticker()
+        app.state.settings = resolved
+        app.state.rate_limiter = TokenBuckets(resolved.public_rate, resolved.public_burst)
         app.state.ledger = ledger
         try:
             yield
@@ -35,6 +45,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(log.router)
+    app.include_router(health.router, dependencies=[Public])
+    app.include_router(log.router, dependencies=[Public])
+    app.include_router(proofs.router, dependencies=[Public])
+    app.include_router(batches.router, dependencies=[Public])
+    app.include_router(users.router)
+    app.include_router(digital_link.router)
+    app.include_router(qr.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

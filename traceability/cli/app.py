@@ -11,10 +11,13 @@ import typer
 
 from traceability.cli.bench import app as bench_app
 from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.cli.domain import reindex
 from traceability.cli.export import app as export_app
+from traceability.cli.importer import app as import_app
 from traceability.cli.signer import app as signer_app
+from traceability.cli.user import app as user_app
 from traceability.cli.verify import verify
-from traceability.ledger import Ledger, initialise
+from traceability.ledger import initialise
 
 app = typer.Typer(
     name="herbtrace",
@@ -23,9 +26,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
 app.add_typer(bench_app, name="bench")
 app.add_typer(signer_app, name="signer")
+app.add_typer(user_app, name="user")
 app.command()(verify)
+app.command()(reindex)
 
 
 @app.command()
@@ -45,14 +51,15 @@ def seed(
 ) -> None:
     """Append N realistic signed events from a handful of registered demo signers."""
     from traceability.demo import seed_events
+    from traceability.domain.service import Domain
 
     settings = load_settings()
     initialise(settings)
-    with Ledger(settings) as ledger:
-        results = seed_events(ledger, events)
-        ledger.checkpointer.issue(ledger.engine)
+    with Domain(settings) as domain:  # the rules index every event and log their alerts
+        results = seed_events(domain, events)
+        domain.ledger.checkpointer.issue(domain.engine)
         accepted = sum(r.status == "accepted" for r in results)
-        console.print(f"appended {accepted} of {events} events; log size {ledger.size()}")
+        console.print(f"appended {accepted} of {events} events; log size {domain.ledger.size()}")
         if accepted != events:
             rejected = [r for r in results if r.status != "accepted"][:3]
             raise fail(f"{events - accepted} events not appended, e.g. {rejected}")

@@ -1,0 +1,227 @@
+"""The Digital Link resolver: content negotiation, the consumer view, and bad links as 4xx JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from api_support import api_settings
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.product_facts import (
+    INDIVIDUAL_GROWER,
+    Location,
+    OriginRecord,
+    ProductFacts,
+    Recall,
+    Region,
+    StepRecord,
+    coarsen,
+    consumer_view,
+)
+from api.routes.digital_link import wants_json
+from traceability.digital_link import DigitalLink
+from traceability.errors import NotFound
+from traceability.ledger import initialise
+
+HOST = "id.example.cn"
+GTIN, LOT, SERIAL = "06901234567892", "FS2026A", "0001"
+UNIT = f"/01/{GTIN}/10/{LOT}/21/{SERIAL}"
+BATCH = f"/01/{GTIN}/10/{LOT}"
+CHROME_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+)
+PERSON, PHONE = "张三丰", "13800138000"
+
+
+def recorded(link: DigitalLink) -> ProductFacts:
+    """The facts of the one recorded unit and its batch, with personal details in them."""
+    if (link.gtin, link.lot) != (GTIN, LOT) or link.serial not in (None, SERIAL):
+        raise NotFound(f"nothing is recorded under {link.gtin} {link.lot} {link.serial}")
+    return ProductFacts(
+        gtin=link.gtin,
+        lot=link.lot or "",
+        serial=link.serial,
+        product_name="长白山人参 六年生 <b>50 g</b>",
+        herb="renshen",
+        origin=OriginRecord(
+            site_name="东岗镇林下参基地",
+            organisation=PERSON,
+            organisation_is_person=True,
+            region=Region(province="吉林省", city="白山市", county="抚松县"),
+            location=Location(lat="42.2871365", lon="127.2765"),
+            gap_status="certified",
+            harvested_on="2026-09-20",
+            growing_years=6,
+        ),
+        steps=[
+            StepRecord(
+                type="harvest",
+                on="2026-09-20",
+                organisation=PERSON,
+                organisation_is_person=True,
+                person=PERSON,
+                phone=PHONE,
+                log_index=0,
+            ),
+            StepRecord(
+                type="processing",
+                on="2026-10-02",
+                organisation="集安市红参加工有限公司",
+                summary="蒸制",
+                person="李四",
+                phone="0435-1234567",
+                log_index=5,
+            ),
+        ],
+        recall=Recall(level="II", reason="农残复检超标", on="2026-11-01") if link.serial else None,
+    )
+
+
+@pytest.fixture(name="client")
+def _client(sqlite_url: str) -> Iterator[TestClient]:
+    """A client of the app on a fresh SQLite database, resolving through `recorded`."""
+    settings = api_settings(sqlite_url, digital_link_host=HOST)
+    initialise(settings)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        app.state.facts_lookup = recorded
+        yield client
+
+
+def test_json_gets_the_consumer_view_of_the_unit(client: TestClient) -> None:
+    """Accept: application/json gets exactly the consumer view, under the configured host."""
+    response = client.get(UNIT, headers={"Accept": "application/json"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["vary"] == "Accept"
+    uri = f"https://{HOST}{UNIT}"
+    link = DigitalLink(GTIN, lot=LOT, serial=SERIAL)
+    assert response.json() == consumer_view(recorded(link), uri).model_dump(mode="json")
+    body = response.json()
+    assert body["uri"] == uri
+    assert body["status"] == "recalled"
+    assert body["origin"]["location"] == {"lat": "42.3", "lon": "127.3"}
+    assert body["origin"]["organisation"] == INDIVIDUAL_GROWER
+    assert [s["organisation"] for s in body["steps"]] == [
+        INDIVIDUAL_GROWER,
+        "集安市红参加工有限公司",
+    ]
+
+
+@pytest.mark.parametrize("accept", ["application/json", CHROME_ACCEPT])
+def test_no_personal_details_reach_the_public(client: TestClient, accept: str) -> None:
+    """Neither the JSON nor the page carries a person's name, a phone number or exact places."""
+    text = client.get(UNIT, headers={"Accept": accept}).text
+    for secret in (PERSON, PHONE, "李四", "0435-1234567", "42.2871365", "127.2765"):
+        assert secret not in text
+
+
+def test_browser_gets_the_page(client: TestClient) -> None:
+    """A browser's Accept header gets an HTML page naming the product, its origin and recall."""
+    response = client.get(UNIT, headers={"Accept": CHROME_ACCEPT})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["vary"] == "Accept"
+    page = response.text
+    assert "长白山人参 六年生 &lt;b&gt;50 g&lt;/b&gt;" in page  # escaped, never markup
+    assert "<b>" not in page
+    assert "吉林省 白山市 抚松县" in page
+    assert "已召回 RECALLED" in page
+    assert f"https://{HOST}{UNIT}" in page
+
+
+def test_batch_resolves_without_serial(client: TestClient) -> None:
+    """The batch link resolves to the batch's facts, with no serial and not recalled."""
+    body = client.get(BATCH, headers={"Accept": "application/json"}).json()
+    assert body["uri"] == f"https://{HOST}{BATCH}"
+    assert body["serial"] is None
+    assert body["status"] == "active"
+
+
+def test_short_gtin_resolves_as_gtin_14(client: TestClient) -> None:
+    """A GTIN-13 in the path names the same product as its zero-padded GTIN-14."""
+    body = client.get(f"/01/{GTIN[1:]}/10/{LOT}", headers={"Accept": "application/json"}).json()
+    assert body["gtin"] == GTIN
+    assert body["uri"] == f"https://{HOST}{BATCH}"
+
+
+@pytest.mark.parametrize(
+    ("accept", "json_wanted"),
+    [
+        ("application/json", True),
+        ("text/html", False),
+        ("*/*", False),
+        (None, False),
+        ("application/json;q=0.5, text/html;q=0.9", False),
+        ("text/html;q=0.1, application/json", True),
+        ("application/*", True),
+        ("text/*;q=0.2, */*;q=0.5", True),
+        ("TEXT/HTML", False),
+        ("application/json;q=bogus, text/html;q=0.3", False),
+    ],
+)
+def test_content_negotiation(accept: str | None, json_wanted: bool) -> None:
+    """The client's most preferred of JSON and HTML wins, by q-values; ties go to HTML."""
+    assert wants_json(accept) is json_wanted
+
+
+@pytest.mark.parametrize("accept", ["image/png", "application/json;q=0, text/html;q=0"])
+def test_neither_json_nor_html_is_406(client: TestClient, accept: str) -> None:
+    """A client that accepts neither JSON nor HTML gets 406 with a JSON reason."""
+    response = client.get(UNIT, headers={"Accept": accept})
+    assert response.status_code == 406
+    assert response.json()["error"] == "not_acceptable"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error", "reason"),
+    [
+        (f"/01/06901234567893/10/{LOT}/21/{SERIAL}", 400, "invalid_input", "check digit"),
+        (f"/01/0690123456789/10/{LOT}", 400, "invalid_input", "check digit"),
+        (f"/01/123456789/10/{LOT}", 400, "invalid_input", "8, 12, 13 or 14 digits"),
+        (f"/01/{GTIN}/10/LOT%20ONE", 400, "invalid_input", "82-character set"),
+        (f"/01/{GTIN}/10/{LOT}/21/序列", 400, "invalid_input", "82-character set"),
+        (f"/01/{GTIN}/10/{'L' * 21}", 422, "request_validation_error", "lot"),
+        (f"/01/069012345678X2/10/{LOT}", 422, "request_validation_error", "gtin"),
+        (f"/01/{GTIN}/10/OTHER/21/{SERIAL}", 404, "not_found", "nothing is recorded"),
+        (f"/01/{GTIN}/10/{LOT}/21/9999", 404, "not_found", "nothing is recorded"),
+    ],
+)
+def test_bad_or_unknown_links_get_4xx_json(
+    client: TestClient, path: str, status: int, error: str, reason: str
+) -> None:
+    """A bad GTIN, lot or serial, or an unknown one, gets its 4xx and a JSON reason."""
+    response = client.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == error
+    assert reason in body["reason"]
+
+
+def test_empty_records_resolve_nothing(sqlite_url: str) -> None:
+    """With no records, the app's own lookup answers 404 with a reason, never a 5xx."""
+    settings = api_settings(sqlite_url)
+    initialise(settings)
+    with TestClient(create_app(settings)) as client:
+        response = client.get(UNIT, headers={"Accept": "application/json"})
+    assert response.status_code == 404
+    assert response.json()["reason"] == (
+        f"no unit is recorded under GTIN {GTIN} lot {LOT} serial {SERIAL}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("degrees", "coarse"),
+    [
+        ("42.2871365", "42.3"),
+        ("127.25", "127.2"),
+        ("127.35", "127.4"),
+        ("-0.04", "-0.0"),
+        ("5", "5.0"),
+    ],
+)
+def test_coordinates_are_coarsened_to_a_tenth_of_a_degree(degrees: str, coarse: str) -> None:
+    """coarsen rounds decimal degrees to 0.1° (half to even), keeping them decimal strings."""
+    assert coarsen(degrees) == coarse

@@ -1,0 +1,128 @@
+"""The resolver on real supply-chain records, on both databases: a packed 红参 unit resolves to
+its origin, steps and recall, and the public never sees who signed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_support import api_settings
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+
+from api.main import create_app
+from traceability.domain.service import Domain
+from traceability.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story
+from story import PLANT, StandInHerbs, World, body
+
+HOST = "id.example.cn"
+UNIT = "/01/06901234567892/10/HS2026001/21/0001"
+BATCH = "/01/06901234567892/10/HS2026001"
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture(name="world")
+def _world(settings: Settings, engine: Engine) -> Iterator[World]:
+    """The domain story up to three packed units of 长白山红参 250 g, on the test's database."""
+    domain = Domain(settings, engine, herbs=StandInHerbs())
+    world = World(domain)
+    world.register_all()
+    world.packed()
+    yield world
+    domain.close()
+
+
+@pytest.fixture(name="client")
+def _client(settings: Settings, world: World) -> Iterator[TestClient]:
+    """A client of the app on the story's database, answering from the records."""
+    assert world.domain.ledger.size() > 0
+    with TestClient(create_app(api_settings(settings.database_url, digital_link_host=HOST))) as c:
+        yield c
+
+
+def test_unit_resolves_to_its_origin_and_history(client: TestClient) -> None:
+    """The unit's JSON names the product, its planting base (coarsened), harvest and steps."""
+    response = client.get(UNIT, headers=JSON)
+    assert response.status_code == 200, response.text
+    facts = response.json()
+    assert facts["uri"] == f"https://{HOST}{UNIT}"
+    assert (facts["product_name"], facts["herb"], facts["status"]) == (
+        "长白山红参 250 g",
+        "renshen",
+        "active",
+    )
+    assert facts["origin"] == {
+        "site_name": "万良镇林下参基地",
+        "organisation": "抚松县长白山人参种植专业合作社",
+        "region": {"province": "吉林省", "city": "白山市", "county": "抚松县"},
+        "location": {"lat": "42.3", "lon": "127.5"},
+        "gap_status": "certified",
+        "harvested_on": "2026-09-15",
+        "growing_years": 6,
+    }
+    types = [s["type"] for s in facts["steps"]]
+    assert types == [
+        "planting",
+        "harvest",
+        "fresh_processing",
+        "ship",
+        "receive",
+        "processing",
+        "quality_test",
+        "split",
+        "pack",
+    ]
+    processing = facts["steps"][types.index("processing")]
+    assert processing["on"] == "2026-09-20"
+    assert processing["summary"] == "steaming, drying → 红参"
+    indices = [s["log_index"] for s in facts["steps"]]
+    assert indices == sorted(indices)
+
+
+def test_no_signer_names_or_exact_places_reach_the_public(client: TestClient, world: World) -> None:
+    """Neither the JSON nor the page carries a signer's name or the base's exact coordinates."""
+    names = [f"test {s.key_id[:6]}" for s in world.signers.values()]
+    for accept in ("application/json", "text/html"):
+        text = client.get(UNIT, headers={"Accept": accept}).text
+        assert "万良镇林下参基地" in text
+        for secret in (*names, "42.2816", "127.5012"):
+            assert secret not in text
+
+
+def test_batch_link_resolves_to_the_packed_batch(client: TestClient) -> None:
+    """The lot's link resolves to the same history as its units, without a serial."""
+    batch = client.get(BATCH, headers=JSON).json()
+    unit = client.get(UNIT, headers=JSON).json()
+    assert batch["serial"] is None
+    assert batch["steps"] == unit["steps"]
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/01/06901234567892/10/OTHERLOT/21/0001", "no unit is recorded under"),
+        ("/01/06901234567892/10/HS2026001/21/0009", "no unit is recorded under"),
+        ("/01/06901234567892/10/OTHERLOT", "no batch is recorded under"),
+        ("/01/00000000000000/10/HS2026001", "no batch is recorded under"),
+    ],
+)
+def test_unrecorded_links_are_404(client: TestClient, path: str, reason: str) -> None:
+    """A valid link under which nothing is recorded gets 404 with a reason."""
+    response = client.get(path, headers=JSON)
+    assert response.status_code == 404
+    assert reason in response.json()["reason"]
+
+
+def test_a_recall_upstream_shows_on_the_unit(client: TestClient, world: World) -> None:
+    """Once the 红参 batch is recalled, its packed unit resolves as recalled, with the reason."""
+    world.ok(PLANT, body("recall"), "operator")
+    facts = client.get(UNIT, headers=JSON).json()
+    assert facts["status"] == "recalled"
+    assert facts["recall"]["level"] == "II"
+    assert facts["recall"]["reason"] == "重金属镉超标复检确认"
+    page = client.get(UNIT, headers={"Accept": "text/html"}).text
+    assert "已召回 RECALLED" in page

@@ -1,0 +1,53 @@
+"""API test helpers: the five kinds of caller, with real users and tokens in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from traceability import users
+from traceability.settings import Settings
+
+WHO = ("anonymous", "operator_a", "operator_b", "regulator", "admin")
+"""Every kind of caller the authorisation matrix is checked for."""
+
+ORG_A, ORG_B = "org-a", "org-b"
+USER_OF = {"operator_a": "op-a", "operator_b": "op-b", "regulator": "reg", "admin": "root"}
+
+
+@dataclass
+class Callers:
+    """Users of every kind in one database, and fresh tokens for them on demand."""
+
+    engine: Engine
+
+    @classmethod
+    def create(cls, engine: Engine) -> Callers:
+        """Create op-a (operator of org-a), op-b (of org-b), reg (regulator), root (admin)."""
+        users.create_user(engine, "op-a", "operator", ORG_A)
+        users.create_user(engine, "op-b", "operator", ORG_B)
+        users.create_user(engine, "reg", "regulator")
+        users.create_user(engine, "root", "admin")
+        return cls(engine)
+
+    def headers(self, who: str) -> dict[str, str]:
+        """Return request headers for `who` with a newly issued token (none when anonymous)."""
+        if who == "anonymous":
+            return {}
+        token = users.issue_token(self.engine, USER_OF[who], "test").token
+        return {"Authorization": f"Bearer {token}"}
+
+
+def api_settings(url: str, **overrides: object) -> Settings:
+    """Settings for an API test database; public rate limits high unless overridden."""
+    values: dict[str, object] = {
+        "database_url": url,
+        "log_origin": "test.herbtrace/log",
+        "checkpoint_interval": 0.05,
+        "public_rate": 100_000.0,
+        "public_burst": 1_000_000,
+        "digital_link_host": "id.example.cn",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
