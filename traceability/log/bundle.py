@@ -55,29 +55,39 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise InvalidInput(f"{path}: unreadable bundle: {exc}") from exc
 
 
+def bundle_lines(engine: Engine, verifier: NoteVerifier) -> Iterator[str]:
+    """Yield the bundle of the log, as `export_bundle` writes it, a few lines at a time.
+
+    Each item is one or more whole newline-terminated lines (entries come CHUNK at a time),
+    so the bundle can be streamed as it is read, e.g. as an HTTP download.
+    """
+    source = DatabaseSource(engine)
+    header = {
+        "format": FORMAT,
+        "origin": verifier.name,
+        "log_key": verifier.to_vkey(),
+        "tree_size": source.size(),
+        "exported_at": datetime.now(UTC).isoformat(),
+    }
+    yield json.dumps(header, ensure_ascii=False) + "\n"
+    for signer in source.signers().values():
+        yield json.dumps({"signer": signer.to_json()}, ensure_ascii=False) + "\n"
+    for cp in source.checkpoints():
+        yield json.dumps({"checkpoint": {"tree_size": cp.tree_size, "note": cp.note}}) + "\n"
+    for chunk in source.entries():
+        yield "".join(
+            f'{{"entry":{{"index":{index},"leaf":"{base64.b64encode(leaf).decode()}"}}}}\n'
+            for index, leaf, *_ in chunk
+        )
+
+
 def export_bundle(engine: Engine, verifier: NoteVerifier, path: Path) -> int:
     """Write the log, its checkpoints and its signers to `path`; return the entry count."""
-    source = DatabaseSource(engine)
     count = 0
     with _open(path, "w") as out:
-        header = {
-            "format": FORMAT,
-            "origin": verifier.name,
-            "log_key": verifier.to_vkey(),
-            "tree_size": source.size(),
-            "exported_at": datetime.now(UTC).isoformat(),
-        }
-        out.write(json.dumps(header, ensure_ascii=False) + "\n")
-        for signer in source.signers().values():
-            out.write(json.dumps({"signer": signer.to_json()}, ensure_ascii=False) + "\n")
-        for cp in source.checkpoints():
-            out.write(json.dumps({"checkpoint": {"tree_size": cp.tree_size, "note": cp.note}}))
-            out.write("\n")
-        for chunk in source.entries():
-            for index, leaf, *_ in chunk:
-                encoded = base64.b64encode(leaf).decode()
-                out.write(f'{{"entry":{{"index":{index},"leaf":"{encoded}"}}}}\n')
-                count += 1
+        for text in bundle_lines(engine, verifier):
+            out.write(text)
+            count += sum(line.startswith('{"entry":') for line in text.splitlines())
     return count
 
 

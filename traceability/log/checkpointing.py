@@ -103,3 +103,14 @@ def all_checkpoints(conn: Connection) -> list[StoredCheckpoint]:
     """Return every stored checkpoint, smallest tree first."""
     rows = conn.execute(sa.select(_checkpoints).order_by(_checkpoints.c.tree_size))
     return [_stored(r) for r in rows]
+
+
+def newest_checkpoints(
+    conn: Connection, *, below: int | None, limit: int
+) -> list[StoredCheckpoint]:
+    """Return up to `limit` checkpoints, largest tree first, of trees smaller than `below`."""
+    query = sa.select(_checkpoints)
+    if below is not None:
+        query = query.where(_checkpoints.c.tree_size < below)
+    rows = conn.execute(query.order_by(_checkpoints.c.tree_size.desc()).limit(limit))
+    return [_stored(r) for r in rows]

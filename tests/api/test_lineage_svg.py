@@ -1,0 +1,164 @@
+"""The lineage picture: layered layout, colours, labels and escaping, on hand-built graphs."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from api.lineage_graph import Lineage, LineageLink, LineageNode, UnitTally
+from api.lineage_svg import AMBER, RED, render_svg
+
+NS = {"svg": "http://www.w3.org/2000/svg"}
+
+
+def node(batch: str, kind: str, index: int, **values: str) -> LineageNode:
+    """A batch node of ginseng with `values` overriding status, quality, herb name."""
+    return LineageNode(
+        id=batch,
+        herb="renshen",
+        herb_name=values.get("herb_name", "人参"),
+        kind=kind,
+        status=values.get("status", "active"),
+        quality=values.get("quality", "untested"),
+        owner="org-a",
+        custodian="org-a",
+        quantity="10",
+        unit="kg",
+        created_index=index,
+    )
+
+
+def link(parent: str, child: str, event: str, index: int) -> LineageLink:
+    """A lineage edge made by `event` at log index `index`."""
+    return LineageLink(parent, child, event, index, "1", "kg")
+
+
+def merge_and_split() -> Lineage:
+    """Planting → two harvests → merged → processed → split A, B; A packed into units."""
+    nodes = [
+        node("PL", "planting", 1),
+        node("H1", "harvest", 2),
+        node("H2", "harvest", 3),
+        node("M", "merged", 4),
+        node("P", "processed", 5, quality="failed"),
+        node("A", "split", 6, status="recalled"),
+        node("B", "split", 6),
+        node("PK", "packed", 7, status="recalled", quality="failed"),
+    ]
+    links = [
+        link("PL", "H1", "harvest", 2),
+        link("PL", "H2", "harvest", 3),
+        link("H1", "M", "merge", 4),
+        link("H2", "M", "merge", 4),
+        link("M", "P", "processing", 5),
+        link("P", "A", "split", 6),
+        link("P", "B", "split", 6),
+        link("A", "PK", "pack", 7),
+    ]
+    units = [UnitTally("PK", 5, 5, {"recalled": 5})]
+    return Lineage("P", nodes, links, units, upstream=["PL", "H1", "H2", "M"], downstream=["A"])
+
+
+def boxes(svg: ET.Element) -> dict[str, tuple[float, float, ET.Element]]:
+    """Each batch box (and `units:<batch>` box) by key: its rectangle's x, y and its group."""
+    found = {}
+    for group in svg.iterfind(".//svg:g", NS):
+        cls = group.get("class", "")
+        if cls.split()[0] in ("batch", "units"):
+            rect = group.find("svg:rect", NS)
+            assert rect is not None
+            key = group.get("data-batch", "")
+            key = key if cls.startswith("batch") else "units:" + key
+            found[key] = (float(rect.get("x", "nan")), float(rect.get("y", "nan")), group)
+    return found
+
+
+def test_rows_follow_depth_from_the_origin_down_to_the_units() -> None:
+    """Every edge points to a lower row; siblings share a row; units sit below their batch."""
+    svg = ET.fromstring(render_svg(merge_and_split()))  # noqa: S314 - our own output
+    placed = boxes(svg)
+    assert set(placed) == {"PL", "H1", "H2", "M", "P", "A", "B", "PK", "units:PK"}
+    y = {key: value[1] for key, value in placed.items()}
+    for parent, child in [("PL", "H1"), ("H1", "M"), ("M", "P"), ("P", "A"), ("A", "PK")]:
+        assert y[child] > y[parent], (parent, child)
+    assert y["H1"] == y["H2"]
+    assert y["A"] == y["B"]
+    assert y["units:PK"] > y["PK"]
+    assert len(set(y.values())) == 7  # PL, harvests, M, P, splits, PK, units
+    assert placed["H1"][0] < placed["H2"][0]  # log order within a row
+
+
+def test_edges_are_labelled_with_their_event_type() -> None:
+    """Each lineage edge is drawn once with its parent, child and event type as label."""
+    svg = ET.fromstring(render_svg(merge_and_split()))  # noqa: S314 - our own output
+    edges = [g for g in svg.iterfind(".//svg:g", NS) if g.get("class") == "edge"]
+    drawn = {(g.get("data-parent"), g.get("data-child"), g.get("data-event")) for g in edges}
+    assert drawn == {
+        ("PL", "H1", "harvest"),
+        ("PL", "H2", "harvest"),
+        ("H1", "M", "merge"),
+        ("H2", "M", "merge"),
+        ("M", "P", "processing"),
+        ("P", "A", "split"),
+        ("P", "B", "split"),
+        ("A", "PK", "pack"),
+        ("PK", "units", "units"),
+    }
+    labels = {"".join(g.itertext()) for g in edges}
+    assert {"采收 harvest", "合并 merge", "炮制 processing", "分割 split", "包装 pack"} <= labels
+
+
+def test_recalled_boxes_are_red_and_failed_tests_amber() -> None:
+    """Recalled batches and units are red, a failed test amber (also as a stripe when recalled)."""
+    placed = boxes(ET.fromstring(render_svg(merge_and_split())))  # noqa: S314 - our own output
+
+    def stroke(key: str) -> str:
+        rect = placed[key][2].find("svg:rect", NS)
+        assert rect is not None
+        return rect.get("stroke", "")
+
+    def striped(key: str) -> bool:
+        return placed[key][2].find("svg:rect[@class='failed-test']", NS) is not None
+
+    assert stroke("A") == stroke("PK") == stroke("units:PK") == RED[1]
+    assert stroke("P") == AMBER[1]
+    assert stroke("B") not in (RED[1], AMBER[1])
+    assert striped("P")
+    assert striped("PK")
+    assert not striped("A")
+    assert placed["units:PK"][2].get("data-recalled") == "5"
+    assert placed["PK"][2].get("data-status") == "recalled"
+    assert "focus" in placed["P"][2].get("class", "")  # the batch asked about
+
+
+def test_text_is_escaped_and_the_document_stays_well_formed() -> None:
+    """Markup in names cannot break out of the SVG: the document parses, the text is literal."""
+    lineage = Lineage(
+        "X&Y",
+        [node("X&Y", "harvest", 1, herb_name='<script>alert("x")</script>')],
+        [],
+        [],
+        [],
+        [],
+    )
+    text = render_svg(lineage)
+    svg = ET.fromstring(text)  # noqa: S314 - our own output
+    assert "<script>" not in text
+    assert svg.find(".//svg:script", NS) is None
+    assert any('<script>alert("x")' in (t.text or "") for t in svg.iterfind(".//svg:text", NS))
+    assert boxes(svg)["X&Y"][2].get("data-batch") == "X&Y"
+
+
+def test_long_identifiers_are_shortened_to_fit_their_box() -> None:
+    """A 64-character batch ID is cut with an ellipsis in the box; the title keeps it whole."""
+    long_id = "L" * 64
+    text = render_svg(Lineage(long_id, [node(long_id, "harvest", 1)], [], [], [], []))
+    svg = ET.fromstring(text)  # noqa: S314 - our own output
+    group = boxes(svg)[long_id][2]
+    first = group.find("svg:text", NS)
+    assert first is not None
+    assert first.text is not None
+    assert first.text.endswith("…")
+    assert len(first.text) < 40
+    title = group.find("svg:title", NS)
+    assert title is not None
+    assert long_id in (title.text or "")
