@@ -98,6 +98,29 @@ def test_the_policy_catches_up_with_entries_appended_without_it(
     assert next(e.log_index for e in world.domain.events("FS-PL-2020-001")) == result.index
 
 
+def test_catch_up_applies_entries_appended_without_the_policy_and_only_those(
+    settings: Settings, engine: Engine, world: World
+) -> None:
+    """catch_up indexes what a plain ledger appended (skipping what the rules refuse), says how
+    many entries it read, and reads none when the indexes are current."""
+    world.grow()
+    signer = world.signer(COOP)
+    with Ledger(settings, engine) as plain:
+        results = plain.append(
+            [signer.next(body("fresh_processing")), signer.next({"type": "teleport"})]
+        )
+    assert [r.status for r in results] == ["accepted", "accepted"]
+    policy = DomainPolicy(settings, engine)
+    assert policy.catch_up() == 2
+    assert world.domain.batch("FS-XS-2026-001").created_index == results[0].index
+    assert policy.catch_up() == 0
+    with engine.connect() as conn:
+        before = dump(conn)
+    world.domain.reindex()
+    with engine.connect() as conn:
+        assert dump(conn) == before  # the same state a replay of the whole log gives
+
+
 def test_the_policy_is_built_from_settings_and_engine_alone(
     settings: Settings, engine: Engine
 ) -> None:

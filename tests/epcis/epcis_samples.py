@@ -1,4 +1,5 @@
-"""One realistic body of every domain event kind, built with the models of schemas/events."""
+"""One realistic body of every domain event kind, built with the models of schemas/events,
+recorded through the domain's rules by the parties who would sign them."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ from schemas.events import (
 )
 from schemas.events.origin import CultivationInput
 from schemas.events.processing import FreshProcessing
+from traceability.domain.service import Domain
+from traceability.epcis.importer import Outcome, import_document
 from traceability.ledger import Ledger, initialise
-from traceability.log.results import AppendResult
 from traceability.settings import Settings
 
 GTIN = "06901234567892"
@@ -57,6 +59,9 @@ def sample_bodies() -> list[dict[str, Any]]:
         ),
         OrganisationRegistered(
             type="organisation", id="JA-PLANT", name="集安市红参加工有限公司", kind="processor"
+        ),
+        OrganisationRegistered(
+            type="organisation", id="JL-LAB", name="吉林省药品检验研究院", kind="testing_lab"
         ),
         SiteRegistered(
             type="site",
@@ -168,16 +173,17 @@ def sample_bodies() -> list[dict[str, Any]]:
             batch="JA-HS-2026-0007",
             children=[
                 {"batch": "JA-HS-2026-0007-A", "quantity": _kg("30.000")},
-                {"batch": "JA-HS-2026-0007-B", "quantity": _kg("28.250")},
+                {"batch": "JA-HS-2026-0007-B", "quantity": _kg("26.500")},
+                {"batch": "JA-HS-2026-0007-C", "quantity": _kg("1.750")},
             ],
         ),
         Merge(
             type="merge",
             inputs=[
-                {"batch": "JA-HS-2026-0007-B", "quantity": _kg("28.250")},
-                {"batch": "JA-HS-2026-0003", "quantity": {"value": "1750", "unit": "g"}},
+                {"batch": "JA-HS-2026-0007-B", "quantity": _kg("26.500")},
+                {"batch": "JA-HS-2026-0007-C", "quantity": {"value": "1750", "unit": "g"}},
             ],
-            output={"batch": "JA-HS-2026-0010", "quantity": _kg("30.000")},
+            output={"batch": "JA-HS-2026-0010", "quantity": _kg("28.250")},
         ),
         QualityTest(
             type="quality_test",
@@ -230,39 +236,93 @@ def sample_bodies() -> list[dict[str, Any]]:
 
 HOST = "id.herbtrace.local"
 
+SIGNED_BY = {
+    "organisation": ("平台", "admin"),
+    "site": ("平台", "admin"),
+    "planting": ("FS-COOP", "operator"),
+    "cultivation_input": ("FS-COOP", "operator"),
+    "husbandry": ("FS-COOP", "operator"),
+    "harvest": ("FS-COOP", "device"),
+    "sensor_reading": ("FS-COOP", "device"),
+    "fresh_processing": ("FS-COOP", "operator"),
+    "ship": ("FS-COOP", "operator"),
+    "receive": ("JA-PLANT", "operator"),
+    "processing": ("JA-PLANT", "operator"),
+    "split": ("JA-PLANT", "operator"),
+    "merge": ("JA-PLANT", "operator"),
+    "pack": ("JA-PLANT", "operator"),
+    "retail_sale": ("JA-PLANT", "operator"),
+    "quality_test": ("JL-LAB", "inspector"),
+    "recall": ("市场监管局", "regulator"),
+}
+"""Who signs each kind of sample event: (organisation, role). Alerts come from the rules signer."""
+
 
 @dataclass
 class SampleLog:
-    """A ledger, the bodies appended to it, and the results of appending them."""
+    """A domain log holding the samples: the bodies as logged and their log indices."""
 
-    ledger: Ledger
+    domain: Domain
     bodies: list[dict[str, Any]]
-    results: list[AppendResult]
+    indices: list[int]
+
+    @property
+    def ledger(self) -> Ledger:
+        """The domain's ledger (appends through the rules)."""
+        return self.domain.ledger
 
 
-def append_samples(ledger: Ledger) -> SampleLog:
-    """Sign every sample body (two signers, one minute apart) and append them in order."""
-    device, operator = TestSigner(), TestSigner()
-    device.register(ledger.engine, role="device")
-    operator.register(ledger.engine, role="operator")
-    bodies = sample_bodies()
-    envelopes = []
-    for n, body in enumerate(bodies):
-        signer = device if body["type"] in ("sensor_reading", "harvest") else operator
+def append_samples(domain: Domain) -> SampleLog:
+    """Record every sample body through the rules, each signed by its party one minute apart;
+    the alert is raised through `Domain.raise_alert` (a finding from outside the rules)."""
+    signers: dict[tuple[str, str], TestSigner] = {}
+    indices = []
+    for n, body in enumerate(sample_bodies()):
+        if body["type"] == "alert":
+            raised = domain.raise_alert(
+                body["kind"],
+                body["severity"],
+                body["detail"],
+                batch=body["batch"],
+                evidence=body["evidence"],
+            )
+            assert raised.logged_index is not None
+            indices.append(raised.logged_index)
+            continue
+        party = SIGNED_BY[body["type"]]
+        if party not in signers:
+            signers[party] = TestSigner()
+            signers[party].register(domain.engine, role=party[1], org=party[0])
+        signer = signers[party]
         time = f"2026-09-20T{8 + n // 60:02d}:{n % 60:02d}:00Z"
-        envelopes.append(signer.sign(signer.payload(body, time=time)))
-    results = ledger.append(envelopes)
-    assert [r.status for r in results] == ["accepted"] * len(bodies)
-    return SampleLog(ledger, bodies, results)
+        [result] = domain.record([signer.sign(signer.payload(body, time=time))])
+        assert result.status == "accepted", (body["type"], result.reason, result.detail)
+        assert result.index is not None
+        indices.append(result.index)
+    assert indices == list(range(len(indices)))  # nothing else was logged: no rule raised alerts
+    bodies = [domain.ledger.entry(i)[2].payload()["body"] for i in indices]
+    return SampleLog(domain, bodies, indices)
 
 
 @contextmanager
-def fresh_ledger(path: Path | None, url: str | None = None) -> Iterator[Ledger]:
-    """A writable ledger on a new SQLite file at `path` (or on the database `url`)."""
+def fresh_domain(path: Path | None, url: str | None = None) -> Iterator[Domain]:
+    """A Domain (the rules on) on a new SQLite file at `path` (or on the database `url`)."""
     settings = Settings(database_url=url or f"sqlite:///{path}", log_origin="import.herbtrace/log")
     initialise(settings)
-    ledger = Ledger(settings)
+    domain = Domain(settings)
     try:
-        yield ledger
+        yield domain
     finally:
-        ledger.close()
+        domain.close()
+
+
+def importer(domain: Domain, org: str = "国家中药材流通追溯平台") -> TestSigner:
+    """A registered import signer of `org`."""
+    signer = TestSigner()
+    signer.register(domain.engine, role="importer", org=org)
+    return signer
+
+
+def import_into(domain: Domain, signer: TestSigner, document: dict[str, Any]) -> list[Outcome]:
+    """Import `document` through the domain's rules, as `herbtrace import epcis` does."""
+    return import_document(domain.ledger, signer.key, document, HOST, append=domain.record)

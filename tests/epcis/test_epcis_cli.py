@@ -1,4 +1,5 @@
-"""`herbtrace export epcis` and `herbtrace import keygen / epcis`, run as real processes."""
+"""`herbtrace export epcis` and `herbtrace import keygen / epcis`, run as real processes, the
+domain's rules judging every imported event."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import json
 from pathlib import Path
 
 from epcis_samples import append_samples
-from support import run_herbtrace
+from support import TestSigner, run_herbtrace
 
+from traceability.domain.service import Domain
 from traceability.epcis.export import export_epcis, stable_view
 from traceability.epcis.jsonout import dumps, loads
 from traceability.epcis.validate import validate_epcis
@@ -28,21 +30,8 @@ def _init(tmp_path: Path, name: str) -> Path:
     return db
 
 
-def test_export_import_export_on_the_command_line(tmp_path: Path) -> None:
-    """export epcis writes a valid document on the configured host; import brings it back whole."""
-    source = _init(tmp_path, "source")
-    with Ledger(Settings(database_url=f"sqlite:///{source}")) as ledger:
-        samples = append_samples(ledger)
-    out = tmp_path / "herbs.jsonld"
-    done = run_herbtrace(["export", "epcis", "--out", str(out)], tmp_path, **_env(source))
-    assert done.returncode == 0, done.stderr
-    assert "wrote 16 events and 4 registrations" in done.stdout
-    document = json.loads(out.read_text(encoding="utf-8"))
-    validate_epcis(document)
-    assert document["epcisBody"]["eventList"][3]["quantityList"][0]["epcClass"] == (
-        f"https://{HOST}/batch/FS-RS-2026-00001"
-    )
-    target = _init(tmp_path, "target")
+def _keygen(tmp_path: Path, target: Path) -> Path:
+    """Create and register an import signer on `target` with `import keygen`; its key file."""
     key = tmp_path / "importer.pem"
     args = [
         "import",
@@ -58,21 +47,73 @@ def test_export_import_export_on_the_command_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert key.stat().st_mode & 0o777 == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
-    done = run_herbtrace(["import", "epcis", str(out), "--key", str(key)], tmp_path, **_env(target))
+    return key
+
+
+def test_export_import_export_on_the_command_line(tmp_path: Path) -> None:
+    """export epcis writes a valid document on the configured host; import brings it back whole
+    through the rules, and a second import appends nothing."""
+    source = _init(tmp_path, "source")
+    with Domain(Settings(database_url=f"sqlite:///{source}")) as domain:
+        samples = append_samples(domain)
+    out = tmp_path / "herbs.jsonld"
+    done = run_herbtrace(["export", "epcis", "--out", str(out)], tmp_path, **_env(source))
     assert done.returncode == 0, done.stderr
-    assert "appended 20, already logged 0, skipped 0, refused 0" in done.stdout
+    assert "wrote 16 events and 5 registrations" in done.stdout
+    document = json.loads(out.read_text(encoding="utf-8"))
+    validate_epcis(document)
+    assert document["epcisBody"]["eventList"][3]["quantityList"][0]["epcClass"] == (
+        f"https://{HOST}/batch/FS-RS-2026-00001"
+    )
+    target = _init(tmp_path, "target")
+    key = _keygen(tmp_path, target)
+    command = ["import", "epcis", str(out), "--key", str(key)]
+    done = run_herbtrace(command, tmp_path, **_env(target))
+    assert done.returncode == 0, done.stderr
+    assert "appended 21, already logged 0, skipped 0, refused 0" in done.stdout
     with Ledger(Settings(database_url=f"sqlite:///{target}"), writable=False) as ledger:
         assert ledger.size() == len(samples.bodies)
         again = export_epcis(ledger.engine, HOST).document
     written = loads(out.read_bytes())
     assert stable_view(loads(dumps(again))) == stable_view(written)
+    done = run_herbtrace(command, tmp_path, **_env(target))
+    assert done.returncode == 0, done.stderr
+    assert "appended 0, already logged 21, skipped 0, refused 0" in done.stdout
+
+
+def test_refused_events_are_listed_with_their_reason(tmp_path: Path) -> None:
+    """Events the rules refuse are listed with eventID, reason code and detail, the command
+    exits 1, and every other event is in the log."""
+    source = _init(tmp_path, "source")
+    with Domain(Settings(database_url=f"sqlite:///{source}")) as domain:
+        append_samples(domain)
+        document = loads(dumps(export_epcis(domain.engine, HOST).document))
+    events = document["epcisBody"]["eventList"]
+    [harvest] = [e for e in events if e["bizStep"] == "commissioning"]
+    harvest["ilmd"]["herbtrace:growing_years"] = 9  # planted in 2020: six years, not nine
+    out = tmp_path / "tampered.jsonld"
+    out.write_text(dumps(document), encoding="utf-8")
+    target = _init(tmp_path, "target")
+    key = _keygen(tmp_path, target)
+    done = run_herbtrace(["import", "epcis", str(out), "--key", str(key)], tmp_path, **_env(target))
+    assert done.returncode == 1
+    assert "some events were not imported" in done.stderr
+    refusals = [line for line in done.stdout.splitlines() if line.startswith("refused ")]
+    assert refusals[0].startswith(f"refused {harvest['eventID']} (growing_age): claims 9 growing")
+    counts = done.stdout.splitlines()[0]
+    appended = int(counts.split(",")[0].removeprefix("appended "))
+    assert counts == f"appended {appended}, already logged 0, skipped 0, refused {len(refusals)}"
+    assert appended + len(refusals) == len(events) + 5
+    with Ledger(Settings(database_url=f"sqlite:///{target}"), writable=False) as ledger:
+        # the import signer's entries, and the rules signer's alert on the refused harvest
+        assert ledger.size() == appended + 1
 
 
 def test_export_of_one_batch(tmp_path: Path) -> None:
     """--batch writes only that batch's lineage; an unknown batch exits 1 naming it."""
     source = _init(tmp_path, "source")
-    with Ledger(Settings(database_url=f"sqlite:///{source}")) as ledger:
-        append_samples(ledger)
+    with Domain(Settings(database_url=f"sqlite:///{source}")) as domain:
+        append_samples(domain)
     out = tmp_path / "one.jsonld"
     args = ["export", "epcis", "--batch", "JA-HS-2026-0010", "--out", str(out)]
     done = run_herbtrace(args, tmp_path, **_env(source))
@@ -86,8 +127,29 @@ def test_export_of_one_batch(tmp_path: Path) -> None:
     args = ["export", "epcis", "--batch", "NOPE-1", "--out", str(tmp_path / "none.jsonld")]
     done = run_herbtrace(args, tmp_path, **_env(source))
     assert done.returncode == 1
-    assert "no exported event names batch NOPE-1" in done.stderr
+    assert "batch NOPE-1 is not recorded" in done.stderr
     assert not (tmp_path / "none.jsonld").exists()
+
+
+def test_export_of_one_batch_catches_the_indexes_up(tmp_path: Path) -> None:
+    """An entry appended past the rules is indexed before --batch reads the lineage, so the
+    export holds it."""
+    source = _init(tmp_path, "source")
+    settings = Settings(database_url=f"sqlite:///{source}")
+    with Domain(settings) as domain:
+        samples = append_samples(domain)
+    lab = TestSigner()
+    with Ledger(settings) as plain:  # no domain policy: the indexes fall behind
+        lab.register(plain.engine, role="inspector", org="JL-LAB")
+        retest = next(b for b in samples.bodies if b["type"] == "quality_test")
+        [result] = plain.append([lab.next({**retest, "report_no": "JLYJ-2026-11-0007"})])
+    out = tmp_path / "one.jsonld"
+    args = ["export", "epcis", "--batch", "JA-HS-2026-0007-A-P", "--out", str(out)]
+    done = run_herbtrace(args, tmp_path, **_env(source))
+    assert done.returncode == 0, done.stderr
+    events = json.loads(out.read_text(encoding="utf-8"))["epcisBody"]["eventList"]
+    assert events[-1]["herbtrace:log_index"] == result.index
+    assert events[-1]["herbtrace:report_no"] == "JLYJ-2026-11-0007"
 
 
 def test_bad_input_files_give_one_line_errors_and_append_nothing(tmp_path: Path) -> None:

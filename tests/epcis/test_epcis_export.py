@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 from epcis_samples import GTIN, HOST, SampleLog
+from support import TestSigner
 
+from traceability.domain.policy import DomainPolicy
 from traceability.epcis.export import export_epcis
 from traceability.epcis.jsonout import dumps, loads
+from traceability.epcis.lineage import IndexesBehind
 from traceability.epcis.validate import validate_epcis
 from traceability.errors import NotFound
+from traceability.ledger import Ledger
 from traceability.log.merkle import verify_inclusion
 
 Json = dict[str, Any]
@@ -99,11 +103,12 @@ def test_split_and_merge_are_transformations(exported: dict[str, Json]) -> None:
     assert split["inputQuantityList"] == [{"epcClass": _batch("JA-HS-2026-0007")}]
     assert [q["quantity"] for q in split["outputQuantityList"]] == [
         Decimal("30.000"),
-        Decimal("28.250"),
+        Decimal("26.500"),
+        Decimal("1.750"),
     ]
     assert merge["bizStep"] == f"{VOC}bizstep/merging"
     assert merge["inputQuantityList"][1] == {
-        "epcClass": _batch("JA-HS-2026-0003"),
+        "epcClass": _batch("JA-HS-2026-0007-C"),
         "quantity": Decimal("1750"),
         "uom": "GRM",
     }
@@ -211,7 +216,7 @@ def test_registrations_are_master_data(exported: dict[str, Json]) -> None:
         for a in e["attributes"]
         if a["id"] == "herbtrace:name"
     }
-    assert names == {"抚松县参业合作社", "集安市红参加工有限公司"}
+    assert names == {"抚松县参业合作社", "集安市红参加工有限公司", "吉林省药品检验研究院"}
 
 
 def test_each_event_leads_back_to_its_log_proof(
@@ -234,12 +239,15 @@ def test_each_event_leads_back_to_its_log_proof(
     assert leaf.startswith(b"herbtrace/v1/entry\n")
 
 
+def _steps(document: Json) -> list[str]:
+    return [e["bizStep"].rsplit("/", 1)[-1] for e in document["epcisBody"]["eventList"]]
+
+
 def test_batch_export_keeps_the_lineage_only(sample_log: SampleLog) -> None:
-    """--batch gives the batch's ancestors and descendants, not its siblings' other events."""
-    document = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0007-A-P").document
-    validate_epcis(document)
-    steps = [e["bizStep"].rsplit("/", 1)[-1] for e in document["epcisBody"]["eventList"]]
-    assert steps == [
+    """--batch gives the events on the batch's ancestors and descendants, not its siblings'."""
+    result = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0007-A-P")
+    validate_epcis(result.document)
+    assert _steps(result.document) == [
         "planting",
         "cultivation_input",
         "commissioning",
@@ -248,25 +256,82 @@ def test_batch_export_keeps_the_lineage_only(sample_log: SampleLog) -> None:
         "shipping",
         "receiving",
         "paozhi",
-        "splitting",  # it names the sibling -B too, but the merge of -B stays out
+        "splitting",  # it names the siblings -B and -C too, but their merge stays out
         "inspecting",
         "packing",
         "retail_selling",
     ]
-    with pytest.raises(NotFound, match="NO-SUCH-BATCH"):
+    assert result.registrations == 5  # every organisation and site comes along
+    assert result.skipped == []
+
+
+def test_batch_export_of_a_middle_batch_goes_both_ways(sample_log: SampleLog) -> None:
+    """From the split batch: everything upstream, and every child's events downstream (the
+    merge, the recall and the alert on its product); nothing about the herd beside it."""
+    document = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0007").document
+    assert _steps(document)[7:] == [
+        "paozhi",
+        "splitting",
+        "merging",
+        "inspecting",
+        "packing",
+        "retail_selling",
+        "recalling",
+        "alerting",
+    ]
+    assert "husbandry" not in _steps(document)
+    merged = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0010").document
+    assert _steps(merged) == [
+        "planting",
+        "cultivation_input",
+        "commissioning",
+        "sensor_reporting",
+        "fresh_processing",
+        "shipping",
+        "receiving",
+        "paozhi",
+        "splitting",
+        "merging",  # not the sibling -A's test, packing and sale
+        "recalling",
+        "alerting",
+    ]
+
+
+def test_batch_export_of_an_unknown_batch_is_refused(sample_log: SampleLog) -> None:
+    """A batch the domain never recorded is NotFound, named in the message."""
+    with pytest.raises(NotFound, match="batch NO-SUCH-BATCH is not recorded"):
         export_epcis(sample_log.ledger.engine, HOST, batch="NO-SUCH-BATCH")
+
+
+def test_batch_export_needs_current_indexes(sample_log: SampleLog) -> None:
+    """Entries appended past the rules make a batch export refuse until the indexes catch up;
+    then the new entry is in the batch's lineage."""
+    domain = sample_log.domain
+    lab = TestSigner()
+    lab.register(domain.engine, role="inspector", org="JL-LAB")
+    retest = {**next(b for b in sample_log.bodies if b["type"] == "quality_test")}
+    retest["report_no"] = "JLYJ-2026-11-0007"
+    with Ledger(domain.settings, domain.engine) as plain:  # no domain policy
+        [result] = plain.append([lab.next(retest)])
+    assert result.status == "accepted"
+    with pytest.raises(IndexesBehind, match="herbtrace reindex"):
+        export_epcis(domain.engine, HOST, batch="JA-HS-2026-0007-A-P")
+    assert DomainPolicy(domain.settings, domain.engine).catch_up() == 1
+    assert DomainPolicy(domain.settings, domain.engine).catch_up() == 0
+    document = export_epcis(domain.engine, HOST, batch="JA-HS-2026-0007-A-P").document
+    assert _steps(document).count("inspecting") == 2
+    assert document["epcisBody"]["eventList"][-1]["herbtrace:log_index"] == result.index
 
 
 def test_entries_that_are_no_domain_event_are_left_out_with_the_reason(
     sample_log: SampleLog,
 ) -> None:
     """An entry whose body no domain model accepts is reported, and the rest still exports."""
-    from support import TestSigner
-
     signer = TestSigner()
     signer.register(sample_log.ledger.engine)
     odd = {"type": "harvest", "batch": "X-1", "quantity": {"value": "1", "unit": "kg"}}
-    [result] = sample_log.ledger.append([signer.next(odd)])
+    with Ledger(sample_log.domain.settings, sample_log.domain.engine) as plain:
+        [result] = plain.append([signer.next(odd)])
     exported = export_epcis(sample_log.ledger.engine, HOST)
     assert exported.skipped == [(result.index, "harvest body: harvest.origin: Field required")]
-    assert exported.events == len(sample_log.bodies) - 4
+    assert exported.events == len(sample_log.bodies) - 5

@@ -36,12 +36,20 @@ def bundle(
 def epcis(
     out: Annotated[Path, typer.Option(help="File to write the EPCIS 2.0 JSON-LD document to")],
     batch: Annotated[
-        str | None, typer.Option(help="Only this batch's lineage: where it came from and went")
+        str | None,
+        typer.Option(
+            help="Only this batch's lineage: the events on every batch it came from or went "
+            "into (docs/epcis.md)"
+        ),
     ] = None,
 ) -> None:
     """Write the log's domain events as an EPCISDocument, validated against GS1's schema."""
     settings = load_settings()
     with open_engine(settings) as engine:
+        if batch is not None:  # the lineage comes from the domain indexes: bring them up to date
+            from traceability.domain.policy import DomainPolicy
+
+            DomainPolicy(settings, engine).catch_up()
         result = export_epcis(engine, settings.digital_link_host, batch)
     out.write_text(dumps(result.document) + "\n", encoding="utf-8")
     console.print(

@@ -15,7 +15,6 @@ from traceability.epcis.importer import import_document
 from traceability.epcis.jsonout import loads
 from traceability.errors import InvalidInput
 from traceability.keys import raw_public_key
-from traceability.ledger import Ledger
 from traceability.signers import register_signer
 
 app = typer.Typer(help="Import events from other systems.", no_args_is_help=True)
@@ -50,7 +49,10 @@ def epcis(
     file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 JSON-LD EPCISDocument")],
     key: KeyOption,
 ) -> None:
-    """Append the document's events as envelopes of the import signer; report what did not map."""
+    """Record the document's events as envelopes of the import signer, through the domain's
+    rules; report what did not map and what the rules refused."""
+    from traceability.domain.service import Domain
+
     settings = load_settings()
     private = load_import_key(key, settings.import_key_passphrase)
     try:
@@ -59,16 +61,20 @@ def epcis(
         raise InvalidInput(f"cannot read {file}: {exc.strerror}") from exc
     if not isinstance(document, dict):
         raise InvalidInput(f"{file} is not a JSON object")
-    with open_engine(settings) as engine, Ledger(settings, engine) as ledger:
-        outcomes = import_document(ledger, private, document, settings.digital_link_host)
-        ledger.checkpointer.issue(ledger.engine)
+    with open_engine(settings) as engine, Domain(settings, engine) as domain:
+        outcomes = import_document(
+            domain.ledger, private, document, settings.digital_link_host, append=domain.record
+        )
+        domain.ledger.checkpointer.issue(engine)
     counts = Counter(o.status for o in outcomes)
     console.print(
         f"appended {counts['appended']}, already logged {counts['duplicate']}, "
         f"skipped {counts['skipped']}, refused {counts['rejected']}"
     )
     for outcome in outcomes:
-        if outcome.status in ("skipped", "rejected"):
-            console.print(f"{outcome.status} {outcome.source}: {outcome.reason}")
+        if outcome.status == "skipped":
+            console.print(f"skipped {outcome.source}: {outcome.reason}")
+        elif outcome.status == "rejected":
+            console.print(f"refused {outcome.source} ({outcome.code}): {outcome.reason}")
     if counts["skipped"] or counts["rejected"]:
         raise fail("some events were not imported (listed above); everything else was", 1)

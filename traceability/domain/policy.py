@@ -14,9 +14,11 @@ from traceability.domain.herbs import CatalogueRules, HerbRules
 from traceability.domain.projection import Projector
 from traceability.domain.rules_signer import rules_key_id
 from traceability.envelope import ParsedEnvelope
-from traceability.errors import RuleViolation
+from traceability.errors import ConfigurationError, RuleViolation
+from traceability.log.tree_store import log_size
 from traceability.settings import Settings
 from traceability.signers import SignerInfo
+from traceability.storage.db import write_transaction
 
 ALERTING = {
     "mass_balance": "mass_balance",
@@ -116,6 +118,22 @@ class DomainPolicy:
                     self._findings.append(finding)
             raise
         state.set_meta(conn, state.PROJECTED_THROUGH, str(index))
+
+    def catch_up(self) -> int:
+        """Apply the entries the indexes do not reflect yet (appended without this policy),
+        in log order under the append lock; return how many were read (0: already current).
+
+        Alerts their rules raise are stored pending, for the next `Domain.log_alerts`.
+        """
+        if self.engine is None:
+            raise ConfigurationError("DomainPolicy.catch_up needs the policy's engine")
+        with self.engine.connect() as conn:
+            if state.projected_through(conn) >= log_size(conn) - 1:
+                return 0
+        from traceability.domain.reindex import replay  # replay imports this module's peers
+
+        with write_transaction(self.engine) as conn:
+            return replay(conn, self.projector, state.projected_through(conn) + 1).entries
 
     def drain_findings(self) -> list[Finding]:
         """Take the refusals worth an alert collected since the last call."""

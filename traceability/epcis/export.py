@@ -12,10 +12,12 @@ Each exported event carries, besides its mapped fields (see docs/epcis.md):
   an inclusion proof of the entry can be fetched and checked against a signed checkpoint.
 
 Entries whose body is no valid domain event are left out and reported, never guessed at.
+With a batch, only the entries of its lineage are read (`traceability.epcis.lineage`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,11 +31,12 @@ from traceability.epcis import masterdata
 from traceability.epcis import vocabulary as voc
 from traceability.epcis.identifiers import Identifiers
 from traceability.epcis.kinds import MAPPINGS, MASTER_DATA_KINDS
-from traceability.epcis.lineage import lineage, touches
+from traceability.epcis.lineage import CHUNK, select_batch
 from traceability.epcis.validate import validate_epcis
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.entry import parse_leaf
 from traceability.log.merkle import hash_leaf
+from traceability.storage.db import driver_rows, marks
 
 Json = dict[str, Any]
 EVENT_ID = "ni:///sha-256;{}?ver=herbtrace-envelope-1"
@@ -62,33 +65,51 @@ class ExportResult:
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
-def logged_bodies(engine: Engine) -> tuple[list[LoggedBody], list[tuple[int, str]]]:
-    """Read every entry; return the valid domain bodies and (index, why) for the others."""
+def _read(
+    rows: Iterable[Sequence[Any]], bodies: list[LoggedBody], skipped: list[tuple[int, str]]
+) -> None:
+    """Add each (index, leaf, …) row's domain body to `bodies`, or (index, why) to `skipped`."""
+    for index, leaf, *_ in rows:
+        entry = parse_leaf(bytes(leaf))
+        payload = entry.payload()
+        body = payload["body"]
+        try:
+            parse_body(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            skipped.append((int(index), f"{body.get('type')} body: {where}: {first['msg']}"))
+            continue
+        bodies.append(
+            LoggedBody(
+                index=int(index),
+                leaf_hash=hash_leaf(bytes(leaf)).hex(),
+                received=entry.received,
+                time=payload["time"],
+                signer=payload["signer"],
+                envelope_hash=envelope_hash(entry.payload_bytes).hex(),
+                body=body,
+            )
+        )
+
+
+def logged_bodies(
+    engine: Engine, indices: Sequence[int] | None = None
+) -> tuple[list[LoggedBody], list[tuple[int, str]]]:
+    """Read every entry (or those at `indices`, ascending); return the valid domain bodies and
+    (index, why) for the others, in log order."""
     bodies: list[LoggedBody] = []
     skipped: list[tuple[int, str]] = []
-    for chunk in DatabaseSource(engine).entries():
-        for index, leaf, *_ in chunk:
-            entry = parse_leaf(bytes(leaf))
-            payload = entry.payload()
-            body = payload["body"]
-            try:
-                parse_body(body)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"])
-                skipped.append((index, f"{body.get('type')} body: {where}: {first['msg']}"))
-                continue
-            bodies.append(
-                LoggedBody(
-                    index=index,
-                    leaf_hash=hash_leaf(bytes(leaf)).hex(),
-                    received=entry.received,
-                    time=payload["time"],
-                    signer=payload["signer"],
-                    envelope_hash=envelope_hash(entry.payload_bytes).hex(),
-                    body=body,
-                )
-            )
+    if indices is None:
+        for chunk in DatabaseSource(engine).entries():
+            _read(chunk, bodies, skipped)
+        return bodies, skipped
+    with engine.connect() as conn:
+        for start in range(0, len(indices), CHUNK):
+            part = list(indices[start : start + CHUNK])
+            where = f"WHERE idx IN ({marks(len(part))})"
+            sql = f"SELECT idx, leaf FROM log_entries {where} ORDER BY idx"  # noqa: S608
+            _read(driver_rows(conn, sql, part), bodies, skipped)
     return bodies, skipped
 
 
@@ -127,11 +148,19 @@ def epcis_event(logged: LoggedBody, ids: Identifiers) -> Json:
 
 
 def build_document(
-    bodies: list[LoggedBody], host: str, batch: str | None = None, created: str | None = None
+    bodies: list[LoggedBody],
+    host: str,
+    created: str | None = None,
+    products: Iterable[tuple[str, str, str]] = (),
 ) -> ExportResult:
-    """Return the EPCIS document of `bodies` (only `batch`'s lineage when given), validated."""
+    """Return the EPCIS document of `bodies`, validated.
+
+    `products` are further (packed batch, GTIN, lot) to name by their Digital Links, for
+    packed batches the bodies name without their `pack` event.
+    """
     ids = identifiers_for(host, [b.body for b in bodies])
-    selected = None if batch is None else lineage(batch, (b.body for b in bodies))
+    for packed, gtin, lot in products:
+        ids.learn_product(packed, gtin, lot)
     events: list[Json] = []
     elements: dict[str, list[Json]] = {"site": [], "organisation": []}
     skipped: list[tuple[int, str]] = []
@@ -143,7 +172,7 @@ def build_document(
             )
         elif kind not in MAPPINGS:
             skipped.append((logged.index, f"{kind} events have no EPCIS mapping"))
-        elif selected is None or touches(logged.body, selected):
+        else:
             events.append(epcis_event(logged, ids))
     document: Json = {
         "@context": voc.CONTEXT,
@@ -159,9 +188,19 @@ def build_document(
 
 
 def export_epcis(engine: Engine, host: str, batch: str | None = None) -> ExportResult:
-    """Return the log (or one batch's lineage) as a validated EPCIS 2.0 document."""
-    bodies, skipped = logged_bodies(engine)
-    result = build_document(bodies, host, batch)
+    """Return the log (or one batch's lineage) as a validated EPCIS 2.0 document.
+
+    With `batch`: NotFound when it is not recorded, IndexesBehind when the domain indexes
+    do not reflect the whole log (see `traceability.epcis.lineage`).
+    """
+    if batch is None:
+        bodies, skipped = logged_bodies(engine)
+        result = build_document(bodies, host)
+    else:
+        selection = select_batch(engine, batch)
+        indices = sorted(set(selection.events) | set(selection.registrations))
+        bodies, skipped = logged_bodies(engine, indices)
+        result = build_document(bodies, host, products=selection.products)
     result.skipped[:0] = skipped
     return result
 

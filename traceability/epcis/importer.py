@@ -1,12 +1,15 @@
 """Import of an EPCIS 2.0 document: each mappable event becomes an envelope of the import signer.
 
 The document is validated against GS1's schema first (a document that is not EPCIS is
-refused whole). Then, in document order, the site and organisation master data and the
-events are mapped back to herbtrace bodies and checked with the domain's models; each one
-that maps is signed by the import signer — a registered signer with role `importer`, whose
-Ed25519 key is a PKCS#8 file encrypted with `HERBTRACE_IMPORT_KEY_PASSPHRASE` — and
-appended through the ledger (with its entry policy). Envelope `time` is the event's
-eventTime in UTC, so an export of the imported log gives the events back.
+refused whole). Then the organisation master data, the site master data and the events, each
+in document order, are mapped back to herbtrace bodies and checked with the domain's
+models; each one that maps is signed by the import signer — a registered signer with role
+`importer`, whose Ed25519 key is a PKCS#8 file encrypted with
+`HERBTRACE_IMPORT_KEY_PASSPHRASE` — and appended by `append`; `herbtrace import epcis`
+passes the domain's `record`, so the rules judge it (an importer speaks for the
+organisations its events name, see `traceability.domain.rules.importer`) and the indexes
+take it in. Envelope `time` is the event's eventTime in UTC, so an export of the imported
+log gives the events back.
 
 One envelope is appended at a time, so a refused event never leaves a hole in the signer's
 chain. An event that does not map, or that the log refuses, is reported with the reason;
@@ -54,6 +57,8 @@ class Outcome:
     kind: str | None = None
     index: int | None = None
     reason: str | None = None
+    code: str | None = None
+    """The log's stable reason code when `rejected` (e.g. `mass_balance`)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,11 @@ def _checked(body: Json) -> Json:
     return body
 
 
+def _registers(body: Json | InvalidInput) -> str | None:
+    """What a registration registers: `organisation`, `site`, or None when it did not map."""
+    return None if isinstance(body, InvalidInput) else str(body.get("type"))
+
+
 def _learn(document: Json, ids: Identifiers) -> None:
     """Learn site GLNs and packed products, so Digital Links and GLN URIs map to herbtrace IDs."""
     for _, body, _ in masterdata.registrations(document):
@@ -112,7 +122,9 @@ def plan(document: Json, host: str) -> tuple[list[Planned], list[Outcome]]:
     _learn(document, ids)
     planned: list[Planned] = []
     skipped: list[Outcome] = []
-    for source, body, time in masterdata.registrations(document):
+    found = masterdata.registrations(document)
+    organisations_first = sorted(found, key=lambda r: _registers(r[1]) != "organisation")
+    for source, body, time in organisations_first:
         try:
             if isinstance(body, InvalidInput):
                 raise body
@@ -164,10 +176,12 @@ def import_document(
     host: str,
     append: Callable[[list[Json]], list[AppendResult]] | None = None,
 ) -> list[Outcome]:
-    """Append every mappable item of `document` as the import signer's envelopes, in order.
+    """Append every mappable item of `document` as the import signer's envelopes, in order:
+    organisations, sites (a site names its registered organisation), then events.
 
-    `append` appends signed envelopes (default `ledger.append`; the domain's `record`
-    to have its rules judge them too).
+    `append` appends signed envelopes: the domain's `record` to have its rules judge them
+    and its indexes take them in (as `herbtrace import epcis` does); `ledger.append`, the
+    default, checks only the ledger's own entry policy.
     """
     append = append or ledger.append
     key_id = check_importer(ledger, key)
@@ -186,7 +200,9 @@ def import_document(
         payload["body"] = item.body
         [result] = append([sign_envelope(key, payload)])
         if result.status == "rejected":
-            outcomes.append(Outcome(item.source, "rejected", kind, reason=result.detail))
+            outcomes.append(
+                Outcome(item.source, "rejected", kind, reason=result.detail, code=result.reason)
+            )
             continue
         seq, prev = seq + 1, envelope_hash(canonical_bytes(payload)).hex()
         seen[identity] = int(result.index or 0)

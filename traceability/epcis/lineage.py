@@ -1,71 +1,114 @@
-"""Which batches an event body consumes and produces, and a batch's lineage over a set of bodies.
+"""Which log entries `export epcis --batch ID` exports: the batch's lineage, from the domain.
 
-This is an in-memory walk over the bodies being exported, enough for `export epcis --batch`;
-the domain's stored lineage queries can replace it without changing the export.
+The domain's lineage traces (`traceability.domain.lineage`) give the batches: the backward
+trace of ID (ID and every batch it came from, back to its origins) and its forward trace (ID
+and every batch made from it, down to the packed units). The export holds:
+
+* every event the domain indexes under a batch of either trace (`batch_events`): the events
+  that made, moved, tested, observed, packed, sold, recalled or alerted on those batches —
+  so also an event that took another portion of an upstream batch (its mass balance needs
+  it), but nothing recorded only on that other portion's products;
+* the latest registration of every organisation and site (master data), so the document
+  imports into an empty log.
+
+The indexes must reflect the whole log (`IndexesBehind` otherwise; `DomainPolicy.catch_up`
+or `herbtrace reindex` brings them up to date).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
-from traceability.errors import NotFound
+from sqlalchemy.engine import Connection, Engine
 
-Json = dict[str, Any]
+from traceability.domain import state
+from traceability.domain.lineage import trace_backward, trace_forward
+from traceability.errors import ConfigurationError
+from traceability.log.tree_store import log_size
+from traceability.storage.db import driver_rows, marks, read_transaction
 
-
-def batch_flow(body: Json) -> tuple[set[str], set[str]]:
-    """Return (batches the event takes in, batches it produces or concerns)."""
-    kind = body.get("type")
-    if kind == "harvest":
-        return {body["origin"]}, {body["batch"]}
-    if kind in ("fresh_processing", "processing"):
-        return {p["batch"] for p in body["inputs"]}, {p["batch"] for p in body["outputs"]}
-    if kind == "split":
-        return {body["batch"]}, {c["batch"] for c in body["children"]}
-    if kind == "merge":
-        return {p["batch"] for p in body["inputs"]}, {body["output"]["batch"]}
-    if kind == "pack":
-        return {body["batch"]}, {body["packed_batch"]}
-    if kind == "husbandry":
-        return set(), {body["herd"]}
-    if kind in ("sensor_reading", "ship", "receive"):
-        return set(), set(body["batches"])
-    if body.get("batch") is not None:  # planting, inputs, tests, sales, recalls, alerts
-        return set(), {body["batch"]}
-    return set(), set()
+CHUNK = 500
+"""Batch IDs per `IN (…)` list: well below SQLite's and PostgreSQL's parameter limits."""
 
 
-def lineage(batch: str, bodies: Iterable[Json]) -> set[str]:
-    """Return `batch` with every batch it came from and every batch made from it."""
-    parents: dict[str, set[str]] = defaultdict(set)
-    children: dict[str, set[str]] = defaultdict(set)
-    known: set[str] = set()
-    for body in bodies:
-        inputs, outputs = batch_flow(body)
-        known |= inputs | outputs
-        for out in outputs:
-            parents[out] |= inputs - {out}
-        for source in inputs:
-            children[source] |= outputs - {source}
-    if batch not in known:
-        raise NotFound(f"no exported event names batch {batch}")
-    return {batch} | _reach(batch, parents) | _reach(batch, children)
+class IndexesBehind(ConfigurationError):
+    """The domain indexes do not reflect every log entry yet, so a trace would miss some."""
 
 
-def _reach(start: str, edges: dict[str, set[str]]) -> set[str]:
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        for nxt in edges.get(todo.pop(), set()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return seen
+@dataclass(frozen=True)
+class BatchSelection:
+    """The entries of one batch's lineage export, in log order."""
+
+    batch: str
+    upstream: list[str]
+    """The backward trace's batches, the batch itself included, in order of creation."""
+    downstream: list[str]
+    """The forward trace's batches, the batch itself included, in order of creation."""
+    events: list[int]
+    """Log indices of the events indexed under any of those batches, ascending."""
+    registrations: list[int]
+    """Log indices of the latest registration of every organisation and site, ascending."""
+    products: list[tuple[str, str, str]]
+    """(packed batch, GTIN, lot) of every packed batch those events concern."""
 
 
-def touches(body: Json, batches: set[str]) -> bool:
-    """Say whether an event body names any of `batches`."""
-    inputs, outputs = batch_flow(body)
-    return bool((inputs | outputs) & batches)
+def _chunks(values: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def require_current(conn: Connection) -> None:
+    """Raise IndexesBehind unless the indexes reflect every entry of the log."""
+    through, size = state.projected_through(conn), log_size(conn)
+    if through < size - 1:
+        raise IndexesBehind(
+            f"the domain indexes reflect entries up to {through} of a log of {size}: "
+            "run `herbtrace reindex` (or record through the domain) first"
+        )
+
+
+def _events_under(conn: Connection, batches: list[str]) -> set[int]:
+    found: set[int] = set()
+    for chunk in _chunks(batches):
+        sql = f"SELECT log_index FROM batch_events WHERE batch IN ({marks(len(chunk))})"  # noqa: S608
+        found.update(int(r[0]) for r in driver_rows(conn, sql, chunk))
+    return found
+
+
+def _products(conn: Connection, events: list[int]) -> set[tuple[str, str, str]]:
+    found: set[tuple[str, str, str]] = set()
+    for start in range(0, len(events), CHUNK):
+        chunk = events[start : start + CHUNK]
+        sql = (
+            "SELECT DISTINCT b.id, b.gtin, b.lot FROM batch_events e JOIN batches b "  # noqa: S608
+            f"ON b.id = e.batch WHERE b.gtin IS NOT NULL AND e.log_index IN ({marks(len(chunk))})"
+        )
+        found.update((str(i), str(g), str(lot)) for i, g, lot in driver_rows(conn, sql, chunk))
+    return found
+
+
+def select_batch(engine: Engine, batch: str) -> BatchSelection:
+    """Return what a batch's export holds; NotFound if the batch is not recorded."""
+    with read_transaction(engine) as conn:
+        require_current(conn)
+        back = trace_backward(conn, batch)
+        forward = trace_forward(conn, batch)
+        upstream = [b.id for b in back.batches]
+        downstream = [b.id for b in forward.batches]
+        events = {e.log_index for e in back.events}
+        events |= _events_under(conn, sorted(set(downstream) - set(upstream)))
+        ordered = sorted(events)
+        registered = driver_rows(
+            conn,
+            "SELECT updated_index FROM organisations UNION SELECT updated_index FROM sites",
+            [],
+        )
+        return BatchSelection(
+            batch=batch,
+            upstream=upstream,
+            downstream=downstream,
+            events=ordered,
+            registrations=sorted(int(r[0]) for r in registered),
+            products=sorted(_products(conn, ordered)),
+        )

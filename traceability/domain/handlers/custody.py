@@ -18,6 +18,7 @@ from traceability.domain.rules.custody import (
     require_own_site,
     require_role,
 )
+from traceability.domain.rules.importer import acting_for, for_holder
 from traceability.domain.rules.quality import require_not_failed
 from traceability.domain.rules.recall import apply_recall, require_not_recalled, require_recaller
 
@@ -27,6 +28,7 @@ def ship(ctx: Context, body: Ship) -> None:
     require_role(ctx, FIELD_ROLES, "a shipment")
     ids = list(dict.fromkeys(body.batches))
     found = held(ctx, ids)
+    ctx = for_holder(ctx, found)
     for batch in found.values():
         require_not_failed(ctx, batch, "shipped")
     require_organisation(ctx, body.to)
@@ -92,6 +94,7 @@ def receive(ctx: Context, body: Receive) -> None:
             shipment=body.shipment,
         )
     _, sender, recipient, received = rows[0]
+    ctx = acting_for(ctx, recipient)
     if received is not None:
         ctx.refuse(
             "shipment_mismatch",

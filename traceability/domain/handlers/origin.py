@@ -17,6 +17,7 @@ from traceability.domain.rules.custody import (
     require_role,
 )
 from traceability.domain.rules.growing_age import check_harvest
+from traceability.domain.rules.importer import for_holder, for_site
 from traceability.domain.state import BatchRecord
 
 
@@ -33,6 +34,7 @@ def _require_kind(ctx: Context, batch: BatchRecord, kinds: tuple[str, ...], what
 def planting(ctx: Context, body: Planting) -> None:
     """Planting creates the origin batch: the crop in the field, measured by its area."""
     require_role(ctx, FIELD_ROLES, "a planting")
+    ctx = for_site(ctx, body.site)
     require_own_site(ctx, body.site)
     require_new_batches(ctx, [body.batch])
     state.insert_batch(
@@ -55,6 +57,7 @@ def husbandry(ctx: Context, body: Husbandry) -> None:
     """A herd is established (a new origin batch counted in head), or its record grows."""
     require_role(ctx, FIELD_ROLES, "husbandry")
     if body.activity == "established":
+        ctx = for_site(ctx, body.site)
         require_own_site(ctx, body.site)
         require_new_batches(ctx, [body.herd])
         assert body.herb is not None  # noqa: S101 - the schema requires it when established
@@ -88,6 +91,7 @@ def harvest(ctx: Context, body: Harvest) -> None:
     """A harvest from a planting or herd: a new batch, linked to its origin."""
     require_role(ctx, FIELD_ROLES, "a harvest")
     origin = held(ctx, [body.origin])[body.origin]
+    ctx = for_holder(ctx, {origin.id: origin})
     _require_kind(ctx, origin, ("planting", "herd"), "a harvest")
     if body.herb != origin.herb:
         ctx.refuse(

@@ -1,4 +1,4 @@
-"""Registration of organisations and sites, and the logging of alerts."""
+"""Registration of organisations and sites, and the logging of alerts (the rules' or imported)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from traceability.canonical import canonical_bytes
 from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.rules.custody import REGISTRARS, require_organisation, require_role
+from traceability.domain.rules.importer import is_import
 
 
 def organisation(ctx: Context, body: OrganisationRegistered) -> None:
@@ -25,7 +26,8 @@ def organisation(ctx: Context, body: OrganisationRegistered) -> None:
 
 def site(ctx: Context, body: SiteRegistered) -> None:
     """An admin, a regulator, or an operator of its organisation registers a site."""
-    if not (ctx.role in REGISTRARS or (ctx.role == "operator" and ctx.org == body.organisation)):
+    operator = ctx.role == "operator" and ctx.org == body.organisation
+    if not (ctx.role in REGISTRARS or operator or is_import(ctx)):
         ctx.refuse(
             "unauthorised",
             f"a site of {body.organisation} is registered by an admin, a regulator or an "
@@ -55,15 +57,21 @@ def site(ctx: Context, body: SiteRegistered) -> None:
 
 
 def alert(ctx: Context, body: Alert) -> None:
-    """The rules signer logs an alert: it marks the stored alert logged, or stores it."""
-    if ctx.rules_key_id is None or ctx.signer.key_id != ctx.rules_key_id:
+    """The rules signer logs an alert: it marks the stored alert logged, or stores it.
+
+    An importer's alert is another system's finding: it is stored as a new alert with ID
+    `AI-<log index, 12 digits>` (the body's own `id` names it in the other system, and may
+    coincide with one of this log's IDs), raised at the envelope's time.
+    """
+    imported = is_import(ctx)
+    if not imported and (ctx.rules_key_id is None or ctx.signer.key_id != ctx.rules_key_id):
         ctx.refuse(
             "unauthorised",
-            "alerts are signed only by herbtrace's rules signer",
+            "alerts are signed only by herbtrace's rules signer (or brought in by an importer)",
             signer=ctx.signer.key_id,
         )
     t = state.alerts
-    alert_id = body.id or f"AL-{ctx.index}"
+    alert_id = f"AI-{ctx.index:012d}" if imported else body.id or f"AL-{ctx.index}"
     row = ctx.conn.execute(sa.select(t.c.logged_index).where(t.c.id == alert_id)).first()
     if row is not None and row[0] is not None:
         ctx.refuse(

@@ -26,6 +26,7 @@ from traceability.domain.rules.custody import (
     require_own_site,
     require_role,
 )
+from traceability.domain.rules.importer import for_holder
 from traceability.domain.rules.mass_balance import check_outputs, in_batch_unit, take, yield_factor
 from traceability.domain.rules.quality import inherited, require_not_failed
 
@@ -34,6 +35,7 @@ def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
     """Inputs become new output batches; outputs ≤ inputs × the steps' maximum yields."""
     require_role(ctx, FIELD_ROLES, f"a {body.type}")
     found = held(ctx, [p.batch for p in body.inputs])
+    ctx = for_holder(ctx, found)
     parents = list(found.values())
     require_processable(ctx, parents, "processed")
     herb = require_one_herb(ctx, parents)
@@ -84,6 +86,7 @@ def split(ctx: Context, body: Split) -> None:
     """A batch divided into children; the children cannot exceed what is left of it."""
     require_role(ctx, FIELD_ROLES, "a split")
     parent = held(ctx, [body.batch])[body.batch]
+    ctx = for_holder(ctx, {parent.id: parent})
     require_processable(ctx, [parent], "split")
     require_new_batches(ctx, [c.batch for c in body.children])
     amount = sum(
@@ -122,6 +125,7 @@ def merge(ctx: Context, body: Merge) -> None:
     """Batches of one herb combined; the output cannot exceed the inputs."""
     require_role(ctx, FIELD_ROLES, "a merge")
     found = held(ctx, [p.batch for p in body.inputs])
+    ctx = for_holder(ctx, found)
     parents = list(found.values())
     require_processable(ctx, parents, "merged")
     herb = require_one_herb(ctx, parents)
@@ -167,6 +171,7 @@ def pack(ctx: Context, body: Pack) -> None:
     """Part of a batch packed into serialised units (GTIN + serial: a GS1 Digital Link each)."""
     require_role(ctx, FIELD_ROLES, "a pack")
     batch = held(ctx, [body.batch])[body.batch]
+    ctx = for_holder(ctx, {batch.id: batch})
     require_processable(ctx, [batch], "packed")
     require_not_failed(ctx, batch, "packed")
     gtin = body.product.gtin

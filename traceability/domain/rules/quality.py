@@ -3,7 +3,8 @@
 A test fails when the laboratory says `fail` or when any measured item breaks the herb
 catalogue's limit; either way a `quality_failed` alert is raised (saying so when the lab
 said `pass` against a broken limit). Only a signer of the testing laboratory named in the
-body, registered as a `testing_lab`, may record a test. Tests may arrive after the batch was
+body, registered as a `testing_lab`, may record a test (or an importer, for a laboratory
+registered as a `testing_lab`). Tests may arrive after the batch was
 used up (a retained sample): the alert then counts the batches downstream.
 """
 
@@ -16,6 +17,7 @@ from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.herbs import ItemResult
 from traceability.domain.lineage import downstream_ids
+from traceability.domain.rules.importer import is_import
 from traceability.domain.state import BatchRecord
 from traceability.errors import InvalidInput
 
@@ -35,14 +37,17 @@ def require_not_failed(ctx: Context, batch: BatchRecord, action: str) -> None:
 
 
 def require_tester(ctx: Context, body: QualityTest) -> None:
-    """Refuse unless the signer belongs to the registered testing laboratory `body.lab`."""
-    if ctx.role not in TESTER_ROLES:
+    """Refuse unless the signer belongs to the registered testing laboratory `body.lab`.
+
+    An importer speaks for the laboratory: it must still be registered as a `testing_lab`.
+    """
+    if ctx.role not in TESTER_ROLES and not is_import(ctx):
         ctx.refuse(
             "unauthorised",
             f"a {ctx.role} may not record a quality test",
             role=ctx.role,
         )
-    if ctx.org != body.lab:
+    if ctx.org != body.lab and not is_import(ctx):
         ctx.refuse(
             "unauthorised",
             f"the test names laboratory {body.lab}, but its signer belongs to {ctx.org}",
