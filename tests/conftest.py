@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from support import settings_for
 
 from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
@@ -17,11 +18,6 @@ from traceability.storage.db import make_engine
 POSTGRES_ADMIN_URL = os.environ.get(
     "HERBTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-
-
-def settings_for(url: str) -> Settings:
-    """Settings for a test database, with checkpoints issued as fast as the test needs."""
-    return Settings(database_url=url, log_origin="test.herbtrace/log", checkpoint_interval=0.05)
 
 
 @pytest.fixture(name="sqlite_url")

@@ -16,7 +16,13 @@ from sqlalchemy.engine import Engine
 from traceability.canonical import canonical_bytes
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
+from traceability.settings import Settings
 from traceability.signers import register_signer
+
+
+def settings_for(url: str) -> Settings:
+    """Settings for a test database, with checkpoints issued as fast as the test needs."""
+    return Settings(database_url=url, log_origin="test.herbtrace/log", checkpoint_interval=0.05)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from traceability.cli import app
+from traceability.cli.app import load_plugins
 from traceability.keys import key_id_for, raw_public_key
 from traceability.log.log_key import load_log_verifier
 from traceability.log.note import NoteSigner
@@ -25,6 +26,7 @@ ORIGIN = "test.herbtrace/log"
 def invoke(args: list[str], **env: str) -> Result:
     """Run the CLI in-process with only the given HERBTRACE_ variables set."""
     cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HERBTRACE_")}
+    load_plugins()  # the console script does this first: devices/ adds `demo`, `device`, …
     return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **env})
 
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import settings_for
 from sqlalchemy.engine import Engine
-from support import TestSigner, run_herbtrace
+from support import TestSigner, run_herbtrace, settings_for
 
 from traceability.demo import SIGNERS, events_from, seed_events
 from traceability.demo import parties as p

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -79,35 +77,21 @@ def serve(
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
 
 
-@app.command()
-@handles_errors
-def demo(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
-    events: Annotated[int, typer.Option(min=0, help="Demo events to append first")] = 200,
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its SQLite file")] = Path(
-        "herbtrace-demo"
-    ),
-) -> None:
-    """Run herbtrace on the embedded default: SQLite, demo data, and the API."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("HERBTRACE_DATABASE_URL", f"sqlite:///{data_dir / 'herbtrace.db'}")
-    if events:
-        seed(events=events)
-    console.print(f"herbtrace is serving on http://{host}:{port}/v1/log/checkpoint")
-    serve(host=host, port=port)
-
-
 PLUGIN_GROUP = "herbtrace.cli"
 """Entry points in this group add commands from outer packages (devices/, api/) to the CLI,
 so the core never imports them: each is a callable `register(root, bench)` taking the root
 app and the `bench` group."""
 
 
+_loaded: list[str] = []
+
+
 def load_plugins() -> None:
-    """Let every installed `herbtrace.cli` entry point register its commands."""
+    """Let every installed `herbtrace.cli` entry point register its commands (once each)."""
     for entry in entry_points(group=PLUGIN_GROUP):
-        entry.load()(app, bench_app)
+        if entry.name not in _loaded:
+            _loaded.append(entry.name)
+            entry.load()(app, bench_app)
 
 
 def main() -> None:
