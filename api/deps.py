@@ -69,7 +69,7 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 def get_facts_lookup(request: Request) -> FactsLookup:
     """Return how the resolver finds facts: `app.state.facts_lookup`, else the records."""
     lookup: FactsLookup | None = getattr(request.app.state, "facts_lookup", None)
-    return lookup or records_lookup(get_engine(request))
+    return lookup or records_lookup(get_engine(request), get_app_settings(request))
 
 
 def get_rate_limiter(request: Request) -> TokenBuckets:

@@ -13,8 +13,25 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Public
 from api.errors import install_error_handlers
 from api.ratelimit import TokenBuckets
-from api.routes import batches, digital_link, health, log, proofs, qr, users
-from traceability.ledger import Ledger
+from api.routes import (
+    alerts,
+    batches,
+    devices,
+    digital_link,
+    events,
+    handheld,
+    health,
+    log,
+    organisations,
+    proofs,
+    qr,
+    recalls,
+    regulator,
+    scans,
+    sites,
+    users,
+)
+from traceability.domain.service import Domain
 from traceability.settings import Settings, get_settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -22,21 +39,25 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; its lifespan opens the ledger (default: `get_settings()`) and closes it."""
+    """Build the app; its lifespan opens the domain (rules, indexes and the ledger; settings
+    default to `get_settings()`) and closes it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or get_settings()
-        ledger = await run_in_threadpool(Ledger, resolved)
+        domain = await run_in_threadpool(Domain, resolved)
+        ledger = domain.ledger  # the domain rules are its entry policy
         ledger.start_checkpoint_ticker()
         app.state.settings = resolved
         app.state.rate_limiter = TokenBuckets(resolved.public_rate, resolved.public_burst)
         app.state.ledger = ledger
+        app.state.domain = domain
         try:
             yield
         finally:
             del app.state.ledger
-            await run_in_threadpool(ledger.close)
+            del app.state.domain
+            await run_in_threadpool(domain.close)
 
     app = FastAPI(
         title="herbtrace",
@@ -49,8 +70,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(log.router, dependencies=[Public])
     app.include_router(proofs.router, dependencies=[Public])
     app.include_router(batches.router, dependencies=[Public])
+    app.include_router(batches.signed_in_router)
+    app.include_router(events.router, dependencies=[Public])
+    app.include_router(handheld.router, dependencies=[Public])
     app.include_router(users.router)
+    app.include_router(alerts.router)
+    app.include_router(recalls.router)
+    app.include_router(regulator.router)  # each route states its own policy
+    app.include_router(organisations.router)
+    app.include_router(sites.router)
+    app.include_router(devices.router)
     app.include_router(digital_link.router)
     app.include_router(qr.router)
+    app.include_router(scans.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -5,7 +5,11 @@ a batch link `/01/{gtin}/10/{lot}` names the packed batch with that GTIN and lot
 batch the backward trace gives every upstream batch and every log entry recorded on them;
 the entries' signed bodies give dates, steps and recalls, the signer registry who signed.
 The origin is the harvest batch's site, with its region, location and GAP status from the
-site's own registration entry.
+site's own registration entry; organisations' English names come from their registration
+entries too. The chain of custody is the organisations that held the material: each origin
+event's (planting, husbandry, harvest) and each receipt's, in log order, repeats dropped.
+Tests are judged against the herb catalogue (`api/quality_facts.py`). A unit's facts leave
+out sales of other units of its batch; alerts are for regulators and are left out too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from api.product_facts import (
+    CustodianRecord,
     FactsLookup,
     Location,
     OriginRecord,
@@ -24,11 +29,14 @@ from api.product_facts import (
     Region,
     StepRecord,
 )
+from api.quality_facts import catalogue_for, herb_name, quality_result
+from traceability.catalogue import Catalogue
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
 from traceability.domain.lineage import TraceBatch, trace_backward
 from traceability.errors import NotFound
 from traceability.log.entry import parse_leaf
+from traceability.settings import Settings
 from traceability.signers import signers_by_id
 from traceability.storage.db import read_transaction
 from traceability.storage.tables import LogEntry
@@ -47,6 +55,18 @@ DATE_FIELDS = (
     "on",
 )
 """Body members that date an event, first found wins; else the envelope's own time."""
+
+CUSTODY_EVENTS = ("planting", "husbandry", "harvest", "receive")
+"""Events whose signer's organisation holds the material from then on."""
+
+NOT_FOR_CONSUMERS = ("alert",)
+"""Entries on the batches that are for regulators, not part of the product's story."""
+
+PROCESSING = ("fresh_processing", "processing")
+"""Events whose body lists processing steps (`steps`: StepCode values)."""
+
+Names = dict[str, tuple[str, str | None]]
+"""Organisation ID → (registered name, English name or None)."""
 
 
 def _batch_of(conn: Connection, link: DigitalLink) -> str:
@@ -91,12 +111,51 @@ def _names(conn: Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
     return {r.id: r for r in rows}
 
 
+def _organisations(conn: Connection, ids: set[str]) -> tuple[Names, dict[str, str]]:
+    """The organisations' names from their latest registration entries, and their kinds."""
+    rows = _names(conn, state.organisations, ids)
+    bodies = _payloads(conn, [int(r.updated_index) for r in rows.values()])
+    names: Names = {}
+    for org_id, row in rows.items():
+        body = bodies.get(int(row.updated_index), {}).get("body", {})
+        names[org_id] = (row.name, body.get("name_en"))
+    return names, {org_id: str(row.kind) for org_id, row in rows.items()}
+
+
 def _date(payload: dict[str, Any]) -> str:
     body = payload.get("body", {})
     for name in DATE_FIELDS:
         if isinstance(body.get(name), str):
             return str(body[name])
     return str(payload.get("time", ""))[:10]
+
+
+def _mine(body: dict[str, Any], link: DigitalLink) -> bool:
+    """Whether an entry concerns the unit (or batch) the link names."""
+    if body.get("type") in NOT_FOR_CONSUMERS:
+        return False
+    if body.get("type") == "retail_sale" and link.serial is not None:
+        return link.serial in body.get("serials", [])
+    return True
+
+
+def _custody(
+    steps: list[StepRecord], kinds: dict[str, str], org_ids: list[str]
+) -> list[CustodianRecord]:
+    """The organisations that held the material, in order (see the module docstring)."""
+    held: list[CustodianRecord] = []
+    for step, org_id in zip(steps, org_ids, strict=True):
+        if step.type in CUSTODY_EVENTS and (not held or held[-1].organisation != step.organisation):
+            held.append(
+                CustodianRecord(
+                    organisation=step.organisation,
+                    organisation_en=step.organisation_en,
+                    kind=kinds.get(org_id),
+                    since=step.on,
+                    log_index=step.log_index,
+                )
+            )
+    return held
 
 
 def _summary(body: dict[str, Any]) -> str | None:
@@ -111,7 +170,7 @@ def _summary(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _origin(conn: Connection, batches: list[TraceBatch]) -> OriginRecord | None:
+def _origin(conn: Connection, batches: list[TraceBatch], names: Names) -> OriginRecord | None:
     harvest = next((b for b in batches if b.kind == "harvest"), None)
     start = harvest or next((b for b in batches if b.origin_site), None)
     if start is None or start.origin_site is None:
@@ -121,13 +180,16 @@ def _origin(conn: Connection, batches: list[TraceBatch]) -> OriginRecord | None:
         return None
     body = _payloads(conn, [int(site.updated_index)]).get(int(site.updated_index), {})
     body = body.get("body", {})
-    org = _names(conn, state.organisations, {site.organisation}).get(site.organisation)
+    if site.organisation not in names:
+        names |= _organisations(conn, {site.organisation})[0]
+    name, name_en = names.get(site.organisation, (site.organisation, None))
     record = state.get_batch(conn, start.id)
     region = body.get("region") or {}
     location = body.get("location")
     return OriginRecord(
         site_name=site.name,
-        organisation=org.name if org else site.organisation,
+        organisation=name,
+        organisation_en=name_en,
         region=Region(
             province=region.get("province", ""),
             city=region.get("city", ""),
@@ -140,50 +202,75 @@ def _origin(conn: Connection, batches: list[TraceBatch]) -> OriginRecord | None:
     )
 
 
-def record_facts(engine: Engine, link: DigitalLink) -> ProductFacts:
-    """Return what the records say about the batch or unit `link` names; NotFound if nothing."""
+def record_facts(
+    engine: Engine, link: DigitalLink, catalogue: Catalogue | None = None
+) -> ProductFacts:
+    """Return what the records say about the batch or unit `link` names; NotFound if nothing.
+
+    `catalogue` judges the tests and names the herb (default: the packaged catalogue).
+    """
+    catalogue = catalogue or catalogue_for(Settings.model_construct(catalogue_path=None))
     with read_transaction(engine) as conn:
         batch_id = _batch_of(conn, link)
         packed = state.get_batch(conn, batch_id)
+        herb = packed.herb if packed else None
         trace = trace_backward(conn, batch_id)
         payloads = _payloads(conn, [e.log_index for e in trace.events])
         signers = signers_by_id(conn, {p["signer"] for p in payloads.values()})
-        orgs = _names(conn, state.organisations, {s.organisation for s in signers.values()})
-        steps, recall = [], None
+        labs = {str(p["body"]["lab"]) for p in payloads.values() if "lab" in p.get("body", {})}
+        names, kinds = _organisations(conn, {s.organisation for s in signers.values()} | labs)
+        steps, org_ids, tests = [], [], []
+        recall: Recall | None = None
         for event in trace.events:
             payload = payloads[event.log_index]
             body = payload.get("body", {})
+            if not _mine(body, link):
+                continue
             signer = signers.get(payload["signer"])
             org_id = signer.organisation if signer else ""
-            org = orgs.get(org_id)
+            name, name_en = names.get(org_id, (org_id, None))
             steps.append(
                 StepRecord(
                     type=event.type,
                     on=_date(payload),
-                    organisation=org.name if org else org_id,
+                    organisation=name,
+                    organisation_en=name_en,
                     summary=_summary(body),
+                    methods=list(body.get("steps", [])) if event.type in PROCESSING else [],
+                    form=next((o["form"] for o in body.get("outputs", []) if o.get("form")), None),
+                    parameters=dict(body.get("parameters") or {}),
                     log_index=event.log_index,
                     person=signer.name if signer else None,
                 )
             )
+            org_ids.append(org_id)
+            if event.type == "quality_test":
+                lab = names.get(str(body.get("lab")), (str(body.get("lab")), None))
+                tests.append(quality_result(catalogue, herb, body, lab, event.log_index))
             if event.type == "recall":
                 recall = Recall(level=body["level"], reason=body["reason"], on=_date(payload))
         return ProductFacts(
             gtin=link.gtin,
             lot=link.lot or "",
             serial=link.serial,
+            batch=batch_id,
             product_name=next((s.summary for s in steps if s.type == "pack"), None),
-            herb=packed.herb if packed else None,
+            herb=herb,
+            herb_name=herb_name(catalogue, herb),
             recall=recall,
-            origin=_origin(conn, trace.batches),
+            origin=_origin(conn, trace.batches, names),
             steps=steps,
+            tests=tests,
+            custody=_custody(steps, kinds, org_ids),
         )
 
 
-def records_lookup(engine: Engine) -> FactsLookup:
-    """Return the lookup that answers from the records in `engine`'s database."""
+def records_lookup(engine: Engine, settings: Settings | None = None) -> FactsLookup:
+    """Return the lookup that answers from the records in `engine`'s database, judging tests
+    with the catalogue `settings` name (default: the packaged one)."""
+    catalogue = catalogue_for(settings or Settings.model_construct(catalogue_path=None))
 
     def lookup(link: DigitalLink) -> ProductFacts:
-        return record_facts(engine, link)
+        return record_facts(engine, link, catalogue)
 
     return lookup

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput, NotFound
 from traceability.log import tree_store
-from traceability.log.appender import Appender
+from traceability.log.appender import Appender, Prepared
 from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, latest_checkpoint
 from traceability.log.entry import Entry, parse_leaf
 from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
@@ -102,6 +102,18 @@ class Ledger:
                     pending.append(prepare.submit(self._appender.prepare, batches[k + ahead]))
                 results.extend(self._appender.commit(pending[k].result()))
         return results
+
+    def prepare(self, envelopes: Sequence[bytes | dict[str, Any]]) -> Prepared:
+        """Parse and signature-check one batch without touching the log (thread-safe).
+
+        For callers that inspect envelopes between checking and appending (the ingest
+        gateway matches each signer to its MQTT topic); `commit` then appends the batch.
+        """
+        return self._appender.prepare(envelopes)
+
+    def commit(self, prepared: Prepared) -> list[AppendResult]:
+        """Append a prepared batch in one transaction; one result per envelope, in order."""
+        return self._appender.commit(prepared)
 
     def start_workers(self) -> None:
         """Start the signature-checking processes now (servers and benchmarks call this)."""

@@ -76,6 +76,27 @@ class Settings(BaseSettings):
         default=60, ge=1, le=1_000_000, description="Requests one client IP may make at once"
     )
 
+    scan_warn_count: int = Field(
+        default=20,
+        ge=1,
+        le=1_000_000,
+        description="Distinct scanners (client networks) of one unit above which its consumer "
+        "page warns of a copied code and regulators get a `counterfeit_scan` alert",
+    )
+    scan_warn_distance_km: int = Field(
+        default=300,
+        ge=1,
+        le=20_040,
+        description="Kilometres between two places one unit was scanned from above which the "
+        "page warns and regulators get a `counterfeit_scan` alert",
+    )
+    scan_salt: str = Field(
+        default=DEVELOPMENT_PASSPHRASE,
+        min_length=16,
+        description="Secret key of the salted hashes of scanners' network prefixes "
+        "(traceability/scans.py), so scanners are counted without storing addresses",
+    )
+
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
         if self.environment == "production" and self.log_key_passphrase == DEVELOPMENT_PASSPHRASE:
@@ -83,6 +104,8 @@ class Settings(BaseSettings):
         production = self.environment == "production"
         if production and self.import_key_passphrase == DEVELOPMENT_PASSPHRASE:
             raise ValueError("HERBTRACE_IMPORT_KEY_PASSPHRASE must be a secret in production")
+        if production and self.scan_salt == DEVELOPMENT_PASSPHRASE:
+            raise ValueError("HERBTRACE_SCAN_SALT must be a secret in production")
         return self
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, SignerNotActive, UnknownSigner
 from traceability.keys import key_id_for, load_public_key
+from traceability.storage.db import WRITE
 from traceability.storage.tables import Signer
 from traceability.types import KeyID
 
@@ -104,7 +107,9 @@ def register_signer(
     if end is not None and end <= start:
         raise InvalidInput("valid_until must be later than valid_from")
     key_id = key_id_for(public_key)
-    with engine.begin() as conn:
+    # A write transaction from the start: on SQLite a read that later writes would fail with
+    # "database is locked" if another connection wrote in between.
+    with engine.connect() as raw, _writing(raw) as conn:
         existing = conn.execute(sa.select(_signers).where(_signers.c.key_id == key_id)).first()
         if existing is not None:
             return _info(existing)
@@ -123,6 +128,14 @@ def register_signer(
             )
         )
     return get_signer(engine, key_id)
+
+
+@contextmanager
+def _writing(raw: Connection) -> Iterator[Connection]:
+    """A transaction on `raw` that takes SQLite's write lock when it begins."""
+    conn = raw.execution_options(**{WRITE: True})
+    with conn.begin():
+        yield conn
 
 
 def revoke_signer(engine: Engine, key_id: str, *, at: datetime | None = None) -> SignerInfo:

@@ -5,24 +5,27 @@ Content negotiation on `Accept`: a browser (`text/html`, or `*/*`) gets the cons
 regulators' tools; neither acceptable gets 406. Responses say `Vary: Accept`.
 
 The facts come from the supply-chain records (`api/record_facts.py`), shown as the consumer
-view (`api/product_facts.py`). The HTML here is a minimal placeholder until the consumer
-page lands. Lots or serials that
-contain `/` (allowed by GS1 as `%2F`) cannot be resolved: the path is split before routing.
+view (`api/product_facts.py`). The page (`api/consumer_page.py`) is in zh-CN unless
+`?lang=en`, pins the log's key for the verifier that runs in the browser, and records a
+consumer scan from the browser (POST /v1/scans): resolving, in HTML or JSON, records none.
+Lots or serials that contain `/` (allowed by GS1 as `%2F`) cannot be resolved: the path is
+split before routing.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from api.deps import Public, SettingsDep, get_facts_lookup
+from api.consumer_page import CONTENT_SECURITY_POLICY, DEFAULT_LANG, Lang, render_page
+from api.deps import Public, SettingsDep, get_facts_lookup, get_ledger
 from api.errors import error_responses
 from api.product_facts import FactsLookup, PublicFacts, consumer_view
 from traceability.digital_link import DigitalLink
+from traceability.settings import Settings
 
 router = APIRouter(tags=["digital link"], dependencies=[Public])
 
@@ -41,6 +44,9 @@ Serial = Annotated[
     str, Path(min_length=1, max_length=20, description="serial (AI 21)", examples=["0001"])
 ]
 FactsLookupDep = Annotated[FactsLookup, Depends(get_facts_lookup)]
+LangQuery = Annotated[
+    Lang, Query(description="language of the HTML page (JSON is the same in both)")
+]
 
 JSON = "application/json"
 HTML = "text/html"
@@ -87,55 +93,20 @@ def wants_json(accept: str | None) -> bool:
     return json_q > html_q
 
 
-def render_html(facts: PublicFacts) -> str:
-    """Render the placeholder consumer page (all values HTML-escaped)."""
-    e = escape
-    title = e(facts.product_name or f"GTIN {facts.gtin} lot {facts.lot}")
-    rows = [("GTIN", facts.gtin), ("批号 Lot", facts.lot)]
-    if facts.serial:
-        rows.append(("序列号 Serial", facts.serial))
-    if facts.origin:
-        r = facts.origin.region
-        rows += [
-            ("产地 Origin", f"{r.province} {r.city} {r.county} · {facts.origin.site_name}"),
-            ("生产者 Grower", facts.origin.organisation),
-        ]
-        if facts.origin.harvested_on:
-            rows.append(("采收 Harvested", facts.origin.harvested_on))
-        if facts.origin.growing_years:
-            rows.append(("年限 Years grown", str(facts.origin.growing_years)))
-    table = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows)
-    steps = "".join(
-        f"<li>{e(s.on)} {e(s.type)} · {e(s.organisation)}"
-        + (f" · {e(s.summary)}" if s.summary else "")
-        + "</li>"
-        for s in facts.steps
-    )
-    recall = ""
-    if facts.recall:
-        recall = (
-            f'<p class="recall"><strong>已召回 RECALLED</strong> ({e(facts.recall.level)}级, '
-            f"{e(facts.recall.on)}): {e(facts.recall.reason)}</p>"
-        )
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title></head><body><h1>{title}</h1>{recall}"
-        f"<table>{table}</table><ol>{steps}</ol>"
-        f'<p><a href="{e(facts.uri)}">{e(facts.uri)}</a></p></body></html>'
-    )
-
-
 def resolve(
-    link: DigitalLink, settings: SettingsDep, lookup: FactsLookup, accept: str | None
+    link: DigitalLink, request: Request, settings: Settings, lookup: FactsLookup, lang: Lang
 ) -> Response:
-    """Answer for `link` as the client prefers: JSON facts or the HTML page."""
-    as_json = wants_json(accept)
+    """Answer for `link` as the client prefers: JSON facts or the consumer page in `lang`."""
+    as_json = wants_json(request.headers.get("accept"))
     facts = consumer_view(lookup(link), link.uri(settings.digital_link_host))
-    headers = {"Vary": "Accept"}
+    headers = {"Vary": "Accept", "Cache-Control": "no-cache"}
     if as_json:
         return JSONResponse(facts.model_dump(mode="json"), headers=headers)
-    return HTMLResponse(render_html(facts), headers=headers)
+    other: Lang = "zh-CN" if lang == "en" else "en"
+    switch_url = request.url.path + ("" if other == DEFAULT_LANG else f"?lang={other}")
+    log_key = get_ledger(request).verifier.to_vkey()
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return HTMLResponse(render_page(facts, lang, log_key, switch_url), headers=headers)
 
 
 @router.get("/01/{gtin}/10/{lot}", response_model=PublicFacts, responses=_RESPONSES)
@@ -145,10 +116,10 @@ def resolve_batch(
     settings: SettingsDep,
     lookup: FactsLookupDep,
     request: Request,
+    lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a batch's Digital Link: what is recorded about the lot."""
-    link = DigitalLink(gtin, lot=lot)
-    return resolve(link, settings, lookup, request.headers.get("accept"))
+    return resolve(DigitalLink(gtin, lot=lot), request, settings, lookup, lang)
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", response_model=PublicFacts, responses=_RESPONSES)
@@ -159,7 +130,7 @@ def resolve_unit(
     settings: SettingsDep,
     lookup: FactsLookupDep,
     request: Request,
+    lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a packed unit's Digital Link: what is recorded about it and its batch."""
-    link = DigitalLink(gtin, lot=lot, serial=serial)
-    return resolve(link, settings, lookup, request.headers.get("accept"))
+    return resolve(DigitalLink(gtin, lot=lot, serial=serial), request, settings, lookup, lang)

@@ -31,6 +31,8 @@ BATCH = f"/01/{GTIN}/10/{LOT}"
 VICTIM = "victim"  # an operator of org-a whose tokens and record the matrix reads and revokes
 
 Url = str | Callable[[Callers], str]
+NEW_KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="  # a device key to enrol (base64)
+NO_DEVICE = "0" * 32  # a device ID nobody enrolled
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ def signed_in(status: int) -> dict[str, int]:
 def admin_only(status: int) -> dict[str, int]:
     """Admins get `status`; other users 403, anonymous 401."""
     return {**dict.fromkeys(WHO, 403), "anonymous": 401, "admin": status}
+
+
+def regulators_only(status: int) -> dict[str, int]:
+    """Regulators and admins get `status`; operators 403, anonymous 401."""
+    return {**admin_only(status), "regulator": status}
 
 
 def org_a_readers(status: int) -> dict[str, int]:
@@ -103,6 +110,52 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/01/{gtin}/10/{lot}/qr.svg"): Case(f"{BATCH}/qr.svg", public(200)),
     ("GET", "/01/{gtin}/10/{lot}/21/{serial}/qr.png"): Case(f"{UNIT}/qr.png", public(200)),
     ("GET", "/01/{gtin}/10/{lot}/21/{serial}/qr.svg"): Case(f"{UNIT}/qr.svg", public(200)),
+    ("POST", "/v1/scans"): Case(  # no unit is packed in this log: 404 for everyone
+        "/v1/scans", public(404), body=lambda _who: {"gtin": GTIN, "lot": LOT, "serial": SERIAL}
+    ),
+    # resources (organisations, sites, devices, batches, events, alerts, recalls)
+    ("GET", "/v1/organisations"): Case("/v1/organisations", signed_in(200)),
+    ("GET", "/v1/organisations/{organisation_id}"): Case("/v1/organisations/NO", signed_in(404)),
+    ("GET", "/v1/sites"): Case(f"/v1/sites?organisation={ORG_A}", signed_in(200)),
+    ("GET", "/v1/sites/{site_id}"): Case("/v1/sites/NO-SUCH", signed_in(404)),
+    ("POST", "/v1/devices"): Case(
+        "/v1/devices",
+        {**org_a_readers(400), "regulator": 403},
+        body=lambda _who: {"public_key": NEW_KEY, "organisation": ORG_A, "site": "no-site"},
+    ),
+    ("GET", "/v1/devices"): Case(f"/v1/devices?organisation={ORG_A}", org_a_readers(200)),
+    ("GET", "/v1/devices/{device_id}"): Case(
+        f"/v1/devices/{NO_DEVICE}", {**org_a_readers(404), "operator_a": 403}
+    ),
+    ("POST", "/v1/devices/{device_id}/revoke"): Case(
+        f"/v1/devices/{NO_DEVICE}/revoke", {**admin_only(404)}
+    ),
+    ("GET", "/v1/batches"): Case(f"/v1/batches?organisation={ORG_A}", org_a_readers(200)),
+    ("GET", "/v1/batches/{batch_id}"): Case("/v1/batches/NO-SUCH", public(404)),
+    ("GET", "/v1/batches/{batch_id}/events"): Case("/v1/batches/NO-SUCH/events", public(404)),
+    ("GET", "/v1/batches/{batch_id}/trace"): Case("/v1/batches/NO-SUCH/trace", public(404)),
+    ("POST", "/v1/events"): Case("/v1/events", public(422), body=lambda _who: {"not": "signed"}),
+    ("GET", "/handheld"): Case("/handheld", public(200)),
+    ("GET", "/v1/alerts"): Case(f"/v1/alerts?organisation={ORG_A}", org_a_readers(200)),
+    ("GET", "/v1/alerts/{alert_id}"): Case(
+        f"/v1/alerts/NO-SUCH?organisation={ORG_A}", {**org_a_readers(404), "operator_a": 403}
+    ),
+    ("GET", "/v1/recalls"): Case(f"/v1/recalls?organisation={ORG_A}", org_a_readers(200)),
+    ("POST", "/v1/recalls"): Case(
+        "/v1/recalls",
+        {**dict.fromkeys(WHO, 403), "anonymous": 401, "regulator": 404},
+        body=lambda _who: {"batch": "NO-SUCH", "level": "I", "reason": "matrix"},
+    ),
+    # the regulator's desk (api/routes/regulator.py)
+    ("GET", "/regulator"): Case("/regulator", public(200)),
+    ("GET", "/v1/batches/{batch_id}/lineage"): Case(
+        "/v1/batches/NO-SUCH/lineage", regulators_only(404)
+    ),
+    ("GET", "/v1/batches/{batch_id}/lineage.svg"): Case(
+        "/v1/batches/NO-SUCH/lineage.svg", regulators_only(404)
+    ),
+    ("GET", "/v1/log/checkpoints"): Case("/v1/log/checkpoints", public(200)),
+    ("GET", "/v1/log/bundle"): Case("/v1/log/bundle", regulators_only(200)),
 }
 
 

@@ -128,7 +128,8 @@ def test_browser_gets_the_page(client: TestClient) -> None:
     assert "长白山人参 六年生 &lt;b&gt;50 g&lt;/b&gt;" in page  # escaped, never markup
     assert "<b>" not in page
     assert "吉林省 白山市 抚松县" in page
-    assert "已召回 RECALLED" in page
+    assert '<section class="banner recall" id="recall-banner" role="alert">' in page
+    assert "<strong>已召回</strong>" in page
     assert f"https://{HOST}{UNIT}" in page
 
 

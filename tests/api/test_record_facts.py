@@ -58,6 +58,7 @@ def test_unit_resolves_to_its_origin_and_history(client: TestClient) -> None:
     assert facts["origin"] == {
         "site_name": "万良镇林下参基地",
         "organisation": "抚松县长白山人参种植专业合作社",
+        "organisation_en": "Fusong Changbaishan Ginseng Cooperative",
         "region": {"province": "吉林省", "city": "白山市", "county": "抚松县"},
         "location": {"lat": "42.3", "lon": "127.5"},
         "gap_status": "certified",
@@ -125,4 +126,5 @@ def test_a_recall_upstream_shows_on_the_unit(client: TestClient, world: World) -
     assert facts["recall"]["level"] == "II"
     assert facts["recall"]["reason"] == "重金属镉超标复检确认"
     page = client.get(UNIT, headers={"Accept": "text/html"}).text
-    assert "已召回 RECALLED" in page
+    assert '<section class="banner recall" id="recall-banner" role="alert">' in page
+    assert "重金属镉超标复检确认" in page

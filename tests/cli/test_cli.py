@@ -147,15 +147,32 @@ def test_production_with_the_development_passphrase_is_refused(sqlite_url: str) 
     assert_one_error_line(result, 2, "HERBTRACE_LOG_KEY_PASSPHRASE must be set to a secret")
 
 
-def test_production_with_a_secret_passphrase_is_accepted(sqlite_url: str) -> None:
-    """HERBTRACE_ENVIRONMENT=production with a passphrase of its own initialises the log."""
+PRODUCTION_SECRETS = {
+    "HERBTRACE_LOG_KEY_PASSPHRASE": "道地药材 secret passphrase",
+    "HERBTRACE_IMPORT_KEY_PASSPHRASE": "import secret passphrase",
+    "HERBTRACE_SCAN_SALT": "scan salt of this deployment",
+}
+
+
+def test_production_with_its_own_secrets_is_accepted(sqlite_url: str) -> None:
+    """HERBTRACE_ENVIRONMENT=production with every secret set to its own value initialises."""
     result = invoke(
         ["init"],
         HERBTRACE_DATABASE_URL=sqlite_url,
         HERBTRACE_ENVIRONMENT="production",
-        HERBTRACE_LOG_KEY_PASSPHRASE="道地药材 secret passphrase",  # noqa: S106 - a test's
+        **PRODUCTION_SECRETS,
     )
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("missing", sorted(PRODUCTION_SECRETS))
+def test_production_refuses_each_development_secret(sqlite_url: str, missing: str) -> None:
+    """In production, leaving any one secret at its development default is refused by name."""
+    secrets = {k: v for k, v in PRODUCTION_SECRETS.items() if k != missing}
+    result = invoke(
+        ["init"], HERBTRACE_DATABASE_URL=sqlite_url, HERBTRACE_ENVIRONMENT="production", **secrets
+    )
+    assert_clean_error(result, 2, missing)
 
 
 def test_an_unknown_environment_names_the_variable() -> None:

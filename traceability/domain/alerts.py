@@ -36,6 +36,7 @@ from traceability.ledger import Ledger
 from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
+from traceability.storage.db import WRITE
 
 SEVERITY = "warning"
 """Severity of an alert about a refused envelope."""
@@ -88,7 +89,10 @@ def raise_external(
     except ValidationError as exc:
         raise InvalidInput(validation_message(exc).replace("event body", "alert")) from exc
     t = state.alerts
-    with engine.begin() as conn:
+    # Write-locked from the start: on SQLite a read that later writes fails ("database is
+    # locked") when another connection (the checkpoint ticker) wrote in between.
+    with engine.connect() as raw, raw.execution_options(**{WRITE: True}).begin():
+        conn = raw
         if conn.execute(sa.select(t.c.id).where(t.c.id == alert_id)).first() is None:
             conn.execute(
                 t.insert().values(

@@ -332,3 +332,33 @@ class RulesKey(SQLModel, table=True):
     public_key: bytes = Field(sa_type=sa.LargeBinary)
     encrypted_private_key: bytes = Field(sa_type=sa.LargeBinary)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+# --- Consumer scans of unit codes (traceability/scans.py): operational data, not in the log ---
+
+
+class ScanRow(SQLModel, table=True):
+    """One consumer scan of a unit's code: when, roughly where, and by which network.
+
+    No address is stored: `scanner` is 32 hex digits of a keyed hash of the scanner's network
+    prefix (see traceability/scans.py). `lat`/`lon` are decimal strings rounded to 0.1°, or
+    NULL when the scanner shared no place. `number`, `scanners` and `far_km` are running
+    totals of the unit up to this scan: its ordinal, the distinct scanners, and the greatest
+    distance in km between two places it was scanned from. `signal` is set on the one scan
+    that first crossed a warning threshold (`many_scanners` or `far_apart`).
+    """
+
+    __tablename__ = "scans"
+    __table_args__ = (sa.UniqueConstraint("gtin", "serial", "number", name="uq_scans_unit_number"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(KEY, primary_key=True))
+    gtin: str = Field(max_length=14)
+    serial: str = Field(max_length=20)
+    number: int
+    scanned_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    lat: str | None = Field(default=None, max_length=8)
+    lon: str | None = Field(default=None, max_length=8)
+    scanner: str = Field(max_length=32)
+    scanners: int
+    far_km: int
+    signal: str | None = Field(default=None, max_length=16)

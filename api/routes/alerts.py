@@ -1,0 +1,123 @@
+"""Alerts for regulators and operators: what the rules and the gateway found, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import EngineDep, organisation_param, require
+from api.errors import error_responses
+from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
+from traceability.domain import listings
+from traceability.domain.queries import AlertView, get_alert
+from traceability.errors import NotFound
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+OrganisationQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="only alerts about this organisation (operators must pass their own)",
+        examples=["fusong-coop"],
+    ),
+]
+Severity = Literal["info", "warning", "critical"]
+
+
+class AlertOut(BaseModel):
+    """An alert: what was found, about which batch, the evidence, and its own log entry."""
+
+    id: str = Field(examples=["AL-41-0"])
+    kind: str = Field(examples=["cold_chain"])
+    severity: Severity
+    batch: str | None = Field(examples=["FS-RS-2026-00001"])
+    subject: str | None = Field(description="what it is about besides the batch, e.g. a device")
+    detail: str = Field(examples=["温度 9.5 °C above 8 °C for 40 min (tolerance 30 min)"])
+    evidence: dict[str, Any] = Field(examples=[{"sensor": "cold-1", "max": "9.5"}])
+    envelopes: list[str] = Field(description="hex envelope hashes of the evidence")
+    raised_at: str = Field(examples=["2026-05-02T08:00:00.000000Z"])
+    source_index: int | None = Field(description="log index of the entry that raised it")
+    logged_index: int | None = Field(description="log index of its own `alert` entry")
+
+
+def alert_out(view: AlertView) -> AlertOut:
+    """The response model of an alert."""
+    return AlertOut(**view.to_json())
+
+
+def _alert_organisation() -> Any:
+    """Owner lookup of one alert: `?organisation=` when the alert is about it, else None."""
+    by_param = organisation_param()
+
+    async def lookup(request: Request, engine: Engine) -> str | None:
+        organisation = await by_param(request, engine)
+        alert_id = request.path_params.get("alert_id", "")
+        if organisation is None:
+            return None
+
+        def concerns() -> bool:
+            with engine.connect() as conn:
+                try:
+                    return listings.alert_concerns(conn, get_alert(conn, alert_id), organisation)
+                except NotFound:
+                    return False
+
+        return organisation if await run_in_threadpool(concerns) else None
+
+    return lookup
+
+
+@router.get(
+    "",
+    dependencies=[require("admin", "regulator", "operator", owner=organisation_param())],
+    responses=error_responses(400, 401, 403, 422),
+)
+def list_alerts(
+    engine: EngineDep,
+    organisation: OrganisationQuery = None,
+    kind: Annotated[
+        str | None, Query(max_length=32, description="only of this kind", examples=["cold_chain"])
+    ] = None,
+    severity: Annotated[Severity | None, Query(description="only of this severity")] = None,
+    batch: Annotated[
+        str | None, Query(max_length=64, description="only alerts on this batch")
+    ] = None,
+    after: KeyAfter = None,
+    limit: Limit = 50,
+) -> KeyPage[AlertOut]:
+    """List alerts newest first. Regulators and admins see every alert; operators pass
+    `?organisation=` their own and see the alerts about it (its batches, owned or held, and
+    alerts whose subject it is)."""
+    with engine.connect() as conn:
+        rows = listings.list_alerts(
+            conn,
+            organisation=organisation,
+            kind=kind,
+            severity=severity,
+            batch=batch,
+            after=after,
+            limit=limit + 1,
+        )
+    return key_page_of(rows, limit, lambda a: a.id, alert_out)
+
+
+@router.get(
+    "/{alert_id}",
+    dependencies=[require("admin", "regulator", "operator", owner=_alert_organisation())],
+    responses=error_responses(401, 403, 404, 422),
+)
+def read_alert(
+    engine: EngineDep,
+    alert_id: Annotated[str, Path(min_length=1, max_length=64, examples=["AL-41-0"])],
+    organisation: OrganisationQuery = None,
+) -> AlertOut:
+    """One alert. Operators pass `?organisation=` their own, which the alert must be about."""
+    del organisation  # read by the authoriser
+    with engine.connect() as conn:
+        return alert_out(get_alert(conn, alert_id))

@@ -1,0 +1,223 @@
+"""The consumer page and its facts rendered from the demo's real records: zh-CN and English, the
+recall banner, the pinned log key, the message catalogue, and nothing personal."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, get_args
+
+import pytest
+import sqlalchemy as sa
+from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, seeded_settings
+from fastapi.testclient import TestClient
+
+from api.consumer_page import CONTENT_SECURITY_POLICY, LANGS, messages
+from api.main import create_app
+from schemas.events import EVENT_TYPES
+from schemas.events.common import StepCode
+from schemas.events.registry import OrganisationKind
+from traceability.catalogue import load_catalogue
+from traceability.demo import parties
+from traceability.demo.places import ORGANISATIONS, SITES
+from traceability.storage.db import make_engine
+from traceability.storage.tables import Signer
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = {"Accept": "text/html"}
+JSON = {"Accept": "application/json"}
+PHONE = re.compile(r"(?<![0-9])(1[3-9][0-9]{9}|0[0-9]{2,3}-[0-9]{7,8})(?![0-9])")
+"""A mainland mobile number or a landline with its area code."""
+
+
+@pytest.fixture(name="client", scope="module")
+def _client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """A client of the app on a database seeded with the demo up to story 2's recall."""
+    settings = seeded_settings(tmp_path_factory.mktemp("consumer-page"))
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def page(client: TestClient, path: str) -> str:
+    """GET the page at `path` (200 expected) and return its text with entities decoded."""
+    response = client.get(path, headers=HTML)
+    assert response.status_code == 200, response.text
+    return html.unescape(response.text)
+
+
+def organisation(org_id: str) -> dict[str, Any]:
+    """The demo registration body of an organisation."""
+    return next(o for o in ORGANISATIONS if o["id"] == org_id)
+
+
+def test_the_page_shows_the_herb_its_origin_steps_tests_and_custody(client: TestClient) -> None:
+    """A sold 红参 unit's page names 人参 and its Latin name, 抚松, six years, the harvest date,
+    steaming, each test item against its cited limit, and every organisation that held it."""
+    text = page(client, SOLD)
+    assert '<html lang="zh-CN">' in text
+    assert '<span class="herb-zh" id="herb-zh">人参</span>' in text
+    assert '<i id="herb-latin" lang="la">Panax ginseng C. A. Mey.</i>' in text
+    assert "吉林省 白山市 抚松县" in text
+    assert 'data-years="6">6 年</dd>' in text
+    facts = client.get(SOLD, headers=JSON).json()
+    assert f'<dd id="harvested-on">{facts["origin"]["harvested_on"]}</dd>' in text
+    assert '<span class="method" data-step="steaming">蒸制</span>' in text
+    assert "→ 制成 <strong>红参</strong>" in text
+    catalogue = load_catalogue()
+    for item in ("moisture", "total_ash"):
+        limit = catalogue.limit("renshen", item)
+        assert limit is not None
+        assert f"限度 ≤ {limit.max} %" in text
+        assert limit.source in text
+    for org_id in (parties.FUSONG_COOP, parties.JIAN_PROCESSOR, parties.PHARMACY):
+        assert f'<span class="org">{organisation(org_id)["name"]}</span>' in text
+    assert '<div class="verdict" id="verdict" data-state="pending"' in text  # the browser decides
+
+
+def test_each_test_item_is_judged_against_the_catalogue(client: TestClient) -> None:
+    """Every item's status and limit are the catalogue's verdict on the recorded value."""
+    facts = client.get(SOLD, headers=JSON).json()
+    catalogue = load_catalogue()
+    statuses = []
+    for test in facts["tests"]:
+        for item in test["items"]:
+            verdict = catalogue.check_item(
+                "renshen", item["item"], Decimal(item["value"]), item["unit"]
+            )
+            assert item["status"] == verdict.status
+            assert verdict.limit is not None
+            assert item["limit"]["source"] == verdict.limit.source
+            statuses.append(item["status"])
+    assert "fail" in statuses  # story 0's first test fails on moisture …
+    assert [t["result"] for t in facts["tests"]] == ["fail", "pass"]  # … and its retest passes
+    text = page(client, SOLD)
+    assert 'data-item="moisture" data-status="fail"' in text
+
+
+def test_the_custody_chain_lists_the_holders_in_order(client: TestClient) -> None:
+    """Custody runs grower → processor → pharmacy, each from the day it took the material."""
+    custody = client.get(SOLD, headers=JSON).json()["custody"]
+    assert [c["organisation"] for c in custody] == [
+        organisation(o)["name"]
+        for o in (parties.FUSONG_COOP, parties.JIAN_PROCESSOR, parties.PHARMACY)
+    ]
+    assert [c["kind"] for c in custody] == ["cooperative", "processor", "retailer"]
+    assert [c["since"] for c in custody] == sorted(c["since"] for c in custody)
+
+
+def test_a_unit_page_leaves_out_other_units_sales_and_alerts(client: TestClient) -> None:
+    """A unit's history has its own sale only; the batch's has every sale; neither has alerts."""
+    unit = client.get(SOLD, headers=JSON).json()["steps"]
+    batch = client.get(BATCH_LINK, headers=JSON).json()["steps"]
+    assert [s["type"] for s in unit].count("retail_sale") == 1
+    assert [s["type"] for s in batch].count("retail_sale") == 3
+    assert "alert" not in {s["type"] for s in unit + batch}
+
+
+def test_the_english_switch(client: TestClient) -> None:
+    """?lang=en gives English labels, names and steps; each page links to the other language."""
+    zh, en = page(client, SOLD), page(client, SOLD + "?lang=en")
+    assert f'id="lang-switch" href="{SOLD}?lang=en">English</a>' in zh
+    assert f'id="lang-switch" href="{SOLD}">中文</a>' in en
+    assert '<html lang="en">' in en
+    for label in ("Origin", "Quality tests", "Chain of custody", "Years grown", "Latin name"):
+        assert f">{label}<" in en
+        assert f">{label}<" not in zh
+    assert '<span class="method" data-step="steaming">steaming</span>' in en
+    assert organisation(parties.JIAN_PROCESSOR)["name_en"] in en
+    assert 'data-years="6">6 years</dd>' in en
+    assert "Panax ginseng C. A. Mey." in en
+
+
+def test_an_unknown_language_is_refused(client: TestClient) -> None:
+    """?lang= other than zh-CN or en gets 422 naming the parameter."""
+    response = client.get(SOLD + "?lang=fr", headers=HTML)
+    assert response.status_code == 422
+    assert "lang" in response.json()["reason"]
+
+
+def test_a_recalled_unit_shows_the_red_banner(client: TestClient) -> None:
+    """The recalled unit's page opens with the recall banner and the regulator's reason."""
+    facts = client.get(RECALLED, headers=JSON).json()
+    assert facts["status"] == "recalled"
+    text = page(client, RECALLED)
+    banner = text[text.index('id="recall-banner"') : text.index("</section>")]
+    assert "已召回" in banner
+    assert facts["recall"]["reason"] in banner
+    assert 'id="recall-banner"' not in page(client, SOLD)
+
+
+def test_the_page_pins_the_log_key_and_runs_no_inline_script(client: TestClient) -> None:
+    """The page pins the log's verifier key, loads only its own scripts, and says so in CSP."""
+    response = client.get(SOLD, headers=HTML)
+    key = client.get("/v1/log/key").text.strip()
+    assert f'<meta name="herbtrace-log-key" content="{key}">' in response.text
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["vary"] == "Accept"
+    scripts = re.findall(r"<script([^>]*)>", response.text)
+    assert scripts == [
+        ' type="module" src="/static/consumer/consumer.js"',
+        ' type="application/json" id="herbtrace-facts"',
+        ' type="application/json" id="herbtrace-messages"',
+    ]
+    data = re.search(r'id="herbtrace-facts">(.*?)</script>', response.text)
+    assert data is not None
+    facts = json.loads(data.group(1))
+    assert facts["batch"] == SOLD_BATCH
+    steps = client.get(SOLD, headers=JSON).json()["steps"]
+    assert facts["entries"] == [{"index": s["log_index"], "type": s["type"]} for s in steps]
+
+
+def test_the_batch_page_has_no_scan_counter(client: TestClient) -> None:
+    """A batch link's page shows the lot's facts but records and shows no scans."""
+    text = page(client, BATCH_LINK)
+    assert 'id="scans"' not in text
+    assert '"serial": null' in text
+
+
+@pytest.mark.parametrize("path", [SOLD, RECALLED, BATCH_LINK])
+def test_no_signer_names_phone_numbers_or_exact_places(client: TestClient, path: str) -> None:
+    """Neither the page nor the JSON carries a signer's name, a phone number or a site's
+    exact coordinates."""
+    engine = make_engine(str(client.app.state.settings.database_url))  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        names = [str(n) for (n,) in conn.execute(sa.select(Signer.__table__.c.name))]  # type: ignore[attr-defined]
+    engine.dispose()
+    assert len(names) >= len(parties.SIGNERS)
+    exact = [s["location"][k] for s in SITES if "location" in s for k in ("lat", "lon")]
+    for text in (page(client, path), client.get(path, headers=JSON).text):
+        for secret in (*names, *exact):
+            assert secret not in text
+        assert PHONE.search(text) is None
+
+
+def test_the_message_catalogue_is_complete() -> None:
+    """Both languages have the same keys, covering every key the page, the script, each event
+    type, processing step and organisation kind use."""
+    catalogue = messages()
+    assert set(catalogue) == set(LANGS)
+    assert set(catalogue["zh-CN"]) == set(catalogue["en"])
+    keys = set(catalogue["en"])
+    template = (ROOT / "api" / "templates" / "consumer.html").read_text(encoding="utf-8")
+    script = (ROOT / "api" / "static" / "consumer" / "consumer.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"\bt\('([a-z_.]+)'", template))
+    used |= set(re.findall(r'\bt\("([a-z_.]+)"', script))
+    prefixed = {k for k in used if k.endswith(".")}  # completed by a code, checked below
+    assert prefixed == {"gap.", "kind.", "result.", "status.", "step.", "type."}
+    assert len(used - prefixed) > 40
+    assert used - prefixed <= keys, used - prefixed - keys
+    steps_of_a_product = set(EVENT_TYPES) - {"organisation", "site"}
+    prefixes = {
+        "type.": steps_of_a_product,
+        "step.": set(get_args(StepCode)),
+        "kind.": set(get_args(OrganisationKind)),
+    }
+    for prefix, codes in prefixes.items():
+        assert {prefix + c for c in codes} <= keys
+    assert {"gap.certified", "gap.in_progress", "gap.none", "result.pass", "result.fail"} <= keys
+    assert {"status.pass", "status.fail", "status.no_limit"} <= keys
+    assert {"warn.many_scanners", "warn.far_apart"} <= keys

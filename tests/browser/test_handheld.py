@@ -1,0 +1,173 @@
+"""The grower's handheld journey in headless Chromium against a live `herbtrace serve` process:
+open a batch, enrol the browser's own key, record an event signed in the browser, record
+another while offline, come back online, and find both in the log with verified receipts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_harness import ARTIFACTS, BrowserPage, LiveServer, free_port, wait_until_serving
+from domain.story import COOP, World, body
+from playwright.sync_api import Browser
+
+from traceability import users
+from traceability.domain.service import Domain
+from traceability.ledger import initialise
+from traceability.settings import Settings
+from traceability.storage.db import make_engine
+
+ORIGIN = "handheld.test.herbtrace/log"
+PLANTING = "FS-PL-2020-001"
+SITE = "site-fusong-wanliang"
+
+
+@pytest.fixture(name="handheld_server")
+def _handheld_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+    """A database with the story's parties and the cooperative's planting, an operator of
+    the cooperative with a token, and `herbtrace serve` on it as a real process."""
+    url = f"sqlite:///{tmp_path / 'herbtrace.db'}"
+    settings = Settings(database_url=url, log_origin=ORIGIN)
+    engine = make_engine(url)
+    initialise(settings, engine)
+    with Domain(settings, engine) as domain:
+        world = World(domain)
+        world.register_all()
+        world.ok(COOP, body("planting"))
+    users.create_user(engine, "wang.fang", "operator", COOP)
+    token = users.issue_token(engine, "wang.fang", "handheld").token
+    engine.dispose()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+    environ |= {
+        "HERBTRACE_DATABASE_URL": url,
+        "HERBTRACE_LOG_ORIGIN": ORIGIN,
+        "HERBTRACE_PUBLIC_RATE": "10000",
+        "HERBTRACE_PUBLIC_BURST": "100000",
+    }
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", "", environ)
+    try:
+        wait_until_serving(process, server.url("/healthz"), log)
+        yield server, token
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(name="phone")
+def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
+    """A phone-sized page (390×844, zh-CN) in its own context, screenshotted at the end."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    wrapped = BrowserPage(page, errors)
+    try:
+        yield wrapped
+        wrapped.screenshot(f"{request.node.name}.end")
+    finally:
+        context.close()
+
+
+def _record(phone: BrowserPage, product: str, dose: str) -> None:
+    page = phone.page
+    page.select_option("#event-type", "cultivation_input")
+    page.select_option("#input-kind", "fertiliser")
+    page.fill("#product", product)
+    page.fill("#dose-value", dose)
+    page.fill("#applied-on", "2026-05-02")
+    page.click("#record-button")
+
+
+def _status(phone: BrowserPage, seq: int) -> str | None:
+    return phone.page.get_attribute(f"#outbox li[data-seq='{seq}']", "data-status")
+
+
+def test_handheld_records_online_and_offline_and_both_land_in_the_log(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage
+) -> None:
+    """The browser makes its own Ed25519 key, an operator enrols it, an event recorded
+    online is accepted, one recorded offline waits in IndexedDB as pending and is sent when
+    the network returns; both are in the batch's history signed by the browser's key, with
+    receipts the page verified against the log key."""
+    server, token = handheld_server
+    page = phone.page
+    page.goto(server.url(f"/handheld?batch={PLANTING}"))
+    page.wait_for_selector("body[data-ready='1']")
+    device_id = page.inner_text("#device-id")
+    assert len(device_id) == 32
+    assert page.inner_text("#batch-id") == PLANTING
+    assert "renshen" in page.inner_text("#batch-card")
+    phone.screenshot("handheld-1-batch")
+
+    page.fill("#enrol-token", token)
+    page.fill("#enrol-organisation", COOP)
+    page.fill("#enrol-site", SITE)
+    page.click("#enrol-button")
+    page.wait_for_function("document.getElementById('enrol-form').hidden")
+    assert COOP in page.inner_text("#device-state")
+
+    _record(phone, "腐熟农家肥", "150")
+    page.wait_for_selector("#outbox li[data-seq='1'][data-status='accepted']")
+    assert page.get_attribute("#outbox li[data-seq='1']", "data-verified") == "1"
+
+    page.context.set_offline(True)
+    page.wait_for_selector("#net-status[data-online='0']")
+    _record(phone, "硫酸钾复合肥", "20.5")
+    page.wait_for_selector("#outbox li[data-seq='2']")
+    page.wait_for_timeout(500)
+    assert _status(phone, 2) == "pending"
+    phone.screenshot("handheld-2-offline")
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox li[data-seq='2'][data-status='accepted']", timeout=15_000)
+    assert page.get_attribute("#outbox li[data-seq='2']", "data-verified") == "1"
+    phone.screenshot("handheld-3-synced")
+
+    history = server.get_json(f"/v1/batches/{PLANTING}/events")["items"]
+    mine = [e for e in history if e["signer"] == device_id]
+    assert [(e["seq"], e["body"]["product"]) for e in mine] == [
+        (1, "腐熟农家肥"),
+        (2, "硫酸钾复合肥"),
+    ]
+    assert mine[1]["body"]["dose"] == {"value": "20.5", "unit": "kg/mu"}
+    assert phone.errors == []
+    assert (ARTIFACTS / "handheld-3-synced.png").exists()
+
+
+def test_unenrolled_handheld_is_refused_and_keeps_nothing(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage
+) -> None:
+    """A wrong operator token is refused with its reason shown; the device stays unenrolled
+    and no event can be recorded."""
+    server, _token = handheld_server
+    page = phone.page
+    page.goto(server.url(f"/handheld?batch={PLANTING}"))
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#enrol-token", "htk_" + "A" * 43)
+    page.fill("#enrol-organisation", COOP)
+    page.fill("#enrol-site", SITE)
+    page.click("#enrol-button")
+    page.wait_for_function("document.getElementById('message').textContent.length > 0")
+    assert "refused" in page.inner_text("#message")
+    assert not page.is_hidden("#enrol-form")
+    _record(phone, "腐熟农家肥", "150")
+    page.wait_for_function("document.getElementById('message').textContent.includes('enrol')")
+    assert page.locator("#outbox li").count() == 0

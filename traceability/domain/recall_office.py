@@ -1,0 +1,164 @@
+"""The regulator office: herbtrace's key that signs `recall` envelopes for signed-in regulators.
+
+A regulator using the HTTP API holds a bearer token, not a signing key, so the server signs
+the recall with one office key on the regulator's behalf. The key is kept like the rules
+signer's (PKCS#8 encrypted with the log key passphrase, in `rules_keys` under the name
+`<log origin>#regulator-office`) and registered as a `regulator` signer of the
+organisation `regulator-office`.
+
+Trust consequence: the log proves that the server's office key signed the recall, not which
+person asked for it. The recall's `reason` ends with `[regulator <name> #<user id>]`, and
+that attribution is the server's statement, as trustworthy as the server and its user
+database; a regulator who must be provably the author signs the recall with a key of their
+own and submits it through POST /v1/events.
+
+Recalls are signed one at a time under a process lock (each needs the office's next `seq`
+and `prev`); a rejected recall does not use up a sequence number.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Engine
+
+from traceability.envelope import GENESIS_PREV, sign_envelope
+from traceability.errors import ConfigurationError, InvalidInput
+from traceability.keys import decrypt_private_key, encrypt_private_key, key_id_for, raw_public_key
+from traceability.log.entry import format_time
+from traceability.log.results import AppendResult
+from traceability.log.sequencing import signer_heads
+from traceability.settings import Settings
+from traceability.signers import register_signer
+from traceability.storage.db import WRITE
+from traceability.storage.tables import RulesKey
+
+_keys = RulesKey.__table__  # type: ignore[attr-defined]
+
+ORGANISATION = "regulator-office"
+"""The organisation the office key is registered under."""
+ROLE = "regulator"
+MAX_REASON = 200
+"""A recall body's `reason` holds at most this many characters, attribution included."""
+
+
+class Recorder(Protocol):
+    """Anything that appends envelopes through the domain rules (a `Domain`)."""
+
+    def record(self, envelopes: Sequence[bytes | dict[str, Any]]) -> list[AppendResult]: ...
+
+
+@dataclass(frozen=True)
+class SignedRecall:
+    """A recall envelope the office signed, and what the log made of it."""
+
+    envelope: dict[str, Any]
+    result: AppendResult
+
+
+def attributed_reason(reason: str, regulator: str, user_id: int) -> str:
+    """The recall's reason with the regulator it was signed for: `<reason> [regulator N #ID]`.
+
+    InvalidInput when the whole would exceed MAX_REASON characters or the reason is blank.
+    """
+    if not reason.strip():
+        raise InvalidInput("a recall needs a reason")
+    text = f"{reason} [regulator {regulator} #{user_id}]"
+    if len(text) > MAX_REASON:
+        room = MAX_REASON - (len(text) - len(reason))
+        raise InvalidInput(f"the reason is {len(reason)} characters; at most {room} fit")
+    return text
+
+
+class RecallOffice:
+    """Signs recall envelopes with the office key and records them through the rules."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.engine = engine
+        self.key = _ensure_key(settings, engine)
+        self.key_id = key_id_for(raw_public_key(self.key))
+        register_signer(
+            engine,
+            public_key=raw_public_key(self.key),
+            name="herbtrace regulator office",
+            organisation=ORGANISATION,
+            role=ROLE,
+        )
+        self._lock = threading.Lock()
+
+    def recall(
+        self,
+        recorder: Recorder,
+        *,
+        batch: str,
+        level: str,
+        reason: str,
+        regulator: str,
+        user_id: int,
+    ) -> SignedRecall:
+        """Sign a `recall` of `batch` for the regulator and record it; return both."""
+        body = {
+            "type": "recall",
+            "batch": batch,
+            "level": level,
+            "reason": attributed_reason(reason, regulator, user_id),
+        }
+        with self._lock:
+            with self.engine.connect() as conn:
+                head = signer_heads(conn, {self.key_id}).get(self.key_id)
+            seq, prev = (head.seq, head.envelope_hash.hex()) if head else (0, GENESIS_PREV)
+            payload = {
+                "v": 1,
+                "signer": self.key_id,
+                "seq": seq + 1,
+                "prev": prev,
+                "time": format_time(datetime.now(UTC)),
+                "body": body,
+            }
+            envelope = sign_envelope(self.key, payload)
+            (result,) = recorder.record([envelope])
+        return SignedRecall(envelope, result)
+
+
+def key_name(settings: Settings) -> str:
+    """The office key's name: the log origin with `#regulator-office` appended."""
+    return f"{settings.log_origin}#regulator-office"
+
+
+def _ensure_key(settings: Settings, engine: Engine) -> Ed25519PrivateKey:
+    try:
+        key, public = _load_or_create(engine, key_name(settings), settings.log_key_passphrase)
+    except sa.exc.IntegrityError:  # another process created it at the same moment
+        key, public = _load_or_create(engine, key_name(settings), settings.log_key_passphrase)
+    if raw_public_key(key) != public:
+        raise ConfigurationError("the stored regulator office key's halves do not match")
+    return key
+
+
+def _load_or_create(engine: Engine, name: str, passphrase: str) -> tuple[Ed25519PrivateKey, bytes]:
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
+        with conn.begin():
+            row = conn.execute(
+                sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(
+                    _keys.c.name == name
+                )
+            ).first()
+            if row is not None:
+                return decrypt_private_key(bytes(row[1]), passphrase), bytes(row[0])
+            key = Ed25519PrivateKey.generate()
+            conn.execute(
+                _keys.insert().values(
+                    name=name,
+                    public_key=raw_public_key(key),
+                    encrypted_private_key=encrypt_private_key(key, passphrase),
+                    created_at=datetime.now(UTC),
+                )
+            )
+            return key, raw_public_key(key)
