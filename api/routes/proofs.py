@@ -29,8 +29,7 @@ class BundleSignerOut(BaseModel):
 
     key_id: str = Field(description="32 hex digits: SHA-256(public key)[0:16]")
     public_key: str = Field(description="standard base64 of the raw 32-byte Ed25519 public key")
-    name: str
-    organisation: str
+    organisation: str = Field(description="the signer's organisation ID (no personal names)")
     role: str
 
 
@@ -70,7 +69,6 @@ def bundle_out(bundle: ProofBundle, log_key: str) -> ProofBundleOut:
                 signer=BundleSignerOut(
                     key_id=e.signer.key_id,
                     public_key=_b64(e.signer.public_key),
-                    name=e.signer.name,
                     organisation=e.signer.organisation,
                     role=e.signer.role,
                 ),

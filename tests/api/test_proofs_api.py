@@ -211,3 +211,18 @@ def test_bad_batch_requests_get_a_4xx_json_reason(
     response = client.get(url)
     assert response.status_code == status, response.text
     assert reason in response.json()["reason"]
+
+
+def test_public_bundle_names_no_person(api: tuple[TestClient, Ledger]) -> None:
+    """A public bundle carries each signer's key, organisation and role, never its name."""
+    client, ledger = api
+    response = client.get("/v1/log/proofs?indices=0,1")
+    assert response.status_code == 200, response.text
+    with ledger.engine.connect() as conn:
+        names = [row[0] for row in conn.execute(sa.text("SELECT name FROM signers"))]
+    assert names
+    assert all(name not in response.text for name in names)
+    assert all(
+        set(e["signer"]) == {"key_id", "public_key", "organisation", "role"}
+        for e in response.json()["entries"]
+    )

@@ -105,7 +105,7 @@ def test_selftest_page_verifies_a_batch_green(
     facts = []
     for row, entry in zip(rows, bundle["entries"], strict=True):
         payload = json.loads(base64.b64decode(entry["leaf"]).split(b"\n")[5])
-        expected = [entry["signer"]["name"], *cjk_strings(payload["body"])]
+        expected = [entry["signer"]["organisation"], *cjk_strings(payload["body"])]
         assert all(fact in row for fact in expected), (row, expected)
         facts += cjk_strings(expected)
     assert len(facts) >= len(INDICES)  # the seeded facts really are in Chinese

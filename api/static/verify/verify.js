@@ -92,7 +92,7 @@ async function checkEntry(raw, checkpoint, rootTrusted, options, add) {
     const publicKey = b64(pinned || signer.public_key, "signer public key");
     await verifyEnvelope(parsed, publicKey, pinned ? undefined : signer.key_id);
     signed = true;
-    out.signer = { key_id: parsed.payload.signer, name: signer.name, organisation: signer.organisation, role: signer.role };
+    out.signer = { key_id: parsed.payload.signer, organisation: signer.organisation, role: signer.role };
     add("envelope-signature", index, `${label} envelope signature`, true,
       `Ed25519 signature verifies under signer ${parsed.payload.signer} (key from the ${out.keySource === "pinned" ? "caller, pinned" : "server's registry, not pinned"})`);
   } catch (err) {
