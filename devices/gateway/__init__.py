@@ -1,0 +1,14 @@
+"""The ingest gateway: MQTT in, the log, signed receipts out (`herbtrace ingest`)."""
+
+from devices.gateway.config import GatewayConfig, default_client_id
+from devices.gateway.gaps import GapSink, RecordingGapSink, SequenceGap
+from devices.gateway.service import Gateway
+
+__all__ = [
+    "GapSink",
+    "Gateway",
+    "GatewayConfig",
+    "RecordingGapSink",
+    "SequenceGap",
+    "default_client_id",
+]

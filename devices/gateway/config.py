@@ -1,0 +1,57 @@
+"""What an ingest gateway process needs to know: its broker, identity and batching limits."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+
+from traceability.settings import Settings
+
+
+def default_client_id() -> str:
+    """A stable MQTT client ID for this host's gateway: its session survives restarts.
+
+    Every gateway process needs its own ID (two with one ID take the session from each
+    other); pass `--client-id` when running several on one host.
+    """
+    return f"herbtrace-ingest-{socket.gethostname()}"[:64]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """Settings of one gateway process (see `herbtrace ingest --help`)."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = "herbtrace-gateway"
+    password: str = ""
+    client_id: str = ""
+    workers: int = 2
+    """Threads checking batches (parsing, signature checks) while another batch commits."""
+    batch_size: int = 500
+    """Most messages appended in one transaction."""
+    linger: float = 0.005
+    """Seconds a batch waits for more messages before it is appended anyway."""
+    receive_maximum: int = 2000
+    """Most unacknowledged messages the broker sends this gateway (MQTT 5 Receive Maximum):
+    the bound on messages held in memory. A message is acknowledged once its receipt is out."""
+    session_expiry: int = 300
+    """Seconds the broker keeps this gateway's session (and queues its share of messages)
+    after it disconnects; a restart within that time loses nothing in flight."""
+    keepalive: int = 30
+    gap_grace: float = 5.0
+    """Seconds a sequence gap may stay open (out-of-order arrival) before it is alerted."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: object) -> GatewayConfig:
+        """Build the config from HERBTRACE_MQTT_* settings, then apply `overrides`."""
+        base: dict[str, object] = {
+            "host": settings.mqtt_host,
+            "port": settings.mqtt_port,
+            "username": settings.mqtt_username,
+            "password": settings.mqtt_password,
+            "client_id": default_client_id(),
+            "batch_size": settings.append_batch_size,
+        }
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**base)  # type: ignore[arg-type]

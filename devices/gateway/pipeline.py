@@ -1,0 +1,261 @@
+"""The gateway's worker threads: batch the inbox, check, append, answer, acknowledge.
+
+    paho network thread ──► inbox ──► batcher ──► check pool (`workers` threads)
+                                                       │ in arrival order
+                                                       ▼
+                              committer: append ─► store rejections ─► sign and publish
+                                         receipts ─► acknowledge ─► watch sequence gaps
+
+Only the committer appends, so batches enter the log in the order they arrived, while the
+next batches are already being parsed and signature-checked. Database failures are
+retried (nothing is acknowledged meanwhile); any other failure of a batch is isolated to
+the message that caused it, which is refused with reason `internal_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from devices.gateway.batches import (
+    CheckedBatch,
+    check_batch,
+    commit_batch,
+    now_utc,
+    received_times,
+    rejection_of,
+)
+from devices.gateway.config import GatewayConfig
+from devices.gateway.connection import Connection, Incoming
+from devices.gateway.gaps import GapDetector
+from schemas.mqtt import device_of_events_topic, receipts_topic
+from traceability.ledger import Ledger
+from traceability.log.appender import Prepared
+from traceability.log.results import AppendResult
+from traceability.receipts import MessageSigner, sign_result
+from traceability.rejections import record_rejections
+
+log = logging.getLogger("herbtrace.gateway")
+
+T = TypeVar("T")
+
+
+class _Stopped(Exception):
+    """The gateway is stopping while the database is unreachable: give the batch up."""
+
+
+@dataclass
+class Counters:
+    """What the gateway has answered since it started."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+
+
+class Pipeline:
+    """The batcher and committer threads between the inbox and the connection."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        ledger: Ledger,
+        connection: Connection,
+        receipt_signer: MessageSigner,
+        gaps: GapDetector,
+        inbox: queue.SimpleQueue[Incoming],
+        after_batch: Callable[[], object] | None = None,
+    ) -> None:
+        self._config = config
+        self._after_batch = after_batch
+        self._ledger = ledger
+        self._connection = connection
+        self._signer = receipt_signer
+        self._gaps = gaps
+        self._inbox = inbox
+        self._origin = ledger.settings.log_origin
+        self._max_bytes = ledger.settings.max_envelope_bytes
+        self._checks = ThreadPoolExecutor(config.workers, thread_name_prefix="ingest-check")
+        self._ready: queue.Queue[Future[CheckedBatch] | None] = queue.Queue(1)
+        self._stopping = threading.Event()
+        self._abandon = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._batch_loop, name="ingest-batcher", daemon=True),
+            threading.Thread(target=self._commit_loop, name="ingest-committer", daemon=True),
+        ]
+        self.counters = Counters()
+
+    def start(self) -> None:
+        """Start the batcher and committer threads."""
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Answer every message already taken in, then stop (abandoning after `timeout`)."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                self._abandon.set()
+                thread.join(5.0)
+        self._checks.shutdown(wait=True, cancel_futures=True)
+
+    # -- batcher -------------------------------------------------------------------------
+
+    def _batch_loop(self) -> None:
+        while True:
+            batch = self._collect()
+            if batch is None:
+                self._ready.put(None)
+                return
+            if batch:
+                self._ready.put(self._checks.submit(self._check, batch))
+
+    def _collect(self) -> list[Incoming] | None:
+        """Return the next batch; [] when idle; None when stopping and the inbox is empty."""
+        try:
+            first = self._inbox.get(timeout=0.1)
+        except queue.Empty:
+            return None if self._stopping.is_set() else []
+        batch = [first]
+        deadline = time.monotonic() + self._config.linger
+        while len(batch) < self._config.batch_size:
+            try:
+                batch.append(self._inbox.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self._inbox.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _check(self, batch: list[Incoming]) -> CheckedBatch:
+        return self._retrying(check_batch, self._ledger, batch, self._max_bytes)
+
+    # -- committer -----------------------------------------------------------------------
+
+    def _commit_loop(self) -> None:
+        while True:
+            try:
+                item = self._ready.get(timeout=0.5)
+            except queue.Empty:
+                self._check_gaps()
+                continue
+            if item is None:
+                return
+            try:
+                self._commit(item)
+            except Exception:  # the loop must outlive any bug: log it and go on
+                log.exception("unexpected failure while answering a batch")
+
+    def _commit(self, item: Future[CheckedBatch]) -> None:
+        """Append one checked batch and answer it."""
+        try:
+            checked = item.result()
+            results = self._retrying(commit_batch, self._ledger, checked)
+        except _Stopped:
+            log.error("stopping with the database unreachable: batch left unacknowledged")
+            return
+        except Exception:
+            log.exception("batch failed; processing its messages one by one")
+            self._one_by_one(item)
+            return
+        self._answer(checked, results)
+        self._finish_batch()
+
+    def _one_by_one(self, item: Future[CheckedBatch]) -> None:
+        try:
+            messages = item.result().messages
+        except Exception:
+            log.exception("batch check failed")
+            return
+        for message in messages:
+            try:
+                checked = self._check([message])
+                results = self._retrying(commit_batch, self._ledger, checked)
+            except _Stopped:
+                return
+            except Exception as exc:
+                log.exception("message on %s could not be processed", message.topic)
+                checked = CheckedBatch(
+                    [message], [device_of_events_topic(message.topic)], [None], Prepared([], []), []
+                )
+                failure = AppendResult(
+                    status="rejected", reason="internal_error", detail=type(exc).__name__
+                )
+                self._answer(checked, [failure])
+                continue
+            self._answer(checked, results)
+
+    def _answer(self, checked: CheckedBatch, results: list[AppendResult]) -> None:
+        """Store rejections, publish signed receipts, acknowledge, and watch for gaps."""
+        now = now_utc()
+        times = self._retrying(received_times, self._ledger, results)
+        rejections = [
+            rejection_of(m, d, r, now)
+            for m, d, r in zip(checked.messages, checked.devices, results, strict=True)
+            if r.status == "rejected"
+        ]
+        self._retrying(record_rejections, self._ledger.engine, rejections)
+        accepted: list[tuple[str, int]] = []
+        for message, device, result in zip(checked.messages, checked.devices, results, strict=True):
+            received = times.get(result.index) if result.index is not None else None
+            try:
+                receipt = sign_result(result, self._origin, received, self._signer)
+                correlation = (
+                    result.envelope_hash
+                    if result.envelope_hash is not None
+                    else message.correlation
+                )
+                if device is not None:
+                    self._connection.publish(receipts_topic(device), receipt, correlation)
+            except Exception:  # the outcome is stored; the device will ask again
+                log.exception("no receipt for a message on %s", message.topic)
+            self._connection.ack(message)
+            if result.status == "accepted" and result.signer is not None and result.seq:
+                accepted.append((result.signer, result.seq))
+            setattr(self.counters, result.status, getattr(self.counters, result.status) + 1)
+        self._gaps.observe(accepted)
+
+    def _finish_batch(self) -> None:
+        """Log the domain's alerts (if any hook is set), then check due sequence gaps."""
+        if self._after_batch is not None:
+            try:
+                self._after_batch()
+            except Exception:
+                log.exception("logging the rules' alerts failed; will try after the next batch")
+        self._check_gaps()
+
+    def _check_gaps(self) -> None:
+        try:
+            self._gaps.check_due()
+        except Exception:
+            log.exception("sequence gap check failed; later gaps are still checked")
+
+    def _retrying(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(*args)`, retrying database failures with backoff until it succeeds or we
+        stop."""
+        delay = 0.05
+        while True:
+            try:
+                return work(*args)
+            except sa.exc.DBAPIError as exc:
+                if self._abandon.is_set():
+                    raise _Stopped from exc
+                log.warning("database error, retrying in %.1fs: %s", delay, exc.orig)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)

@@ -1,0 +1,131 @@
+"""The ingest gateway as one object: ledger, MQTT connection, pipeline and gap alerts."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from devices.gateway.config import GatewayConfig
+from devices.gateway.connection import Connection, Incoming
+from devices.gateway.gaps import AlertGapSink, GapDetector, GapSink, RecordingGapSink
+from devices.gateway.pipeline import Counters, Pipeline
+from traceability.errors import ConfigurationError
+from traceability.ledger import Ledger
+from traceability.log.log_key import load_log_signer
+from traceability.log.policy import EntryPolicy
+from traceability.settings import Settings
+
+if TYPE_CHECKING:
+    from traceability.domain.service import Domain
+
+log = logging.getLogger("herbtrace.gateway")
+
+
+class Gateway:
+    """Subscribes to every device's events, appends them to the log and answers each with a
+    receipt signed by the log key.
+
+    Rules: with `domain` (a `traceability.domain.service.Domain`), envelopes are appended
+    through the domain's ledger, so its rules (`DomainPolicy`) apply inside the append lock;
+    the alerts they raise are logged after each batch, and sequence gaps become
+    `device_gap` alerts. Without it, `policy` (any `EntryPolicy`, or none) is handed to a
+    ledger of the gateway's own. `gap_sink` overrides where gaps go (default: a warning and
+    a `sequence_gaps` row, plus the alert when there is a domain). Several gateways, in
+    one or several processes, may serve one database at once.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: GatewayConfig,
+        *,
+        engine: Engine | None = None,
+        policy: EntryPolicy | None = None,
+        gap_sink: GapSink | None = None,
+        domain: Domain | None = None,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self._domain = domain
+        if domain is not None:
+            if policy is not None:
+                raise ConfigurationError("pass the domain or a policy, not both")
+            self.ledger = domain.ledger
+        else:
+            self.ledger = Ledger(settings, engine, policy=policy)
+        with self.ledger.engine.connect() as conn:
+            receipt_signer = load_log_signer(conn, settings.log_origin, settings.log_key_passphrase)
+        self._inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
+        self.connection = Connection(config, self._inbox)
+        sink = gap_sink or RecordingGapSink(self.ledger.engine)
+        if domain is not None and gap_sink is None:
+            sink = AlertGapSink(domain, also=sink)
+        gaps = GapDetector(self.ledger.engine, sink, config.gap_grace)
+        self._pipeline = Pipeline(
+            config,
+            self.ledger,
+            self.connection,
+            receipt_signer,
+            gaps,
+            self._inbox,
+            after_batch=None if domain is None else domain.log_alerts,
+        )
+        self._stopped = threading.Event()
+        self._started = False
+
+    @property
+    def counters(self) -> Counters:
+        """Receipts sent so far, by status."""
+        return self._pipeline.counters
+
+    def start(self) -> None:
+        """Start the workers, the checkpoint ticker and the MQTT session."""
+        self.ledger.start_workers()
+        self.ledger.start_checkpoint_ticker()
+        self._pipeline.start()
+        self._started = True
+        try:
+            self.connection.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info(
+            "ingesting from %s:%d as %s (client ID %s)",
+            self.config.host,
+            self.config.port,
+            self.config.username,
+            self.config.client_id,
+        )
+
+    def stop(self) -> None:
+        """Answer what was taken in, then disconnect and close the ledger; idempotent."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.connection.pause()
+        if self._started:
+            self._pipeline.stop()
+        if not self.connection.flush():
+            log.warning("some receipts were not confirmed by the broker before stopping")
+        self.connection.stop()
+        if self._domain is None:  # a domain's ledger is the domain's to close
+            self.ledger.close()
+        c = self.counters
+        log.info(
+            "stopped: %d accepted, %d duplicate, %d rejected", c.accepted, c.duplicate, c.rejected
+        )
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until `stop()` has been called (or `timeout`); return whether it was."""
+        return self._stopped.wait(timeout)
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

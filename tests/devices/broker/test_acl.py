@@ -1,0 +1,102 @@
+"""The broker's ACL and authentication, on a real Mosquitto with the project's configuration."""
+
+from __future__ import annotations
+
+import queue
+import time
+
+import pytest
+from mqtt_helpers import NOT_AUTHORIZED, BrokerFixture, TestClient
+
+from devices.broker import Credentials
+from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
+
+DEVICE_A = "a" * 32
+DEVICE_B = "b" * 32
+QUIET = 0.5
+"""Seconds to wait for a message that must not arrive."""
+
+
+def assert_silent(client: TestClient) -> None:
+    """No message reaches `client` within QUIET seconds."""
+    with pytest.raises(queue.Empty):
+        client.next_message(QUIET)
+
+
+def connects(broker: BrokerFixture, credentials: Credentials | None) -> bool:
+    """Whether the broker accepts a connection with `credentials` (closed again at once)."""
+    client = TestClient(broker.host, broker.port, credentials, client_id=DEVICE_A)
+    accepted = client.connect() == 0
+    if accepted:
+        client.close()
+    return accepted
+
+
+def test_device_publishes_only_to_its_own_events_topic(broker: BrokerFixture) -> None:
+    """A device's publish to another device's topic is refused (0x87) and reaches nobody."""
+    gateway = broker.client(broker.gateway)
+    assert gateway.subscribe(INGEST_SUBSCRIPTION) == [1]
+    a = broker.client(broker.add_client(DEVICE_A))
+    assert a.publish(events_topic(DEVICE_B), b"forged") == NOT_AUTHORIZED
+    assert a.publish(receipts_topic(DEVICE_A), b"fake receipt") == NOT_AUTHORIZED
+    assert a.publish("herbtrace/v1/other", b"x") == NOT_AUTHORIZED
+    assert_silent(gateway)
+    assert a.publish(events_topic(DEVICE_A), b"mine") == 0
+    message = gateway.next_message()
+    assert (message.topic, message.payload) == (events_topic(DEVICE_A), b"mine")
+
+
+def test_device_reads_only_its_own_receipts(broker: BrokerFixture) -> None:
+    """A device cannot read another device's receipts or events; the gateway's receipt to B
+    reaches B alone."""
+    a = broker.client(broker.add_client(DEVICE_A))
+    b = broker.client(broker.add_client(DEVICE_B))
+    a.subscribe(receipts_topic(DEVICE_B))
+    a.subscribe(events_topic(DEVICE_B))
+    a.subscribe("herbtrace/v1/devices/#")
+    assert b.subscribe(receipts_topic(DEVICE_B)) == [1]
+    gateway = broker.client(broker.gateway)
+    assert gateway.publish(receipts_topic(DEVICE_B), b"receipt for b") == 0
+    assert b.next_message().payload == b"receipt for b"
+    assert b.publish(events_topic(DEVICE_B), b"event of b") == 0
+    assert_silent(a)
+
+
+def test_gateway_reads_all_events_and_writes_all_receipts(broker: BrokerFixture) -> None:
+    """The gateway user's shared subscription gets every device's events, and its receipts
+    reach each device."""
+    gateway = broker.client(broker.gateway)
+    assert gateway.subscribe(INGEST_SUBSCRIPTION) == [1]
+    devices = {d: broker.client(broker.add_client(d)) for d in (DEVICE_A, DEVICE_B)}
+    for device_id, client in devices.items():
+        assert client.subscribe(receipts_topic(device_id)) == [1]
+        assert client.publish(events_topic(device_id), device_id.encode()) == 0
+    got = {gateway.next_message().payload for _ in devices}
+    assert got == {d.encode() for d in devices}
+    for device_id, client in devices.items():
+        assert gateway.publish(receipts_topic(device_id), b"ok " + device_id.encode()) == 0
+        assert client.next_message().payload == b"ok " + device_id.encode()
+
+
+def test_anonymous_and_wrong_passwords_are_refused(broker: BrokerFixture) -> None:
+    """Connections without credentials, with a wrong password or an unknown user are refused."""
+    good = broker.add_client(DEVICE_A)
+    for credentials in (
+        None,
+        Credentials(DEVICE_A, good.password + "x"),
+        Credentials(DEVICE_B, good.password),
+        Credentials(broker.gateway.username, "guess"),
+    ):
+        assert not connects(broker, credentials), credentials
+    broker.client(good)  # the right password is accepted
+
+
+def test_removed_client_can_no_longer_connect(broker: BrokerFixture) -> None:
+    """After its credentials are removed and the broker reloads, a device cannot connect."""
+    credentials = broker.add_client(DEVICE_A)
+    broker.client(credentials).close()
+    broker.local.remove_client(DEVICE_A)
+    deadline = time.monotonic() + 5  # the broker reloads on SIGHUP, asynchronously
+    while connects(broker, credentials):
+        assert time.monotonic() < deadline, "still accepted after removal"
+        time.sleep(0.05)

@@ -1,0 +1,156 @@
+"""`herbtrace device enroll/revoke` and `herbtrace ingest` as real processes."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import support
+from ingest_helpers import GatewayProcess, gateway_env
+from mqtt_helpers import BrokerFixture, TestClient
+
+from devices.broker import Credentials
+from schemas.mqtt import events_topic, receipts_topic
+from traceability.canonical import canonical_bytes
+from traceability.enrolment import get_device
+from traceability.keys import raw_public_key
+from traceability.log.note import NoteVerifier
+from traceability.receipts import verify_receipt
+from traceability.storage.db import make_engine
+
+
+def run(args: list[str], tmp_path: Path, env: dict[str, str]) -> tuple[int, str, str]:
+    """Run `herbtrace ARGS` with `env`; return exit code, stdout and stderr."""
+    result = support.run_herbtrace(args, tmp_path, **env)
+    return result.returncode, result.stdout, result.stderr
+
+
+def enrolled(stdout: str) -> Credentials:
+    """The broker credentials `device enroll` printed."""
+    username = re.search(r"broker username: (\S+)", stdout)
+    password = re.search(r"broker password: (\S+)", stdout)
+    assert username, stdout
+    assert password, stdout
+    return Credentials(username.group(1), password.group(1))
+
+
+@pytest.fixture(name="cli_env")
+def _cli_env(broker: BrokerFixture, sqlite_url: str, tmp_path: Path) -> dict[str, str]:
+    """Environment of a log created with `herbtrace init`, pointing at the test's broker."""
+    env = gateway_env(broker, sqlite_url)
+    code, _, err = run(["init"], tmp_path, env)
+    assert code == 0, err
+    return env
+
+
+def test_enrol_then_revoke_through_the_cli(
+    broker: BrokerFixture,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+    gateway_processes: Callable[..., GatewayProcess],
+) -> None:
+    """`device enroll` registers the key and gives working broker credentials, and the
+    device's envelopes are accepted; after `device revoke` its signer is revoked and the
+    broker no longer lets it in (the gateway's own refusal: test_rejections)."""
+    signer = support.TestSigner()
+    key = base64.b64encode(raw_public_key(signer.key)).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", "抚松县参业合作社"]
+    code, out, err = run([*args, "--site", "抚松基地 3 号棚"], tmp_path, cli_env)
+    assert code == 0, err
+    credentials = enrolled(out)
+    assert credentials.username == signer.key_id
+    assert "broker reloaded" in out
+    engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
+    device = get_device(engine, signer.key_id)
+    assert (device.site, device.signer.role, device.status) == (
+        "抚松基地 3 号棚",
+        "device",
+        "active",
+    )
+    log_key = _log_key(tmp_path, cli_env)
+    gateway = gateway_processes(cli_env, "--client-id", "gw-cli", "--no-rules")
+    gateway.wait_ready()
+    client = broker.client(credentials)
+    client.subscribe(receipts_topic(signer.key_id))
+    client.publish(events_topic(signer.key_id), canonical_bytes(signer.next()))
+    assert verify_receipt(client.next_message().payload, log_key).status == "accepted"
+
+    code, out, err = run(["device", "revoke", signer.key_id], tmp_path, cli_env)
+    assert code == 0, err
+    assert f"device {signer.key_id} revoked" in out
+    assert get_device(engine, signer.key_id).status == "revoked"
+    deadline = time.monotonic() + 5
+    while TestClient(broker.host, broker.port, credentials).connect() == 0:
+        assert time.monotonic() < deadline, "revoked device still gets in"
+        time.sleep(0.05)
+    assert gateway.stop() == 0
+    engine.dispose()
+
+
+def _log_key(tmp_path: Path, env: dict[str, str]) -> bytes:
+    code, out, err = run(["init"], tmp_path, env)
+    assert code == 0, err
+    vkey = re.search(r"log key: (\S+)", out)
+    assert vkey, out
+    return NoteVerifier.from_vkey(vkey.group(1)).public_key
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            [
+                "device",
+                "enroll",
+                "--public-key",
+                "not base64!",
+                "--organisation",
+                "x",
+                "--site",
+                "y",
+            ],
+            "not valid base64",
+        ),
+        (
+            ["device", "enroll", "--public-key", "AAAA", "--organisation", "x", "--site", "y"],
+            "32 bytes",
+        ),
+        (["device", "revoke", "0" * 32], "no device"),
+    ],
+)
+def test_bad_input_gets_one_clear_error(
+    cli_env: dict[str, str], tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    """Bad keys and unknown devices exit 1 with a one-line error and change nothing."""
+    code, _, err = run(args, tmp_path, cli_env)
+    assert code == 1
+    assert fragment in err
+    assert "Traceback" not in err
+    engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM devices").scalar() == 0
+    engine.dispose()
+
+
+def test_enrolling_twice_is_refused(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The same key enrolled twice: the second attempt exits 1 naming the device."""
+    key = base64.b64encode(support.TestSigner().public_key).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", "o", "--site", "s"]
+    assert run(args, tmp_path, cli_env)[0] == 0
+    code, _, err = run(args, tmp_path, cli_env)
+    assert code == 1
+    assert "already enrolled" in err
+
+
+def test_ingest_refuses_a_broker_it_cannot_log_in_to(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A wrong gateway password ends `herbtrace ingest` with a clear error, exit 1."""
+    env = {**cli_env, "HERBTRACE_MQTT_PASSWORD": "wrong"}
+    code, _, err = run(["ingest", "--client-id", "gw-bad"], tmp_path, env)
+    assert code == 1
+    assert "MQTT broker refused the gateway" in err

@@ -1,0 +1,141 @@
+"""Gateways as real processes: killed and restarted, and two sharing one PostgreSQL log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import support
+from ingest_helpers import (
+    Device,
+    GatewayProcess,
+    ReceiptCollector,
+    envelope_hash_hex,
+    gateway_env,
+    log_settings,
+    new_device,
+)
+from mqtt_helpers import BrokerFixture
+from sqlalchemy.engine import Engine
+
+from schemas.mqtt import ReceiptPayload, events_topic
+from traceability.canonical import canonical_bytes
+from traceability.ledger import Ledger, initialise
+from traceability.storage.db import make_engine
+
+
+def sign_all(device: Device, count: int) -> list[bytes]:
+    """Sign `count` consecutive envelopes of `device` (not yet published)."""
+    return [canonical_bytes(device.signer.next()) for _ in range(count)]
+
+
+def assert_receipts_match_log(
+    engine_url: str, receipts: dict[str, list[ReceiptPayload]], size: int
+) -> None:
+    """The log has `size` entries, and every receipt names the entry holding its envelope
+    (so an envelope with several receipts has one entry)."""
+    with Ledger(log_settings(engine_url), writable=False) as ledger:
+        assert ledger.size() == size
+        for envelope_hash, answers in receipts.items():
+            for receipt in answers:
+                assert receipt.status in ("accepted", "duplicate"), receipt
+                assert receipt.index is not None
+                _, leaf_hash, entry = ledger.entry(receipt.index)
+                assert receipt.leaf_hash == leaf_hash.hex()
+                assert receipt.received == entry.received
+                assert (
+                    envelope_hash_hex(canonical_bytes({"payload": entry.payload()}))
+                    == envelope_hash
+                )
+
+
+def start_log(url: str, tmp_path: Path, broker: BrokerFixture) -> tuple[Engine, bytes]:
+    """Create the log with `herbtrace init`; return an engine on it and the log's public key."""
+    result = support.run_herbtrace(["init"], tmp_path, **gateway_env(broker, url))
+    assert result.returncode == 0, result.stderr
+    verifier = initialise(log_settings(url))
+    return make_engine(url), verifier.public_key
+
+
+def test_gateway_killed_and_restarted_loses_nothing_receipted(
+    broker: BrokerFixture,
+    sqlite_url: str,
+    tmp_path: Path,
+    gateway_processes: Callable[..., GatewayProcess],
+) -> None:
+    """SIGKILL in mid-stream: every receipt sent before the kill still names its entry after
+    the restart, and everything published is appended exactly once in the end."""
+    engine, log_key = start_log(sqlite_url, tmp_path, broker)
+    env = gateway_env(broker, sqlite_url)
+    args = ("--client-id", "gw-kill", "--linger-ms", "1", "--batch-size", "20", "--no-rules")
+    gateway = gateway_processes(env, *args)
+    gateway.wait_ready()
+    device = new_device(broker, engine)
+    envelopes = sign_all(device, 3000)
+    hashes = {envelope_hash_hex(e) for e in envelopes}
+    collector = ReceiptCollector(device, log_key)
+    for data in envelopes:
+        device.client.publish_nowait(events_topic(device.device_id), data)
+    while len(collector.by_hash) < 100:
+        assert collector.take(10), "no receipt before the kill"
+    gateway.kill()
+    collector.drain(0.5)  # receipts already on their way
+    before_kill = {h: list(r) for h, r in collector.by_hash.items()}
+    assert 0 < len(before_kill) < len(envelopes)
+    restarted = gateway_processes(env, *args)
+    restarted.wait_ready()
+    missing = collector.wait_for(hashes, timeout=30)
+    for data in envelopes:  # what a device's outbox does for anything still unanswered
+        if envelope_hash_hex(data) in missing:
+            device.publish(data)
+    assert collector.wait_for(hashes, timeout=30) == set()
+    assert restarted.stop() == 0
+    assert set(collector.by_hash) == hashes
+    assert_receipts_match_log(sqlite_url, before_kill, len(hashes))
+    assert_receipts_match_log(sqlite_url, collector.by_hash, len(hashes))
+    verify = support.run_herbtrace(["verify"], tmp_path, **env)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_gateways_on_one_postgres_log_make_one_chain(
+    broker: BrokerFixture,
+    postgres_url: str,
+    tmp_path: Path,
+    gateway_processes: Callable[..., GatewayProcess],
+) -> None:
+    """Two gateway processes share the subscription and the log: both append, every
+    envelope gets one entry, and `herbtrace verify` passes the one linear chain."""
+    engine, log_key = start_log(postgres_url, tmp_path, broker)
+    env = gateway_env(broker, postgres_url)
+    gateways = [
+        gateway_processes(env, "--client-id", f"gw-{n}", "--linger-ms", "2", "--no-rules")
+        for n in (1, 2)
+    ]
+    for gateway in gateways:
+        gateway.wait_ready()
+    devices = [new_device(broker, engine) for _ in range(4)]
+    sent: dict[str, set[str]] = {}
+    for device in devices:
+        envelopes = sign_all(device, 250)
+        sent[device.device_id] = {envelope_hash_hex(e) for e in envelopes}
+        for data in envelopes:
+            device.client.publish_nowait(events_topic(device.device_id), data)
+    expected = set().union(*sent.values())
+    receipts: dict[str, list[ReceiptPayload]] = {}
+    for device in devices:
+        collector = ReceiptCollector(device, log_key)
+        assert collector.wait_for(sent[device.device_id], timeout=60) == set()
+        receipts.update(collector.by_hash)
+    assert [g.stop() for g in gateways] == [0, 0]
+    assert all(g.counted("accepted") > 0 for g in gateways), [g.lines[-1] for g in gateways]
+    assert sum(g.counted("accepted") for g in gateways) == len(expected)
+    indices = sorted(r.index for rs in receipts.values() for r in rs if r.index is not None)
+    assert indices == list(range(len(expected)))
+    assert set(receipts) == expected
+    assert_receipts_match_log(postgres_url, receipts, len(expected))
+    verify = support.run_herbtrace(["verify"], tmp_path, **env)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    engine.dispose()
