@@ -1,0 +1,1 @@
+"""`herbtrace bench ingest`: simulated devices, a real broker, gateway processes, measured."""

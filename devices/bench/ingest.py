@@ -1,0 +1,268 @@
+"""`herbtrace bench ingest`: devices → Mosquitto → gateway(s) → log → receipts, measured.
+
+Two phases on one log: a burst (every device publishes its share as fast as its window of
+un-receipted envelopes allows) gives the sustained rate until receipt; then a steady rate
+(default 1,000 envelopes/s) gives publish→receipt latency. The raw Ed25519 verify rate is
+measured in the same run, and the gateway's resident memory is sampled throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from devices.bench.gateways import GatewayProcess, cpu_seconds
+from devices.bench.publisher import DeviceSpec, PhaseResult, PublisherSpec, run_publisher
+from devices.broker import LocalBroker
+from traceability.bench.ledger import raw_verify_rate
+from traceability.enrolment import enrol_device
+from traceability.errors import ConfigurationError
+from traceability.keys import key_id_for, raw_public_key
+from traceability.ledger import Ledger, initialise
+from traceability.settings import Settings
+from traceability.storage.db import make_engine
+
+ORIGIN = "bench.herbtrace/log"
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """What to run: devices, envelopes, the steady rate and how many processes."""
+
+    devices: int = 50
+    events: int = 20_000
+    rate: float = 1_000.0
+    seconds: float = 10.0
+    gateways: int = 1
+    publishers: int = 2
+    gateway_args: tuple[str, ...] = ("--no-rules",)
+    """Extra `herbtrace ingest` options; the benchmark's sensor readings name no batch the
+    domain knows, so the rules are off: this measures ingest, not the rules."""
+
+
+@dataclass
+class IngestFigures:
+    """What one run measured."""
+
+    backend: str
+    plan: IngestPlan
+    burst: PhaseResult
+    paced: PhaseResult
+    raw_verify: list[float]
+    log_size: int
+    rss: list[tuple[float, int, int, int]] = field(default_factory=list)
+    """(seconds since the gateways started, gateway RSS, with its workers, its heap part)."""
+    burst_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each kind of process used during the burst."""
+
+    @property
+    def burst_rate(self) -> float:
+        """Envelopes per second from the first publish to the last receipt."""
+        span = self.burst.last_receipt - self.burst.first_send
+        return self.burst.sent / span if span > 0 else 0.0
+
+    @property
+    def paced_rate(self) -> float:
+        """The rate the steady phase achieved."""
+        span = self.paced.last_receipt - self.paced.first_send
+        return self.paced.sent / span if span > 0 else 0.0
+
+    def latency(self, quantile: float) -> float:
+        """Publish→receipt latency of the steady phase at `quantile`, in seconds."""
+        values = sorted(self.paced.latencies)
+        return values[min(len(values) - 1, int(quantile * len(values)))] if values else 0.0
+
+
+def measure_ingest(
+    database_url: str, backend: str, plan: IngestPlan, say: Callable[[str], None]
+) -> IngestFigures:
+    """Run both phases on a fresh log at `database_url` and a broker of the run's own."""
+    settings = Settings(database_url=database_url, log_origin=ORIGIN)
+    initialise(settings)
+    with tempfile.TemporaryDirectory(prefix="herbtrace-bench-") as tmp:
+        broker = LocalBroker(Path(tmp) / "broker")
+        broker.start()
+        try:
+            return _run(settings, backend, plan, broker, say)
+        finally:
+            broker.stop()
+
+
+def _run(
+    settings: Settings,
+    backend: str,
+    plan: IngestPlan,
+    broker: LocalBroker,
+    say: Callable[[str], None],
+) -> IngestFigures:
+    seeds = [hashlib.sha256(f"bench device {i}".encode()).digest() for i in range(plan.devices)]
+    engine = make_engine(settings.database_url)
+    try:
+        for seed in seeds:
+            key = raw_public_key(Ed25519PrivateKey.from_private_bytes(seed))
+            enrol_device(engine, public_key=key, organisation="抚松县人参合作社", site="晾晒棚")
+    finally:
+        engine.dispose()
+    credentials = broker.add_clients([_key_id(seed) for seed in seeds])
+    env = {
+        "HERBTRACE_DATABASE_URL": settings.database_url,
+        "HERBTRACE_LOG_ORIGIN": ORIGIN,
+        "HERBTRACE_MQTT_HOST": broker.host,
+        "HERBTRACE_MQTT_PORT": str(broker.port),
+        "HERBTRACE_MQTT_USERNAME": broker.gateway.username,
+        "HERBTRACE_MQTT_PASSWORD": broker.gateway.password,
+    }
+    gateways = [
+        GatewayProcess(env, "--client-id", f"bench-gateway-{n}", *plan.gateway_args)
+        for n in range(plan.gateways)
+    ]
+    publishers: list[multiprocessing.process.BaseProcess] = []
+    try:
+        for gateway in gateways:
+            gateway.wait_ready()
+        samples: list[tuple[float, int, int, int]] = []
+        sampling = threading.Event()
+        sampler = threading.Thread(target=_sample, args=(gateways, samples, sampling), daemon=True)
+        sampler.start()
+        specs = _split(plan, seeds, [c.password for c in credentials], broker)
+        context = multiprocessing.get_context("spawn")
+        pipes = []
+        for spec in specs:
+            parent, child = context.Pipe()
+            process: multiprocessing.process.BaseProcess = context.Process(
+                target=run_publisher, args=(spec, child), daemon=True
+            )
+            process.start()
+            publishers.append(process)
+            pipes.append(parent)
+        for pipe in pipes:
+            _expect(pipe, 300, "ready")
+        raw = [raw_verify_rate(1.0)]
+        say(f"burst: {plan.events:,} envelopes from {plan.devices} devices")
+        before = _cpu(gateways, broker, publishers)
+        burst = _phase(pipes)
+        used = {k: v - before[k] for k, v in _cpu(gateways, broker, publishers).items()}
+        raw.append(raw_verify_rate(1.0))
+        say(f"steady: {plan.rate:,.0f} envelopes/s for {plan.seconds:.0f}s")
+        paced = _phase(pipes)
+        raw.append(raw_verify_rate(1.0))
+        sampling.set()
+        sampler.join()
+        with Ledger(settings, writable=False) as ledger:
+            size = ledger.size()
+        return IngestFigures(backend, plan, burst, paced, raw, size, samples, used)
+    finally:
+        for gateway in gateways:
+            gateway.stop()
+        for process in publishers:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+
+
+def _cpu(
+    gateways: list[GatewayProcess],
+    broker: LocalBroker,
+    publishers: list[multiprocessing.process.BaseProcess],
+) -> dict[str, float]:
+    own = [g.cpu() for g in gateways]
+    return {
+        "gateway": sum(o for o, _ in own),
+        "verify workers": sum(w for _, w in own),
+        "broker": cpu_seconds(broker.pid or 0),
+        "publishers": sum(cpu_seconds(p.pid or 0) for p in publishers),
+    }
+
+
+def _split(
+    plan: IngestPlan, seeds: list[bytes], passwords: list[str], broker: LocalBroker
+) -> list[PublisherSpec]:
+    burst = max(1, plan.events // plan.devices)
+    paced = max(1, int(plan.rate * plan.seconds) // plan.devices)
+    specs = []
+    for p in range(plan.publishers):
+        mine = [DeviceSpec(s, pw) for s, pw in zip(seeds, passwords, strict=True)][
+            p :: plan.publishers
+        ]
+        if mine:
+            share = plan.rate * len(mine) / plan.devices
+            specs.append(PublisherSpec(broker.host, broker.port, mine, burst, paced, share))
+    return specs
+
+
+def _phase(pipes: list[multiprocessing.connection.Connection]) -> PhaseResult:
+    for pipe in pipes:
+        pipe.send("go")
+    results = [_expect(pipe, 900) for pipe in pipes]
+    merged = PhaseResult()
+    merged.first_send = min(r.first_send for r in results)
+    merged.last_receipt = max(r.last_receipt for r in results)
+    for r in results:
+        merged.sent += r.sent
+        merged.latencies.extend(r.latencies)
+        for status, n in r.statuses.items():
+            merged.statuses[status] = merged.statuses.get(status, 0) + n
+    return merged
+
+
+def _expect(
+    pipe: multiprocessing.connection.Connection, timeout: float, what: object = None
+) -> PhaseResult:
+    if not pipe.poll(timeout):
+        raise ConfigurationError(f"a benchmark publisher did not answer within {timeout}s")
+    message = pipe.recv()
+    if what is not None and message != what:
+        raise ConfigurationError(f"a benchmark publisher said {message!r}")
+    return message  # type: ignore[no-any-return]
+
+
+def _sample(
+    gateways: list[GatewayProcess],
+    samples: list[tuple[float, int, int, int]],
+    stop: threading.Event,
+) -> None:
+    start = time.monotonic()
+    while True:
+        own = total = anon = 0
+        for gateway in gateways:
+            a, b, c = gateway.rss()
+            own, total, anon = own + a, total + b, anon + c
+        samples.append((time.monotonic() - start, own, total, anon))
+        if stop.wait(0.5):
+            return
+
+
+def _key_id(seed: bytes) -> str:
+    return key_id_for(raw_public_key(Ed25519PrivateKey.from_private_bytes(seed)))
+
+
+def median(values: list[float]) -> float:
+    """The median of `values` (0 when empty)."""
+    return statistics.median(values) if values else 0.0
+
+
+@contextmanager
+def scratch_postgres(admin_url: str) -> Iterator[str]:
+    """Create a PostgreSQL database for one run, yield its URL, and drop it afterwards."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"herbtrace_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
