@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 PRELOAD = ["__main__", "traceability.log.entry_check", "traceability.log.precheck"]
@@ -18,4 +23,39 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
-    return ProcessPoolExecutor(workers, mp_context=context)
+    return ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_exit_with_caller, initargs=(os.getpid(),)
+    )
+
+
+CALLER_POLL = 1.0
+"""Seconds between a worker's checks that the process that started the pool still runs."""
+
+
+def _exit_with_caller(caller: int) -> None:
+    """End this worker, and the fork server it came from, once `caller` has gone.
+
+    A caller killed outright (SIGKILL) tells nobody; its workers would otherwise wait on
+    their queue for ever. A daemon thread polls the caller's PID.
+    """
+    server = os.getppid()
+
+    def watch() -> None:
+        while _running(caller):
+            time.sleep(CALLER_POLL)
+        if server not in (1, caller) and server != os.getpid():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(server, signal.SIGTERM)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="caller-watch", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
