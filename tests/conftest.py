@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from support import settings_for
 
+from traceability.bench.scratch_db import scratch_postgres
 from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
@@ -29,16 +28,8 @@ def _sqlite_url(tmp_path: pytest.TempPathFactory) -> str:
 @pytest.fixture(name="postgres_url")
 def _postgres_url() -> Iterator[str]:
     """A URL of an empty PostgreSQL database created for the test and dropped after it."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"herbtrace_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(POSTGRES_ADMIN_URL, prefix="herbtrace_test") as url:
+        yield url
 
 
 @pytest.fixture(

@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from traceability.domain.history import HistoryEntry
-from traceability.domain.lineage import BackwardTrace, ForwardTrace
+from traceability.domain.lineage import (
+    BackwardTrace,
+    ForwardTrace,
+    TraceBatch,
+    TraceEdge,
+    TraceEvent,
+    TraceUnit,
+)
 from traceability.domain.queries import BatchView
 
 
@@ -56,50 +63,6 @@ def event_out(entry: HistoryEntry) -> BatchEventOut:
     return BatchEventOut(**entry.to_json())
 
 
-class TraceBatchOut(BaseModel):
-    """A batch on a trace."""
-
-    id: str
-    herb: str
-    kind: str
-    origin_site: str | None
-    owner: str
-    custodian: str
-    quantity: str
-    unit: str
-    status: str
-    quality: str
-    created_index: int
-
-
-class TraceEdgeOut(BaseModel):
-    """`quantity` `unit` of `parent` went into `child` at log entry `event_index`."""
-
-    parent: str
-    child: str
-    event_index: int
-    quantity: str
-    unit: str
-
-
-class TraceEventOut(BaseModel):
-    """A log entry on the trace and the traced batches it concerns."""
-
-    log_index: int
-    type: str
-    batches: list[str]
-
-
-class TraceUnitOut(BaseModel):
-    """A packed unit downstream."""
-
-    gtin: str
-    serial: str
-    lot: str
-    batch: str
-    status: str
-
-
 class TraceOut(BaseModel):
     """A backward trace (to every origin, with every event) or a forward one (to every
     downstream batch and unit: what a recall reaches). Fields of the other direction are
@@ -107,11 +70,11 @@ class TraceOut(BaseModel):
 
     batch: str = Field(examples=["JA-HS-2026-001"])
     direction: str = Field(examples=["backward"])
-    batches: list[TraceBatchOut]
-    origins: list[TraceBatchOut] = Field(description="backward: the batches without parents")
-    edges: list[TraceEdgeOut]
-    events: list[TraceEventOut] = Field(description="backward: every event on the way")
-    units: list[TraceUnitOut] = Field(description="forward: every unit packed downstream")
+    batches: list[TraceBatch]
+    origins: list[TraceBatch] = Field(description="backward: the batches without parents")
+    edges: list[TraceEdge]
+    events: list[TraceEvent] = Field(description="backward: every event on the way")
+    units: list[TraceUnit] = Field(description="forward: every unit packed downstream")
 
 
 def trace_out(trace: BackwardTrace | ForwardTrace) -> TraceOut:

@@ -5,47 +5,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
-from traceability.errors import ConfigurationError
+from traceability.bench.child_process import HerbtraceProcess
 
 
-class GatewayProcess:
+class GatewayProcess(HerbtraceProcess):
     """`herbtrace ingest` as a child process in a session of its own."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-        self.process = subprocess.Popen(  # noqa: S603 - the installed herbtrace command
-            [str(Path(sys.executable).parent / "herbtrace"), "ingest", *args],
-            env={**environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None  # noqa: S101 - opened above
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "ingesting from" in line:
-                self._ready.set()
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until the gateway has subscribed; ConfigurationError with its output if not."""
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                output = "\n".join(self.lines[-20:])
-                raise ConfigurationError(f"the gateway did not start:\n{output}")
+        super().__init__(["ingest", *args], env, ready="ingesting from")
 
     def rss(self) -> tuple[int, int, int]:
         """Resident memory in bytes: the gateway process, it plus its worker processes, and

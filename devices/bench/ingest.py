@@ -14,17 +14,20 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from devices.bench.gateways import GatewayProcess, cpu_seconds
-from devices.bench.publisher import DeviceSpec, PhaseResult, PublisherSpec, run_publisher
+from devices.bench.publisher import (
+    DeviceSpec,
+    PhaseResult,
+    PublisherSpec,
+    merge_results,
+    run_publisher,
+)
 from devices.broker import LocalBroker
 from traceability.bench.ledger import raw_verify_rate
 from traceability.enrolment import enrol_device
@@ -205,16 +208,7 @@ def _split(
 def _phase(pipes: list[multiprocessing.connection.Connection]) -> PhaseResult:
     for pipe in pipes:
         pipe.send("go")
-    results = [_expect(pipe, 900) for pipe in pipes]
-    merged = PhaseResult()
-    merged.first_send = min(r.first_send for r in results)
-    merged.last_receipt = max(r.last_receipt for r in results)
-    for r in results:
-        merged.sent += r.sent
-        merged.latencies.extend(r.latencies)
-        for status, n in r.statuses.items():
-            merged.statuses[status] = merged.statuses.get(status, 0) + n
-    return merged
+    return merge_results([_expect(pipe, 900) for pipe in pipes])
 
 
 def _expect(
@@ -251,18 +245,3 @@ def _key_id(seed: bytes) -> str:
 def median(values: list[float]) -> float:
     """The median of `values` (0 when empty)."""
     return statistics.median(values) if values else 0.0
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """Create a PostgreSQL database for one run, yield its URL, and drop it afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"herbtrace_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -64,6 +64,21 @@ class PhaseResult:
     latencies: list[float] = field(default_factory=list)
 
 
+def merge_results(results: list[PhaseResult]) -> PhaseResult:
+    """One result of several: sends and latencies added up, status counts summed, the first
+    send of any process that sent, and the last receipt of all."""
+    merged = PhaseResult()
+    sends = [r.first_send for r in results if r.sent]
+    merged.first_send = min(sends) if sends else 0.0
+    merged.last_receipt = max((r.last_receipt for r in results), default=0.0)
+    for r in results:
+        merged.sent += r.sent
+        merged.latencies.extend(r.latencies)
+        for status, n in r.statuses.items():
+            merged.statuses[status] = merged.statuses.get(status, 0) + n
+    return merged
+
+
 def sign_chain(seed: bytes, count: int, start: int = 1, prev: str = GENESIS_PREV) -> list[bytes]:
     """Sign `count` consecutive envelopes of the device with key `seed`, from seq `start`."""
     key = Ed25519PrivateKey.from_private_bytes(seed)
@@ -208,7 +223,7 @@ def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
             pass
     while not all(d.done() for d in devices):
         loop.turn(0.05)
-    pipe.send(_merge([d.result for d in devices]))
+    pipe.send(merge_results([d.result for d in devices]))
     for device, chain in zip(devices, chains, strict=True):
         device._load(chain[spec.burst :])
         device.pace = True
@@ -228,7 +243,7 @@ def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
     deadline = time.monotonic() + 60
     while not all(d.done() for d in devices) and time.monotonic() < deadline:
         loop.turn(0.05)
-    pipe.send(_merge([d.result for d in devices]))
+    pipe.send(merge_results([d.result for d in devices]))
     loop.close()
 
 
@@ -237,19 +252,6 @@ def _wait_for_go(pipe: Connection, loop: _Loop) -> None:
     while not pipe.poll(0):
         loop.turn(0.05)
     pipe.recv()
-
-
-def _merge(results: list[PhaseResult]) -> PhaseResult:
-    merged = PhaseResult()
-    sends = [r.first_send for r in results if r.sent]
-    merged.first_send = min(sends) if sends else 0.0
-    merged.last_receipt = max((r.last_receipt for r in results), default=0.0)
-    for r in results:
-        merged.sent += r.sent
-        merged.latencies.extend(r.latencies)
-        for status, n in r.statuses.items():
-            merged.statuses[status] = merged.statuses.get(status, 0) + n
-    return merged
 
 
 def _hash_of(envelope: bytes) -> bytes:

@@ -178,8 +178,9 @@ def bench_ingest(
     ] = DEFAULT_PG,
 ) -> None:
     """Sustained ingest rate until receipt, latency at a steady rate, and gateway memory."""
-    from devices.bench.ingest import IngestPlan, measure_ingest, scratch_postgres
+    from devices.bench.ingest import IngestPlan, measure_ingest
     from devices.bench.report import print_figures
+    from traceability.bench.scratch_db import scratch_postgres
 
     plan = IngestPlan(devices, events, rate, seconds, gateways, publishers)
     if backend == "sqlite":

@@ -5,19 +5,19 @@ from __future__ import annotations
 import base64
 import gzip
 import os
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from api_support import WHO, Callers, api_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from traceability.bench.scratch_db import scratch_postgres
 from traceability.demo import seed_events
 from traceability.domain.service import Domain
 from traceability.ledger import initialise
@@ -60,32 +60,25 @@ def _desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Desk]:
     """The demo's first EVENTS events through the rules, served by the app, on each backend."""
-    admin = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('regulator') / 'herbtrace.db'}"
-    else:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        name = f"herbtrace_test_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-    settings = api_settings(url)
-    engine = make_engine(url)
-    try:
-        initialise(settings, engine)
-        callers = Callers.create(engine)
-        with Domain(settings, engine) as domain:
-            results = seed_events(domain, EVENTS)
-            assert all(r.status == "accepted" for r in results)
-            domain.ledger.checkpointer.issue(engine)
-            with TestClient(create_app(settings)) as client:
-                yield Desk(client, callers, domain, settings)
-    finally:
-        engine.dispose()
-        if admin is not None:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with ExitStack() as scratch:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('regulator') / 'herbtrace.db'}"
+        else:
+            postgres = scratch_postgres(POSTGRES_ADMIN_URL, prefix="herbtrace_test")
+            url = scratch.enter_context(postgres)
+        settings = api_settings(url)
+        engine = make_engine(url)
+        try:
+            initialise(settings, engine)
+            callers = Callers.create(engine)
+            with Domain(settings, engine) as domain:
+                results = seed_events(domain, EVENTS)
+                assert all(r.status == "accepted" for r in results)
+                domain.ledger.checkpointer.issue(engine)
+                with TestClient(create_app(settings)) as client:
+                    yield Desk(client, callers, domain, settings)
+        finally:
+            engine.dispose()
 
 
 REGULATOR_ONLY = {

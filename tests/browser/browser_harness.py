@@ -8,15 +8,19 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
+from support import run_herbtrace
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -34,6 +38,8 @@ CHROMIUM_ARGS = [
 """Flags for a closed network: without the background-networking ones Chromium's own
 connections are refused and slow every launch. Playwright adds --headless and a fresh
 --user-data-dir itself."""
+FAST_PUBLIC = {"HERBTRACE_PUBLIC_RATE": "10000", "HERBTRACE_PUBLIC_BURST": "100000"}
+"""Public rate limits high enough for many pages loading quickly from one address."""
 
 
 def chromium_executable() -> str:
@@ -103,3 +109,61 @@ class BrowserPage:
         path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+def server_environ(database_url: str, log_origin: str, **extra: str) -> dict[str, str]:
+    """This process's environment without any HERBTRACE_* variable, then the database URL,
+    the log origin and `extra`."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+    return environ | {
+        "HERBTRACE_DATABASE_URL": database_url,
+        "HERBTRACE_LOG_ORIGIN": log_origin,
+        **extra,
+    }
+
+
+def herbtrace_ok(args: list[str], home: Path, environ: dict[str, str]) -> str:
+    """Run `herbtrace <args>` in `home`; fail with its output unless it exits 0; its stdout."""
+    done = run_herbtrace(args, home, environ)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@contextmanager
+def serving(home: Path, environ: dict[str, str]) -> Iterator[LiveServer]:
+    """`herbtrace serve` on a free port as a real process in `home` (its output in
+    `home/server.log`), with its log key fetched; terminated (killed after 20 s) on exit."""
+    port = free_port()
+    log = home / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
+            cwd=home,
+            env=environ,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(process, base_url + "/healthz", log)
+        with urllib.request.urlopen(base_url + "/v1/log/key", timeout=30) as response:  # noqa: S310
+            log_key = response.read().decode("ascii")
+        yield LiveServer(base_url, log_key, environ)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def new_page(browser: Browser, *, console_errors: bool = True, **options: Any) -> BrowserPage:
+    """A page in a new browser context made with `options`, collecting its page errors (as
+    `page error: …`) and, if `console_errors`, its console errors. Close `page.context`."""
+    page = browser.new_context(**options).new_page()
+    wrapped = BrowserPage(page, [])
+    page.on("pageerror", lambda exc: wrapped.errors.append(f"page error: {exc}"))
+    if console_errors:
+        page.on("console", lambda m: wrapped.errors.append(m.text) if m.type == "error" else None)
+    return wrapped

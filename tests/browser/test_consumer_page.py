@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_harness import BrowserPage, LiveServer, free_port, wait_until_serving
+from browser_harness import (
+    FAST_PUBLIC,
+    BrowserPage,
+    LiveServer,
+    herbtrace_ok,
+    new_page,
+    server_environ,
+    serving,
+)
 from consumer_support import RECALL_EVENTS, RECALLED, SOLD
 from playwright.sync_api import Browser, Route
-from support import run_herbtrace
 
 PHONE = {"width": 390, "height": 844}
 FRESH_UNIT = "/01/09520123000110/10/HS260000000/21/RS00000000007"  # scanned by no other test
@@ -31,34 +35,12 @@ GUANGZHOU = {"latitude": 23.1291, "longitude": 113.2644}
 def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, Path]]:
     """`herbtrace seed` through story 2's recall, then `herbtrace serve`, as real processes."""
     home = tmp_path_factory.mktemp("consumer-server")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-    environ |= {
-        "HERBTRACE_DATABASE_URL": f"sqlite:///{home / 'herbtrace.db'}",
-        "HERBTRACE_LOG_ORIGIN": "consumer.test.herbtrace/log",
-        "HERBTRACE_PUBLIC_RATE": "10000",
-        "HERBTRACE_PUBLIC_BURST": "100000",
-    }
-    seeded = run_herbtrace(["seed", "--events", str(RECALL_EVENTS)], home, environ)
-    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
-    port = free_port()
-    log = home / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
-            cwd=home,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(process, base_url + "/healthz", log)
-        live = LiveServer(base_url, "", environ)
-        live.log_key = live.get_text("/v1/log/key").strip()
+    database = f"sqlite:///{home / 'herbtrace.db'}"
+    environ = server_environ(database, "consumer.test.herbtrace/log", **FAST_PUBLIC)
+    herbtrace_ok(["seed", "--events", str(RECALL_EVENTS)], home, environ)
+    with serving(home, environ) as live:
+        live.log_key = live.log_key.strip()
         yield live, home / "herbtrace.db"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.fixture(name="phone")
@@ -66,27 +48,21 @@ def _phone(
     browser: Browser, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., BrowserPage]]:
     """Open pages in fresh phone-sized zh-CN contexts (`phone(geolocation=…)` grants a place)."""
-    contexts = []
     pages: list[BrowserPage] = []
 
     def open_page(geolocation: dict[str, float] | None = None) -> BrowserPage:
         options: dict[str, Any] = {"locale": "zh-CN", "viewport": PHONE}
         if geolocation:
             options |= {"geolocation": geolocation, "permissions": ["geolocation"]}
-        context = browser.new_context(**options)
-        contexts.append(context)
-        page = context.new_page()
-        wrapped = BrowserPage(page, [])
-        page.on("pageerror", lambda exc: wrapped.errors.append(f"page error: {exc}"))
-        page.on("console", lambda m: wrapped.errors.append(m.text) if m.type == "error" else None)
+        wrapped = new_page(browser, **options)
         pages.append(wrapped)
         return wrapped
 
     yield open_page
     for k, wrapped in enumerate(pages):
         wrapped.screenshot(f"{request.node.name}.{k}.end")
-    for context in contexts:
-        context.close()
+    for wrapped in pages:
+        wrapped.page.context.close()
 
 
 def facts_json(server: LiveServer, path: str) -> Any:

@@ -4,14 +4,19 @@ another while offline, come back online, and find both in the log with verified 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, BrowserPage, LiveServer, free_port, wait_until_serving
+from browser_harness import (
+    ARTIFACTS,
+    FAST_PUBLIC,
+    BrowserPage,
+    LiveServer,
+    new_page,
+    server_environ,
+    serving,
+)
 from domain.story import COOP, World, body
 from playwright.sync_api import Browser
 
@@ -41,49 +46,21 @@ def _handheld_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     users.create_user(engine, "wang.fang", "operator", COOP)
     token = users.issue_token(engine, "wang.fang", "handheld").token
     engine.dispose()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-    environ |= {
-        "HERBTRACE_DATABASE_URL": url,
-        "HERBTRACE_LOG_ORIGIN": ORIGIN,
-        "HERBTRACE_PUBLIC_RATE": "10000",
-        "HERBTRACE_PUBLIC_BURST": "100000",
-    }
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(f"http://127.0.0.1:{port}", "", environ)
-    try:
-        wait_until_serving(process, server.url("/healthz"), log)
+    environ = server_environ(url, ORIGIN, **FAST_PUBLIC)
+    with serving(tmp_path, environ) as server:
         yield server, token
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(name="phone")
 def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
     """A phone-sized page (390×844, zh-CN) in its own context, screenshotted at the end."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    wrapped = BrowserPage(page, errors)
+    viewport = {"width": 390, "height": 844}
+    wrapped = new_page(browser, console_errors=False, locale="zh-CN", viewport=viewport)
     try:
         yield wrapped
         wrapped.screenshot(f"{request.node.name}.end")
     finally:
-        context.close()
+        wrapped.page.context.close()
 
 
 def _record(phone: BrowserPage, product: str, dose: str) -> None:

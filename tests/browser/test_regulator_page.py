@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +23,10 @@ from browser_harness import (
     LOG_ORIGIN,
     BrowserPage,
     LiveServer,
-    free_port,
-    wait_until_serving,
+    herbtrace_ok,
+    new_page,
+    server_environ,
+    serving,
 )
 from playwright.sync_api import Browser, Route
 from support import run_herbtrace
@@ -62,9 +61,8 @@ class Desk:
 
 def token_of(name: str, home: Path, environ: dict[str, str]) -> str:
     """Issue a token for user `name` with `herbtrace user token` and return it."""
-    issued = run_herbtrace(["user", "token", name, "--label", "browser test"], home, environ)
-    assert issued.returncode == 0, issued.stdout + issued.stderr
-    [token] = re.findall(r"htk_[A-Za-z0-9_-]{43}", issued.stdout)
+    issued = herbtrace_ok(["user", "token", name, "--label", "browser test"], home, environ)
+    [token] = re.findall(r"htk_[A-Za-z0-9_-]{43}", issued)
     return token
 
 
@@ -72,61 +70,30 @@ def token_of(name: str, home: Path, environ: dict[str, str]) -> str:
 def _desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """Seed, create the users, and serve, all as real `herbtrace` processes."""
     home = tmp_path_factory.mktemp("regulator-server")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-    environ |= {
-        "HERBTRACE_DATABASE_URL": f"sqlite:///{home / 'herbtrace.db'}",
-        "HERBTRACE_LOG_ORIGIN": LOG_ORIGIN,
-    }
+    environ = server_environ(f"sqlite:///{home / 'herbtrace.db'}", LOG_ORIGIN)
     for count in EVENTS:
-        seeded = run_herbtrace(["seed", "--events", str(count)], home, environ)
-        assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+        herbtrace_ok(["seed", "--events", str(count)], home, environ)
     for args in (
         ["user", "add", REGULATOR, "--role", "regulator"],
         ["user", "add", OPERATOR, "--role", "operator", "--organisation", "org-fusong-coop"],
     ):
-        added = run_herbtrace(args, home, environ)
-        assert added.returncode == 0, added.stdout + added.stderr
+        herbtrace_ok(args, home, environ)
     tokens = token_of(REGULATOR, home, environ), token_of(OPERATOR, home, environ)
-    port = free_port()
-    log = home / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
-            cwd=home,
-            env=environ,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(process, base_url + "/healthz", log)
-        with urllib.request.urlopen(base_url + "/v1/log/key", timeout=30) as response:  # noqa: S310
-            log_key = response.read().decode("ascii")
-        yield Desk(LiveServer(base_url, log_key, environ), *tokens, home)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(home, environ) as server:
+        yield Desk(server, *tokens, home)
 
 
 @pytest.fixture(name="phone")
 def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
     """A page at 390×844 (zh-CN) in its own context, screenshotted at teardown."""
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    wrapped = BrowserPage(page, errors)
+    wrapped = new_page(browser, locale="zh-CN", viewport=PHONE, accept_downloads=True)
+    errors = wrapped.errors
     try:
         yield wrapped
         wrapped.screenshot(f"regulator-{request.node.name}.end")
         assert not [e for e in errors if e.startswith("page error")], errors
     finally:
-        context.close()
+        wrapped.page.context.close()
 
 
 def sign_in(phone: BrowserPage, desk: Desk) -> None:

@@ -9,9 +9,6 @@ import os
 import queue
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +20,7 @@ from sqlalchemy.engine import Engine
 from devices.broker import Credentials
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import ReceiptPayload, events_topic, receipts_topic
+from traceability.bench.child_process import HerbtraceProcess
 from traceability.canonical import canonical_bytes
 from traceability.log.note import NoteVerifier
 from traceability.receipts import verify_receipt
@@ -109,7 +107,7 @@ def new_device(
     return Device(signer, credentials, client)
 
 
-class GatewayProcess:
+class GatewayProcess(HerbtraceProcess):
     """`herbtrace ingest` running as a real process; its log lines are collected as they come.
 
     It runs in a session of its own, so `close()` also ends the signature-checking worker
@@ -117,35 +115,7 @@ class GatewayProcess:
     """
 
     def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "herbtrace"), "ingest", *args],
-            env={**environ, **env},
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if "ingesting from" in line:
-                self._ready.set()
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until the gateway is subscribed; fail with its output if it is not."""
-        deadline = time.monotonic() + timeout
-        while not self._ready.wait(0.1):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("gateway did not start:\n" + "\n".join(self.lines))
+        super().__init__(["ingest", *args], env, ready="ingesting from", cwd=cwd)
 
     def kill(self) -> None:
         """SIGKILL the gateway process alone: it gets no chance to finish anything."""

@@ -239,6 +239,20 @@ def test_each_event_leads_back_to_its_log_proof(
     assert leaf.startswith(b"herbtrace/v1/entry\n")
 
 
+THROUGH_THE_SPLIT = [
+    "planting",
+    "cultivation_input",
+    "commissioning",
+    "sensor_reporting",
+    "fresh_processing",
+    "shipping",
+    "receiving",
+    "paozhi",
+    "splitting",
+]
+"""The sample's steps from the planting to the split of JA-HS-2026-0007, in log order."""
+
+
 def _steps(document: Json) -> list[str]:
     return [e["bizStep"].rsplit("/", 1)[-1] for e in document["epcisBody"]["eventList"]]
 
@@ -248,15 +262,7 @@ def test_batch_export_keeps_the_lineage_only(sample_log: SampleLog) -> None:
     result = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0007-A-P")
     validate_epcis(result.document)
     assert _steps(result.document) == [
-        "planting",
-        "cultivation_input",
-        "commissioning",
-        "sensor_reporting",
-        "fresh_processing",
-        "shipping",
-        "receiving",
-        "paozhi",
-        "splitting",  # it names the siblings -B and -C too, but their merge stays out
+        *THROUGH_THE_SPLIT,  # it names the siblings -B and -C too, but their merge stays out
         "inspecting",
         "packing",
         "retail_selling",
@@ -282,15 +288,7 @@ def test_batch_export_of_a_middle_batch_goes_both_ways(sample_log: SampleLog) ->
     assert "husbandry" not in _steps(document)
     merged = export_epcis(sample_log.ledger.engine, HOST, batch="JA-HS-2026-0010").document
     assert _steps(merged) == [
-        "planting",
-        "cultivation_input",
-        "commissioning",
-        "sensor_reporting",
-        "fresh_processing",
-        "shipping",
-        "receiving",
-        "paozhi",
-        "splitting",
+        *THROUGH_THE_SPLIT,
         "merging",  # not the sibling -A's test, packing and sale
         "recalling",
         "alerting",

@@ -16,9 +16,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,18 +254,3 @@ def run(
         figures.append_rate = measure_append(domain, 2000)
         say(f"{backend}: recording through the rules: {figures.append_rate:,.0f} envelopes/s")
     return figures
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """A PostgreSQL database created for the run and dropped after it."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"herbtrace_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from traceability.domain import state
-from traceability.domain.queries import AlertView, BatchView, get_alert
+from traceability.domain.queries import AlertView, BatchView, batch_view, get_alert
 from traceability.errors import InvalidInput, NotFound
 
 MAX_LIMIT = 1000
@@ -67,15 +67,16 @@ class SiteView:
         return asdict(self)
 
 
+def _registered(conn: Connection, table: sa.Table, what: str, key: str) -> sa.RowMapping:
+    row = conn.execute(sa.select(table).where(table.c.id == key)).first()
+    if row is None:
+        raise NotFound(f"{what} {key} is not registered")
+    return row._mapping
+
+
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_LIMIT + 1:
         raise InvalidInput(f"limit must be 1–{MAX_LIMIT}, got {limit}")
-
-
-def _batch(row: sa.Row[Any]) -> BatchView:
-    values = dict(row._mapping)
-    values["in_transit"] = values.pop("shipment")
-    return BatchView(**values)
 
 
 def list_batches(
@@ -97,7 +98,7 @@ def list_batches(
         )
     if after is not None:
         query = query.where(t.c.id > after)
-    return [_batch(r) for r in conn.execute(query.order_by(t.c.id).limit(limit))]
+    return [batch_view(r._mapping) for r in conn.execute(query.order_by(t.c.id).limit(limit))]
 
 
 def alert_concerns(conn: Connection, alert: AlertView, organisation: str) -> bool:
@@ -152,11 +153,7 @@ def list_alerts(
 
 def get_organisation(conn: Connection, org_id: str) -> OrganisationView:
     """One registered organisation; NotFound if it is not registered."""
-    t = state.organisations
-    row = conn.execute(sa.select(t).where(t.c.id == org_id)).first()
-    if row is None:
-        raise NotFound(f"organisation {org_id} is not registered")
-    return OrganisationView(**row._mapping)
+    return OrganisationView(**_registered(conn, state.organisations, "organisation", org_id))
 
 
 def list_organisations(
@@ -177,11 +174,7 @@ def list_organisations(
 
 def get_site(conn: Connection, site_id: str) -> SiteView:
     """One registered site; NotFound if it is not registered."""
-    t = state.sites
-    row = conn.execute(sa.select(t).where(t.c.id == site_id)).first()
-    if row is None:
-        raise NotFound(f"site {site_id} is not registered")
-    return SiteView(**row._mapping)
+    return SiteView(**_registered(conn, state.sites, "site", site_id))
 
 
 def list_sites(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -94,7 +95,12 @@ def get_batch(conn: Connection, batch_id: str) -> BatchView:
     record = state.get_batch(conn, batch_id)
     if record is None:
         raise NotFound(f"batch {batch_id} is not recorded")
-    values = asdict(record)
+    return batch_view(asdict(record))
+
+
+def batch_view(row: Mapping[Any, Any]) -> BatchView:
+    """The view of a `batches` row (its `shipment` column shown as `in_transit`)."""
+    values = dict(row)
     values["in_transit"] = values.pop("shipment")
     return BatchView(**values)
 

@@ -24,22 +24,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
+from traceability.domain.server_key import ensure_server_key
 from traceability.envelope import GENESIS_PREV, sign_envelope
-from traceability.errors import ConfigurationError, InvalidInput
-from traceability.keys import decrypt_private_key, encrypt_private_key, key_id_for, raw_public_key
+from traceability.errors import InvalidInput
+from traceability.keys import key_id_for, raw_public_key
 from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
 from traceability.settings import Settings
 from traceability.signers import register_signer
-from traceability.storage.db import WRITE
-from traceability.storage.tables import RulesKey
-
-_keys = RulesKey.__table__  # type: ignore[attr-defined]
 
 ORGANISATION = "regulator-office"
 """The organisation the office key is registered under."""
@@ -132,33 +128,5 @@ def key_name(settings: Settings) -> str:
 
 
 def _ensure_key(settings: Settings, engine: Engine) -> Ed25519PrivateKey:
-    try:
-        key, public = _load_or_create(engine, key_name(settings), settings.log_key_passphrase)
-    except sa.exc.IntegrityError:  # another process created it at the same moment
-        key, public = _load_or_create(engine, key_name(settings), settings.log_key_passphrase)
-    if raw_public_key(key) != public:
-        raise ConfigurationError("the stored regulator office key's halves do not match")
-    return key
-
-
-def _load_or_create(engine: Engine, name: str, passphrase: str) -> tuple[Ed25519PrivateKey, bytes]:
-    with engine.connect() as raw:
-        conn = raw.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
-        with conn.begin():
-            row = conn.execute(
-                sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(
-                    _keys.c.name == name
-                )
-            ).first()
-            if row is not None:
-                return decrypt_private_key(bytes(row[1]), passphrase), bytes(row[0])
-            key = Ed25519PrivateKey.generate()
-            conn.execute(
-                _keys.insert().values(
-                    name=name,
-                    public_key=raw_public_key(key),
-                    encrypted_private_key=encrypt_private_key(key, passphrase),
-                    created_at=datetime.now(UTC),
-                )
-            )
-            return key, raw_public_key(key)
+    name, passphrase = key_name(settings), settings.log_key_passphrase
+    return ensure_server_key(engine, name, passphrase, what="regulator office key")

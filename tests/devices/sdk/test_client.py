@@ -26,15 +26,22 @@ from traceability.receipts import receipt_payload, sign_receipt
 BODY = {"type": "harvest", "batch": "FS-RS-2026-00001", "quantity": {"value": "12.5", "unit": "kg"}}
 
 
+@pytest.fixture(name="device_d")
+def _device_d(
+    enrolled: Callable[[str], EnrolledDevice], open_device: Callable[[Path], Device]
+) -> tuple[EnrolledDevice, Device]:
+    """Device `d`, enrolled, and opened from its folder."""
+    spec = enrolled("d")
+    return spec, open_device(spec.root)
+
+
 @pytest.mark.usefixtures("responder")
 def test_receipts_settle_the_outbox(
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     sqlite_ledger: Ledger,
 ) -> None:
     """Every event reaches the log once, in order, and leaves the outbox on its receipt."""
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     for i in range(30):
         device.record({**BODY, "batch": f"B-{i}"})
     client = device.connect(spec.broker, policy=dataclasses.replace(FAST, ack_timeout=5.0))
@@ -47,11 +54,10 @@ def test_receipts_settle_the_outbox(
 
 
 def test_puback_alone_leaves_events_pending(
-    enrolled: Callable[[str], EnrolledDevice], open_device: Callable[[Path], Device]
+    device_d: tuple[EnrolledDevice, Device],
 ) -> None:
     """With no gateway, the broker acknowledges every publish, and every event stays pending."""
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     device.outbox.record_many([BODY] * 5)
     client = device.connect(spec.broker, policy=dataclasses.replace(FAST, ack_timeout=30.0))
     wait_for(lambda: client.stats.pubacks >= 5, 15, "five PUBACKs")
@@ -61,15 +67,13 @@ def test_puback_alone_leaves_events_pending(
 
 
 def test_in_flight_window_is_bounded(
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     responder: Responder,
     sqlite_ledger: Ledger,
 ) -> None:
     """Without receipts only the oldest `window` events are ever sent; with them all drain."""
     responder.mode = "silent"
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     device.outbox.record_many([BODY] * 40)
     policy = RetryPolicy(window=5, ack_timeout=0.3, backoff_base=0.05, backoff_max=0.2)
     client = device.connect(spec.broker, policy=policy)
@@ -84,14 +88,12 @@ def test_in_flight_window_is_bounded(
 
 
 def test_retries_back_off(
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     responder: Responder,
 ) -> None:
     """Unanswered events are resent after ack_timeout plus a pause that doubles each round."""
     responder.mode = "silent"
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     device.record(BODY)
     policy = RetryPolicy(window=1, ack_timeout=0.2, backoff_base=0.2, backoff_max=1.6)
     device.connect(spec.broker, policy=policy)
@@ -119,15 +121,13 @@ def test_backoff_policy_bounds() -> None:
 
 
 def test_forged_receipts_are_ignored(
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     responder: Responder,
     sqlite_ledger: Ledger,
 ) -> None:
     """Receipts not signed by the log key settle nothing; true ones later still do."""
     responder.mode = "forge"
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     device.outbox.record_many([BODY] * 3)
     client = device.connect(spec.broker, policy=dataclasses.replace(FAST, ack_timeout=1.0))
     wait_for(lambda: client.stats.bad_receipts >= 3, 15, "three forged receipts")
@@ -141,13 +141,11 @@ def test_forged_receipts_are_ignored(
 
 def test_mismatched_and_garbage_receipts_are_ignored(
     broker: BrokerFixture,
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     sqlite_ledger: Ledger,
 ) -> None:
     """A true receipt with another event's correlation data, or junk, settles nothing."""
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     first, second = device.outbox.record_many([BODY, BODY])
     client = device.connect(spec.broker, policy=dataclasses.replace(FAST, ack_timeout=30.0))
     wait_for(lambda: client.connected, 10, "the device to subscribe")
@@ -169,14 +167,12 @@ def test_mismatched_and_garbage_receipts_are_ignored(
 
 def test_rejected_receipt_keeps_the_event(
     tmp_path: Path,
-    enrolled: Callable[[str], EnrolledDevice],
-    open_device: Callable[[Path], Device],
+    device_d: tuple[EnrolledDevice, Device],
     responder: Responder,
 ) -> None:
     """A rejected event leaves pending, is kept in the rejected table and shown by status."""
     responder.mode = "reject"
-    spec = enrolled("d")
-    device = open_device(spec.root)
+    spec, device = device_d
     device.outbox.record_many([BODY, BODY])
     client = device.connect(spec.broker, policy=FAST)
     wait_for(lambda: client.stats.rejected == 2, 15, "two rejections")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import cast
 
 import sqlalchemy as sa
 
 from schemas.events import FreshProcessing, Merge, Pack, Processing, Split
+from schemas.events.common import Portion
 from traceability.digital_link import gtin_check_digit
 from traceability.domain import quantities as q
 from traceability.domain import state
@@ -29,6 +31,7 @@ from traceability.domain.rules.custody import (
 from traceability.domain.rules.importer import for_holder
 from traceability.domain.rules.mass_balance import check_outputs, in_batch_unit, take, yield_factor
 from traceability.domain.rules.quality import inherited, require_not_failed
+from traceability.domain.state import BatchRecord
 
 
 def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
@@ -41,11 +44,7 @@ def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
     herb = require_one_herb(ctx, parents)
     require_own_site(ctx, body.site)
     require_new_batches(ctx, [o.batch for o in body.outputs])
-    portions = [
-        (p.batch, in_batch_unit(ctx, found[p.batch], p.quantity.value, p.quantity.unit))
-        for p in body.inputs
-    ]
-    left = take(ctx, found, portions)
+    left = _take_inputs(ctx, found, body.inputs)
     check_outputs(
         ctx,
         f"{body.type} at {body.site} ({', '.join(body.steps)})",
@@ -80,6 +79,17 @@ def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
     state.add_edges(ctx.conn, ctx.index, edges)
     batches = [p.batch for p in body.inputs] + [o.batch for o in body.outputs]
     state.add_events(ctx.conn, ctx.index, body.type, batches)
+
+
+def _take_inputs(
+    ctx: Context, found: dict[str, BatchRecord], inputs: Sequence[Portion]
+) -> dict[str, Decimal]:
+    """What is left of each input batch once its portion (in its own unit) is taken."""
+    portions = [
+        (p.batch, in_batch_unit(ctx, found[p.batch], p.quantity.value, p.quantity.unit))
+        for p in inputs
+    ]
+    return take(ctx, found, portions)
 
 
 def split(ctx: Context, body: Split) -> None:
@@ -130,11 +140,7 @@ def merge(ctx: Context, body: Merge) -> None:
     require_processable(ctx, parents, "merged")
     herb = require_one_herb(ctx, parents)
     require_new_batches(ctx, [body.output.batch])
-    portions = [
-        (p.batch, in_batch_unit(ctx, found[p.batch], p.quantity.value, p.quantity.unit))
-        for p in body.inputs
-    ]
-    left = take(ctx, found, portions)
+    left = _take_inputs(ctx, found, body.inputs)
     check_outputs(
         ctx,
         f"merge into {body.output.batch}",

@@ -1,0 +1,66 @@
+"""Server-held signing keys: Ed25519 keys kept in `rules_keys`, created on first use.
+
+A row holds `name`, the 32-byte raw public key and the private key as encrypted PKCS#8
+(see `traceability.keys.encrypt_private_key`), encrypted with the log key passphrase.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Connection, Engine
+
+from traceability.errors import ConfigurationError
+from traceability.keys import decrypt_private_key, encrypt_private_key, raw_public_key
+from traceability.storage.db import WRITE
+from traceability.storage.tables import RulesKey
+
+_keys = RulesKey.__table__  # type: ignore[attr-defined]
+
+
+def ensure_server_key(
+    engine: Engine, name: str, passphrase: str, *, what: str
+) -> Ed25519PrivateKey:
+    """The key stored as `name`, decrypted; created and stored first if there is none.
+
+    Safe to run from several processes at once. ConfigurationError (naming `what`, e.g.
+    "rules key") when the stored public key is not the private key's.
+    """
+    try:
+        key, public = _load_or_create(engine, name, passphrase)
+    except sa.exc.IntegrityError:  # another process created it at the same moment
+        key, public = _load_or_create(engine, name, passphrase)
+    if raw_public_key(key) != public:
+        raise ConfigurationError(f"the stored {what}'s halves do not match")
+    return key
+
+
+def stored_public_key(conn: Connection, name: str) -> bytes | None:
+    """The raw public key stored as `name`, or None if there is none."""
+    public = conn.execute(sa.select(_keys.c.public_key).where(_keys.c.name == name)).scalar()
+    return None if public is None else bytes(public)
+
+
+def _load_or_create(engine: Engine, name: str, passphrase: str) -> tuple[Ed25519PrivateKey, bytes]:
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
+        with conn.begin():
+            row = conn.execute(
+                sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(
+                    _keys.c.name == name
+                )
+            ).first()
+            if row is not None:
+                return decrypt_private_key(bytes(row[1]), passphrase), bytes(row[0])
+            key = Ed25519PrivateKey.generate()
+            conn.execute(
+                _keys.insert().values(
+                    name=name,
+                    public_key=raw_public_key(key),
+                    encrypted_private_key=encrypt_private_key(key, passphrase),
+                    created_at=datetime.now(UTC),
+                )
+            )
+            return key, raw_public_key(key)
