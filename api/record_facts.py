@@ -14,6 +14,8 @@ out sales of other units of its batch; alerts are for regulators and are left ou
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,10 +40,7 @@ from traceability.errors import NotFound
 from traceability.log.entry import parse_leaf
 from traceability.settings import Settings
 from traceability.signers import signers_by_id
-from traceability.storage.db import read_transaction
-from traceability.storage.tables import LogEntry
-
-_entries: sa.Table = LogEntry.__table__  # type: ignore[attr-defined]
+from traceability.storage.db import driver_rows, marks, read_transaction
 
 DATE_FIELDS = (
     "planted_on",
@@ -94,14 +93,52 @@ def _batch_of(conn: Connection, link: DigitalLink) -> str:
     return str(row[0])
 
 
-def _payloads(conn: Connection, indices: list[int]) -> dict[int, dict[str, Any]]:
-    """Return the envelope payload of each log entry in `indices`."""
+class EntryPayloads:
+    """Decoded payloads of one log's entries by index, the most recently used kept.
+
+    Entries never change (the log is append-only), so a payload read once stays right: a
+    cache miss of the resolver then reads and decodes only the entries it has not seen.
+    The payloads are shared: readers must not change them. Thread-safe.
+    """
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    def read(self, conn: Connection, indices: list[int]) -> dict[int, dict[str, Any]]:
+        """The payload of each entry in `indices` (those the log holds)."""
+        found: dict[int, dict[str, Any]] = {}
+        with self._lock:
+            for i in indices:
+                if (payload := self._kept.get(i)) is not None:
+                    self._kept.move_to_end(i)
+                    found[i] = payload
+        missing = [i for i in indices if i not in found]
+        if missing:
+            read = _read_payloads(conn, missing)
+            found |= read
+            with self._lock:
+                self._kept.update(read)
+                while len(self._kept) > self.max_entries:
+                    self._kept.popitem(last=False)
+        return found
+
+
+def _read_payloads(conn: Connection, indices: list[int]) -> dict[int, dict[str, Any]]:
+    """Read and decode the envelope payload of each log entry in `indices`."""
     if not indices:
         return {}
-    rows = conn.execute(
-        sa.select(_entries.c.idx, _entries.c.leaf).where(_entries.c.idx.in_(indices))
-    )
-    return {int(i): parse_leaf(bytes(leaf)).payload() for i, leaf in rows}
+    wanted = sorted(set(indices))
+    sql = f"SELECT idx, leaf FROM log_entries WHERE idx IN ({marks(len(wanted))})"  # noqa: S608
+    return {int(i): parse_leaf(bytes(leaf)).payload() for i, leaf in driver_rows(conn, sql, wanted)}
+
+
+def _payloads(
+    conn: Connection, indices: list[int], kept: EntryPayloads | None
+) -> dict[int, dict[str, Any]]:
+    """Return the envelope payload of each log entry in `indices`, from `kept` if given."""
+    return kept.read(conn, indices) if kept is not None else _read_payloads(conn, indices)
 
 
 def _names(conn: Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
@@ -111,10 +148,12 @@ def _names(conn: Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
     return {r.id: r for r in rows}
 
 
-def _organisations(conn: Connection, ids: set[str]) -> tuple[Names, dict[str, str]]:
+def _organisations(
+    conn: Connection, ids: set[str], kept: EntryPayloads | None
+) -> tuple[Names, dict[str, str]]:
     """The organisations' names from their latest registration entries, and their kinds."""
     rows = _names(conn, state.organisations, ids)
-    bodies = _payloads(conn, [int(r.updated_index) for r in rows.values()])
+    bodies = _payloads(conn, [int(r.updated_index) for r in rows.values()], kept)
     names: Names = {}
     for org_id, row in rows.items():
         body = bodies.get(int(row.updated_index), {}).get("body", {})
@@ -170,7 +209,9 @@ def _summary(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _origin(conn: Connection, batches: list[TraceBatch], names: Names) -> OriginRecord | None:
+def _origin(
+    conn: Connection, batches: list[TraceBatch], names: Names, kept: EntryPayloads | None
+) -> OriginRecord | None:
     harvest = next((b for b in batches if b.kind == "harvest"), None)
     start = harvest or next((b for b in batches if b.origin_site), None)
     if start is None or start.origin_site is None:
@@ -178,10 +219,10 @@ def _origin(conn: Connection, batches: list[TraceBatch], names: Names) -> Origin
     site = _names(conn, state.sites, {start.origin_site}).get(start.origin_site)
     if site is None:
         return None
-    body = _payloads(conn, [int(site.updated_index)]).get(int(site.updated_index), {})
+    body = _payloads(conn, [int(site.updated_index)], kept).get(int(site.updated_index), {})
     body = body.get("body", {})
     if site.organisation not in names:
-        names |= _organisations(conn, {site.organisation})[0]
+        names |= _organisations(conn, {site.organisation}, kept)[0]
     name, name_en = names.get(site.organisation, (site.organisation, None))
     record = state.get_batch(conn, start.id)
     region = body.get("region") or {}
@@ -203,11 +244,15 @@ def _origin(conn: Connection, batches: list[TraceBatch], names: Names) -> Origin
 
 
 def record_facts(
-    engine: Engine, link: DigitalLink, catalogue: Catalogue | None = None
+    engine: Engine,
+    link: DigitalLink,
+    catalogue: Catalogue | None = None,
+    kept: EntryPayloads | None = None,
 ) -> ProductFacts:
     """Return what the records say about the batch or unit `link` names; NotFound if nothing.
 
-    `catalogue` judges the tests and names the herb (default: the packaged catalogue).
+    `catalogue` judges the tests and names the herb (default: the packaged catalogue);
+    `kept` holds payloads already decoded from this engine's log (default: decode anew).
     """
     catalogue = catalogue or catalogue_for(Settings.model_construct(catalogue_path=None))
     with read_transaction(engine) as conn:
@@ -215,10 +260,11 @@ def record_facts(
         packed = state.get_batch(conn, batch_id)
         herb = packed.herb if packed else None
         trace = trace_backward(conn, batch_id)
-        payloads = _payloads(conn, [e.log_index for e in trace.events])
+        payloads = _payloads(conn, [e.log_index for e in trace.events], kept)
         signers = signers_by_id(conn, {p["signer"] for p in payloads.values()})
         labs = {str(p["body"]["lab"]) for p in payloads.values() if "lab" in p.get("body", {})}
-        names, kinds = _organisations(conn, {s.organisation for s in signers.values()} | labs)
+        orgs = {s.organisation for s in signers.values()} | labs
+        names, kinds = _organisations(conn, orgs, kept)
         steps, org_ids, tests = [], [], []
         recall: Recall | None = None
         for event in trace.events:
@@ -258,7 +304,7 @@ def record_facts(
             herb=herb,
             herb_name=herb_name(catalogue, herb),
             recall=recall,
-            origin=_origin(conn, trace.batches, names),
+            origin=_origin(conn, trace.batches, names, kept),
             steps=steps,
             tests=tests,
             custody=_custody(steps, kinds, org_ids),
@@ -267,10 +313,12 @@ def record_facts(
 
 def records_lookup(engine: Engine, settings: Settings | None = None) -> FactsLookup:
     """Return the lookup that answers from the records in `engine`'s database, judging tests
-    with the catalogue `settings` name (default: the packaged one)."""
+    with the catalogue `settings` name (default: the packaged one), keeping the payloads it
+    decodes for its later calls."""
     catalogue = catalogue_for(settings or Settings.model_construct(catalogue_path=None))
+    kept = EntryPayloads()
 
     def lookup(link: DigitalLink) -> ProductFacts:
-        return record_facts(engine, link, catalogue)
+        return record_facts(engine, link, catalogue, kept)
 
     return lookup

@@ -5,27 +5,30 @@ Content negotiation on `Accept`: a browser (`text/html`, or `*/*`) gets the cons
 regulators' tools; neither acceptable gets 406. Responses say `Vary: Accept`.
 
 The facts come from the supply-chain records (`api/record_facts.py`), shown as the consumer
-view (`api/product_facts.py`). The page (`api/consumer_page.py`) is in zh-CN unless
-`?lang=en`, pins the log's key for the verifier that runs in the browser, and records a
-consumer scan from the browser (POST /v1/scans): resolving, in HTML or JSON, records none.
+view (`api/product_facts.py`), through the facts cache (`api/facts_cache.py`), which reuses
+a link's facts and their JSON until the log grows. The page (`api/consumer_page.py`) is in
+zh-CN unless `?lang=en`, pins the log's key for the verifier that runs in the browser, and
+records a consumer scan from the browser (POST /v1/scans): resolving, in HTML or JSON, records none.
 Lots or serials that contain `/` (allowed by GS1 as `%2F`) cannot be resolved: the path is
 split before routing.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.consumer_page import CONTENT_SECURITY_POLICY, DEFAULT_LANG, Lang, render_page
-from api.deps import Public, SettingsDep, get_facts_lookup, get_ledger
+from api.deps import Public, get_ledger
 from api.errors import error_responses
-from api.product_facts import FactsLookup, PublicFacts, consumer_view
+from api.facts_cache import FactsCache, Resolved, get_facts_cache
+from api.product_facts import PublicFacts
 from traceability.digital_link import DigitalLink
-from traceability.settings import Settings
 
 router = APIRouter(tags=["digital link"], dependencies=[Public])
 
@@ -43,7 +46,7 @@ Lot = Annotated[
 Serial = Annotated[
     str, Path(min_length=1, max_length=20, description="serial (AI 21)", examples=["0001"])
 ]
-FactsLookupDep = Annotated[FactsLookup, Depends(get_facts_lookup)]
+FactsDep = Annotated[FactsCache, Depends(get_facts_cache)]
 LangQuery = Annotated[
     Lang, Query(description="language of the HTML page (JSON is the same in both)")
 ]
@@ -93,44 +96,57 @@ def wants_json(accept: str | None) -> bool:
     return json_q > html_q
 
 
-def resolve(
-    link: DigitalLink, request: Request, settings: Settings, lookup: FactsLookup, lang: Lang
-) -> Response:
-    """Answer for `link` as the client prefers: JSON facts or the consumer page in `lang`."""
+@lru_cache(maxsize=4096)
+def link_of(gtin: str, lot: str, serial: str | None) -> DigitalLink:
+    """The validated link (GS1 check digit and character sets), made once per recent path:
+    validating costs more than the rest of answering from the facts cache."""
+    return DigitalLink(gtin, lot=lot, serial=serial)
+
+
+async def resolve(link: DigitalLink, request: Request, facts: FactsCache, lang: Lang) -> Response:
+    """Answer for `link` as the client prefers: JSON facts or the consumer page in `lang`.
+
+    Async: a cached answer costs less than handing the request to a worker thread, so only
+    database reads and rendering go to one (see `FactsCache.resolve`).
+    """
     as_json = wants_json(request.headers.get("accept"))
-    facts = consumer_view(lookup(link), link.uri(settings.digital_link_host))
+    resolved = await facts.resolve(link)
     headers = {"Vary": "Accept", "Cache-Control": "no-cache"}
     if as_json:
-        return JSONResponse(facts.model_dump(mode="json"), headers=headers)
+        return Response(resolved.public_json, media_type=JSON, headers=headers)
     other: Lang = "zh-CN" if lang == "en" else "en"
     switch_url = request.url.path + ("" if other == DEFAULT_LANG else f"?lang={other}")
     log_key = get_ledger(request).verifier.to_vkey()
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    return HTMLResponse(render_page(facts, lang, log_key, switch_url), headers=headers)
+    page = await run_in_threadpool(_page, resolved, lang, log_key, switch_url)
+    return HTMLResponse(page, headers=headers)
+
+
+def _page(resolved: Resolved, lang: Lang, log_key: str, switch_url: str) -> str:
+    """The consumer page of the resolved facts (CPU work: run in a worker thread)."""
+    return render_page(resolved.public(), lang, log_key, switch_url)
 
 
 @router.get("/01/{gtin}/10/{lot}", response_model=PublicFacts, responses=_RESPONSES)
-def resolve_batch(
+async def resolve_batch(
     gtin: Gtin,
     lot: Lot,
-    settings: SettingsDep,
-    lookup: FactsLookupDep,
+    facts: FactsDep,
     request: Request,
     lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a batch's Digital Link: what is recorded about the lot."""
-    return resolve(DigitalLink(gtin, lot=lot), request, settings, lookup, lang)
+    return await resolve(link_of(gtin, lot, None), request, facts, lang)
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", response_model=PublicFacts, responses=_RESPONSES)
-def resolve_unit(
+async def resolve_unit(
     gtin: Gtin,
     lot: Lot,
     serial: Serial,
-    settings: SettingsDep,
-    lookup: FactsLookupDep,
+    facts: FactsDep,
     request: Request,
     lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a packed unit's Digital Link: what is recorded about it and its batch."""
-    return resolve(DigitalLink(gtin, lot=lot, serial=serial), request, settings, lookup, lang)
+    return await resolve(link_of(gtin, lot, serial), request, facts, lang)

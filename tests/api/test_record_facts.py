@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
+from api.record_facts import EntryPayloads, record_facts
+from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
 from traceability.settings import Settings
 
@@ -128,3 +130,22 @@ def test_a_recall_upstream_shows_on_the_unit(client: TestClient, world: World) -
     page = client.get(UNIT, headers={"Accept": "text/html"}).text
     assert '<section class="banner recall" id="recall-banner" role="alert">' in page
     assert "重金属镉超标复检确认" in page
+
+
+def test_decoded_payloads_are_kept_and_give_the_same_facts(world: World) -> None:
+    """Entries decoded once are served again as they were; facts built from them are equal."""
+    engine = world.domain.engine
+    kept = EntryPayloads(max_entries=3)
+    with engine.connect() as conn:
+        first = kept.read(conn, [0, 1, 2])
+        again = kept.read(conn, [2, 1, 0])
+        assert all(again[i] is first[i] for i in (0, 1, 2))  # not decoded a second time
+        fresh = EntryPayloads().read(conn, [0, 1, 2, 3])
+        assert fresh == first | {3: fresh[3]}
+        assert kept.read(conn, [3])[3] == fresh[3]  # drops 2, the least recently used
+        assert kept.read(conn, [0])[0] is first[0]
+        assert kept.read(conn, [2])[2] is not first[2]  # decoded anew
+    link = DigitalLink("06901234567892", lot="HS2026001", serial="0001")
+    shared = EntryPayloads()
+    assert record_facts(engine, link, kept=shared) == record_facts(engine, link)
+    assert record_facts(engine, link, kept=shared) == record_facts(engine, link)

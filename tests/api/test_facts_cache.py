@@ -1,0 +1,207 @@
+"""The resolver's facts cache on real records, on both databases: answers are reused while
+the log stays the same and never outlive a new entry — an event, a recall, a registration,
+another process's append."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from api_support import api_settings
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
+from support import run_herbtrace
+
+from api.facts_cache import FactsCache, log_size_of
+from api.main import create_app
+from api.product_facts import ProductFacts
+from traceability.digital_link import DigitalLink
+from traceability.domain.service import Domain
+from traceability.errors import NotFound
+from traceability.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story
+from story import COOP, PLANT, StandInHerbs, World, body
+
+UNIT = "/01/06901234567892/10/HS2026001/21/0001"
+JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture(name="world")
+def _world(settings: Settings, engine: Engine) -> Iterator[World]:
+    """The domain story up to three packed units of 长白山红参 250 g, on the test's database."""
+    domain = Domain(settings, engine, herbs=StandInHerbs())
+    world = World(domain)
+    world.register_all()
+    world.packed()
+    yield world
+    domain.close()
+
+
+@pytest.fixture(name="client")
+def _client(settings: Settings, world: World) -> Iterator[TestClient]:
+    """A client of the app on the story's database (its own engine, as another process)."""
+    assert world.domain.ledger.size() > 0
+    with TestClient(create_app(api_settings(settings.database_url))) as c:
+        yield c
+
+
+def cache_of(client: TestClient) -> FactsCache:
+    """The app's facts cache (made by the first lookup)."""
+    cache = client.app.state.facts_cache  # type: ignore[attr-defined]
+    assert isinstance(cache, FactsCache)
+    return cache
+
+
+def test_a_repeated_lookup_is_answered_from_the_cache(client: TestClient) -> None:
+    """The second lookup of an unchanged log is a hit, with the same bytes as the first."""
+    first = client.get(UNIT, headers=JSON)
+    second = client.get(UNIT, headers=JSON)
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content
+    cache = cache_of(client)
+    assert (cache.misses, cache.hits) == (1, 1)
+    page = client.get(UNIT, headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    assert "长白山红参 250 g" in page.text
+    assert cache.hits == 2  # the page is made from the same facts
+
+
+def test_a_recall_shows_on_the_next_lookup(client: TestClient, world: World) -> None:
+    """A recall recorded after the facts were cached shows at once: the log grew."""
+    assert client.get(UNIT, headers=JSON).json()["status"] == "active"
+    world.ok(PLANT, body("recall"), "operator")
+    facts = client.get(UNIT, headers=JSON).json()
+    assert facts["status"] == "recalled"
+    assert facts["recall"]["reason"] == "重金属镉超标复检确认"
+    assert cache_of(client).misses == 2
+
+
+def test_a_new_event_on_the_unit_shows_on_the_next_lookup(client: TestClient, world: World) -> None:
+    """A reading recorded on the packed batch after caching appears among the unit's steps."""
+    before = client.get(UNIT, headers=JSON).json()["steps"]
+    reading = body(
+        "sensor_reading",
+        kind="warehouse",
+        readings=[{"at": "2026-10-09T08:00:00Z", "temperature_c": "15"}],
+    )
+    index = world.ok(PLANT, reading)
+    after = client.get(UNIT, headers=JSON).json()["steps"]
+    assert len(after) == len(before) + 1
+    assert after[-1]["log_index"] == index
+    assert after[-1]["type"] == "sensor_reading"
+
+
+def test_a_registration_again_renames_at_once(client: TestClient, world: World) -> None:
+    """An organisation registered again under a new English name shows it on the next lookup."""
+    origin = client.get(UNIT, headers=JSON).json()["origin"]
+    assert origin["organisation_en"] == "Fusong Changbaishan Ginseng Cooperative"
+    renamed = body("organisation", name_en="Fusong Ginseng Growers", credit_code=None)
+    world.ok(COOP, renamed, "admin")
+    origin = client.get(UNIT, headers=JSON).json()["origin"]
+    assert origin["organisation_en"] == "Fusong Ginseng Growers"
+
+
+def test_an_unrelated_append_recomputes_the_same_facts(client: TestClient, world: World) -> None:
+    """Any new entry makes the next lookup read the records again; here they say the same."""
+    first = client.get(UNIT, headers=JSON).content
+    other = body("organisation", id="org-other", name="其他合作社", kind="cooperative")
+    world.ok(COOP, other | {"credit_code": None, "name_en": None}, "admin")
+    again = client.get(UNIT, headers=JSON).content
+    assert again == first
+    assert cache_of(client).misses == 2
+
+
+def test_another_process_appending_invalidates(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    """Entries appended by another process (`herbtrace seed`) make the next lookup a miss."""
+    client.get(UNIT, headers=JSON)
+    size = log_size_of(client.app.state.ledger.engine)  # type: ignore[attr-defined]
+    done = run_herbtrace(
+        ["seed", "--events", "3"],
+        tmp_path,
+        HERBTRACE_DATABASE_URL=settings.database_url,
+        HERBTRACE_LOG_ORIGIN=settings.log_origin,
+    )
+    assert done.returncode == 0, done.stderr
+    assert log_size_of(client.app.state.ledger.engine) > size  # type: ignore[attr-defined]
+    assert client.get(UNIT, headers=JSON).status_code == 200
+    assert cache_of(client).misses == 2
+
+
+def test_unknown_links_are_not_kept(client: TestClient) -> None:
+    """A link naming nothing is 404 each time and takes no room in the cache."""
+    for _ in range(2):
+        response = client.get("/01/06901234567892/10/HS2026001/21/0009", headers=JSON)
+        assert response.status_code == 404
+    assert len(cache_of(client)) == 0
+
+
+def test_an_injected_lookup_is_asked_every_time(client: TestClient) -> None:
+    """`app.state.facts_lookup` (the tests' seam) is never cached: each request asks it."""
+    asked: list[DigitalLink] = []
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        asked.append(link)
+        return ProductFacts(gtin=link.gtin, lot=link.lot or "", serial=link.serial)
+
+    client.app.state.facts_lookup = lookup  # type: ignore[attr-defined]
+    for _ in range(3):
+        assert client.get(UNIT, headers=JSON).json()["serial"] == "0001"
+    assert len(asked) == 3
+
+
+def _facts(link: DigitalLink) -> ProductFacts:
+    """Stand-in facts naming the link (a unit test of the cache behind its lookup seam)."""
+    if link.serial == "404":
+        raise NotFound("nothing here")
+    return ProductFacts(gtin=link.gtin, lot=link.lot or "", serial=link.serial)
+
+
+def test_the_cache_drops_the_least_recently_used() -> None:
+    """Beyond max_entries the least recently used link is dropped and looked up again."""
+    calls: list[str | None] = []
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        calls.append(link.serial)
+        return _facts(link)
+
+    cache = FactsCache(lookup, lambda: 7, host="id.example.cn", max_entries=2)
+
+    def resolve(serial: str) -> None:
+        link = DigitalLink("06901234567892", lot="L1", serial=serial)
+        resolved = asyncio.run(cache.resolve(link))
+        assert resolved.size == 7
+        assert resolved.public().uri == f"https://id.example.cn/01/06901234567892/10/L1/21/{serial}"
+
+    for serial in ("1", "2", "1", "3", "1", "2"):
+        resolve(serial)
+    assert calls == ["1", "2", "3", "2"]  # "2" was the least recently used when "3" came
+    assert len(cache) == 2
+    with pytest.raises(NotFound):
+        resolve("404")
+    assert len(cache) == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        FactsCache(lookup, None, host="h", max_entries=0)
+
+
+def test_a_grown_log_replaces_the_kept_facts() -> None:
+    """Facts kept at one log size are looked up again at the next, and the newer are kept."""
+    size = [5]
+    calls: list[int] = []
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        calls.append(size[0])
+        return _facts(link)
+
+    cache = FactsCache(lookup, lambda: size[0], host="h.example", inline_size=True)
+    link = DigitalLink("06901234567892", lot="L1", serial="1")
+    assert asyncio.run(cache.resolve(link)).size == 5
+    size[0] = 6
+    assert asyncio.run(cache.resolve(link)).size == 6
+    assert asyncio.run(cache.resolve(link)).size == 6
+    assert calls == [5, 6]
