@@ -204,7 +204,8 @@ def choose_tamper(rng: random.Random, kind: tuple[str, str], snap: Snapshot) -> 
         # (a claimed size of zero or less concerns the log from its first entry).
         new = flip_int_bit(size, rng, {c["tree_size"] for c in snap.checkpoints})
         return Tamper(table, column, size, size, new, max(min(size, new) - 1, 0))
-    row = rng.choice(snap.signers)
+    signed = {e["signer"] for e in snap.entries}  # a signer with no entries commits to nothing
+    row = rng.choice([s for s in snap.signers if s["key_id"] in signed])
     key_id = row["key_id"]
     first = snap.first_entry_of(key_id)
     if column == "public_key":
