@@ -92,7 +92,8 @@ def trace(
     ] = DEFAULT_PG,
 ) -> None:
     """Backward trace of a unit with a 50-event history and forward traces, p50/p99 in ms."""
-    from traceability.bench.trace import TraceFigures, run, scratch_postgres
+    from traceability.bench.scratch_db import scratch_postgres
+    from traceability.bench.trace import TraceFigures, run
 
     results: list[TraceFigures] = []
     for name in backend:
