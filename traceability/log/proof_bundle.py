@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import ChainBroken, InvalidInput, NotFound
-from traceability.log import merkle
 from traceability.log.checkpointing import StoredCheckpoint, latest_checkpoint_in
 from traceability.log.merkle import NodeID
-from traceability.log.tree_store import fetch_nodes
+from traceability.log.tree_store import fetch_nodes, inclusion_proofs
 from traceability.signers import SignerInfo, require_signer, signers_by_id
 from traceability.storage.db import read_transaction
 from traceability.storage.tables import LogEntry
@@ -119,8 +118,7 @@ def bundle_in(conn: Connection, indices: Sequence[int]) -> ProofBundle:
     missing = [i for i in indices if i not in leaves]
     if missing:  # below a checkpointed size every entry must exist: the database is damaged
         raise ChainBroken(missing[0], "entry is missing below the latest checkpoint")
-    wanted = merkle.nodes_for(r for i in indices for r in merkle.inclusion_ranges(i, size))
-    nodes = _fetch_all_nodes(conn, wanted)
+    proofs = inclusion_proofs(conn, indices, size, _fetch_all_nodes)
     signers = signers_by_id(conn, {signer for _, _, signer in leaves.values()})
     entries = []
     for i in indices:
@@ -130,7 +128,7 @@ def bundle_in(conn: Connection, indices: Sequence[int]) -> ProofBundle:
                 index=i,
                 leaf=leaf,
                 leaf_hash=LeafHash(leaf_hash),
-                proof=merkle.inclusion_proof(i, size, nodes),
+                proof=proofs[i],
                 signer=require_signer(signers, key_id),
             )
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -11,7 +11,8 @@ from sqlalchemy.engine import Connection
 from traceability.errors import ChainBroken, InvalidInput
 from traceability.log import merkle
 from traceability.log.merkle import NodeID
-from traceability.storage.db import driver_rows, marks
+from traceability.log.node_cache import cache_for
+from traceability.storage.db import driver_rows, is_sqlite, marks
 from traceability.storage.tables import LogEntry, TreeNode, node_id
 from traceability.types import NodeHash
 
@@ -25,14 +26,26 @@ def log_size(conn: Connection) -> int:
     return 0 if last is None else int(last) + 1
 
 
+ARRAYS_FROM = 64
+"""Key counts above which PostgreSQL gets arrays: for a single proof's few keys, dumping
+an array costs psycopg more than the IN list it replaces (about 30 µs of CPU)."""
+
+
 @lru_cache(maxsize=1024)
 def _nodes_sql(leaves: int, inner: int) -> str:
-    """SELECT leaf hashes and interior node hashes by key, in one statement (driver_rows form)."""
+    """SELECT leaf hashes and interior node hashes by key, in one statement (driver_rows form).
+
+    `leaves` and `inner` count the keys of each kind; a negative count stands for one array
+    parameter holding them all (PostgreSQL: the statement's text, and so its prepared plan,
+    stays the same whatever the count, and no long IN list is parsed).
+    """
     parts = []
     if leaves:
-        parts.append(f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx IN ({marks(leaves)})")  # noqa: S608
+        keys = "= ANY({m}::bigint[])" if leaves < 0 else f"IN ({marks(leaves)})"
+        parts.append(f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx {keys}")  # noqa: S608
     if inner:
-        parts.append(f"SELECT 1, node_id, hash FROM tree_nodes WHERE node_id IN ({marks(inner)})")  # noqa: S608
+        keys = "= ANY({m}::bigint[])" if inner < 0 else f"IN ({marks(inner)})"
+        parts.append(f"SELECT 1, node_id, hash FROM tree_nodes WHERE node_id {keys}")  # noqa: S608
     return " UNION ALL ".join(parts)
 
 
@@ -40,7 +53,9 @@ def fetch_nodes(conn: Connection, wanted: Iterable[NodeID]) -> dict[NodeID, byte
     """Fetch stored node hashes: level 0 from log_entries.leaf_hash, higher levels from tree_nodes.
 
     One round trip on the driver's own cursor: proofs are served often, and SQLAlchemy's
-    per-statement work would cost more than the look-ups themselves.
+    per-statement work would cost more than the look-ups themselves. On PostgreSQL more than
+    ARRAYS_FROM keys travel as two arrays: psycopg then neither parses a long IN list nor
+    prepares a statement per count.
     Raises ChainBroken if a node that must exist is missing (a damaged database).
     """
     wanted = set(wanted)
@@ -48,7 +63,11 @@ def fetch_nodes(conn: Connection, wanted: Iterable[NodeID]) -> dict[NodeID, byte
         return {}
     leaves = [i for level, i in wanted if level == 0]
     inner = {node_id(level, i): (level, i) for level, i in wanted if level > 0}
-    rows = driver_rows(conn, _nodes_sql(len(leaves), len(inner)), [*leaves, *inner])
+    if len(wanted) <= ARRAYS_FROM or is_sqlite(conn):
+        rows = driver_rows(conn, _nodes_sql(len(leaves), len(inner)), [*leaves, *inner])
+    else:
+        sql = _nodes_sql(-1 if leaves else 0, -1 if inner else 0)
+        rows = driver_rows(conn, sql, [keys for keys in (leaves, list(inner)) if keys])
     found = {(0, key) if kind == 0 else inner[key]: bytes(digest) for kind, key, digest in rows}
     if len(found) != len(wanted):
         level, index = min(wanted - found.keys(), key=lambda n: n[1] << n[0])
@@ -77,13 +96,89 @@ def _check_size(conn: Connection, size: int, what: str, known_size: int) -> None
         raise InvalidInput(f"{what} {size} is beyond the log's size {current}")
 
 
+Fetch = Callable[[Connection, Iterable[NodeID]], dict[NodeID, bytes]]
+"""How nodes missing from the cache are read: fetch_nodes, or a caller's split of it."""
+
+
+def proof_nodes(
+    conn: Connection, wanted: Iterable[NodeID], size: int, fetch: Fetch = fetch_nodes
+) -> dict[NodeID, bytes]:
+    """Fetch the nodes of the tree of `size` that proofs need, for read transactions only.
+
+    The upper levels come from the engine's node cache (node_cache), the rest in one look-up;
+    what the look-up returns of the cached levels is cached for the proofs after it.
+    """
+    cache = cache_for(conn.engine)
+    if cache.stale(size):
+        cache.load(conn, size)
+    found, missing = cache.split(wanted)
+    if missing:
+        fetched = fetch(conn, missing)
+        cache.add(fetched)
+        found.update(fetched)
+    return found
+
+
+def inclusion_tiles(index: int, size: int) -> list[list[NodeID]]:
+    """Return, for each hash of PATH(index, D[size]) in proof order, the stored nodes it folds.
+
+    The same as subtree_nodes of each of merkle.inclusion_ranges, in bit arithmetic (as in
+    transparency-dev/merkle): below the level where the paths to `index` and to the last leaf
+    part, each level's sibling (level, index >> level ^ 1) is one complete subtree, except
+    that the topmost may reach past the tree's end and is then tiled up to `size`; above
+    it, each set bit of `index` adds its left sibling.
+    """
+    inner = (index ^ (size - 1)).bit_length()
+    tiles: list[list[NodeID]] = [[(level, index >> level ^ 1)] for level in range(inner - 1)]
+    if inner:
+        level = inner - 1
+        start = (index >> level ^ 1) << level
+        end = start + (1 << level)
+        tiles.append(
+            [(level, start >> level)] if end <= size else merkle.subtree_nodes(start, size)
+        )
+    for level in range(inner, (index >> inner).bit_length() + inner):
+        if index >> level & 1:
+            tiles.append([(level, (index >> level) - 1)])
+    return tiles
+
+
+def _fold(tiles: list[list[NodeID]], nodes: dict[NodeID, bytes]) -> list[NodeHash]:
+    """Return the hash of each run of tiles (RFC 9162 MTH of its leaves): folded right to left."""
+    hashes = []
+    for tile in tiles:
+        acc = nodes[tile[-1]]
+        for node in reversed(tile[:-1]):
+            acc = merkle.hash_children(nodes[node], acc)
+        hashes.append(NodeHash(acc))
+    return hashes
+
+
 def inclusion_proof(conn: Connection, index: int, size: int, known_size: int = 0) -> list[NodeHash]:
     """Return the RFC 9162 §2.1.3.1 inclusion proof of entry `index` in the tree of `size`."""
     if not 0 <= index < size:
         raise InvalidInput(f"index must satisfy 0 <= index < tree_size, got {index}, {size}")
     _check_size(conn, size, "tree_size", known_size)
-    nodes = fetch_nodes(conn, merkle.nodes_for(merkle.inclusion_ranges(index, size)))
-    return merkle.inclusion_proof(index, size, nodes)
+    tiles = inclusion_tiles(index, size)
+    return _fold(tiles, proof_nodes(conn, {node for tile in tiles for node in tile}, size))
+
+
+def inclusion_proofs(
+    conn: Connection, indices: Iterable[int], size: int, fetch: Fetch = fetch_nodes
+) -> dict[int, list[NodeHash]]:
+    """Return the inclusion proofs of `indices` in the tree of `size`, from one look-up.
+
+    The caller has checked that the log holds `size` entries (a checkpoint covers them, say);
+    `fetch` reads the nodes the cache does not hold.
+    """
+    tiles: dict[int, list[list[NodeID]]] = {}
+    for index in indices:
+        if not 0 <= index < size:
+            raise InvalidInput(f"index must satisfy 0 <= index < tree_size, got {index}, {size}")
+        tiles[index] = inclusion_tiles(index, size)
+    wanted = {node for runs in tiles.values() for tile in runs for node in tile}
+    nodes = proof_nodes(conn, wanted, size, fetch)
+    return {index: _fold(runs, nodes) for index, runs in tiles.items()}
 
 
 def consistency_proof(
@@ -93,5 +188,7 @@ def consistency_proof(
     if not 0 < first <= second:
         raise InvalidInput(f"sizes must satisfy 0 < first <= second, got {first}, {second}")
     _check_size(conn, second, "second", known_size)
-    nodes = fetch_nodes(conn, merkle.nodes_for(merkle.consistency_ranges(first, second)))
-    return merkle.consistency_proof(first, second, nodes)
+    tiles = [
+        merkle.subtree_nodes(start, end) for start, end in merkle.consistency_ranges(first, second)
+    ]
+    return _fold(tiles, proof_nodes(conn, {node for tile in tiles for node in tile}, second))
