@@ -8,24 +8,49 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
-PRELOAD = ["__main__", "traceability.log.entry_check", "traceability.log.precheck"]
+PRELOAD = [
+    "__main__",
+    "traceability.log.entry_check",
+    "traceability.log.precheck",
+    "traceability.log.audit_pages",
+]
 """Loaded once by the fork server, so each worker starts in milliseconds. (`__main__` too:
-otherwise every worker would import the caller's main module again on start.)"""
+otherwise every worker would import the caller's main module again on start.) The audit's
+workers read the database themselves, so the storage layer comes in with `audit_pages`."""
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
+def process_pool(
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
     """Return a pool of `workers` processes forked from a single-threaded fork server.
 
     The fork server is started once per process and imports PRELOAD; its children start in
-    milliseconds and inherit none of the caller's threads or open connections.
+    milliseconds and inherit none of the caller's threads or open connections. Each worker
+    runs `initializer(*initargs)`, if given, before its first task.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_exit_with_caller, initargs=(os.getpid(),)
+        workers,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
+
+
+def _start_worker(
+    caller: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
+    """Watch the caller (see _exit_with_caller), then run the pool's own initializer."""
+    _exit_with_caller(caller)
+    if initializer is not None:
+        initializer(*initargs)
 
 
 CALLER_POLL = 1.0

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import bisect
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from traceability.errors import ChainBroken, NoteError, TraceabilityError
 from traceability.keys import key_id_for, load_public_key
 from traceability.log import merkle
+from traceability.log.audit_nodes import NodeCheck
+from traceability.log.audit_pages import EntryPages, check_page, check_rows, start_worker
 from traceability.log.checkpoint import open_checkpoint
 from traceability.log.entry import GENESIS_LEAF_HASH, format_time
 from traceability.log.entry_check import CheckedRow, SignerCheck, StoredRow, check_chunk
@@ -42,6 +43,14 @@ class AuditSource(Protocol):
     def checkpoints(self) -> list[StoredCheckpointNote]: ...
     def signers(self) -> dict[str, SignerInfo]: ...
     def nodes(self) -> Iterator[tuple[int, bytes]] | None: ...
+
+
+@runtime_checkable
+class PagedSource(AuditSource, Protocol):
+    """A database: the audit's workers read its entries, and its nodes come page by page."""
+
+    def entry_pages(self) -> EntryPages | None: ...
+    def node_page(self, after: int, last: int) -> list[tuple[int, bytes]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,25 +124,51 @@ class Auditor:
         keys = signer_checks(signers)
         checkpoints = source.checkpoints()
         state = _Pass(report, signers, {c.tree_size for c in checkpoints})
+        nodes: NodeCheck | None = None
         if self._workers < 2 or source.size() < IN_PROCESS_BELOW:
             for chunk in source.entries():
                 state.consume(check_chunk(chunk, keys), progress)
         else:
-            with process_pool(self._workers) as pool:
-                window: list[Future[list[CheckedRow]]] = []
-                for chunk in source.entries():
-                    window.append(pool.submit(check_chunk, chunk, keys))
-                    if len(window) > 2 * self._workers:
-                        state.consume(window.pop(0).result(), progress)
-                for future in window:
-                    state.consume(future.result(), progress)
+            nodes = self._in_workers(source, keys, state, progress)
         state.end_of_entries()
-        self._nodes(source, state)  # before the checkpoints: it looks at the entry findings
+        self._nodes(source, state, nodes)  # before the checkpoints: it looks at the entry findings
         self._checkpoints(checkpoints, state)
         report.gaps = state.chains.gaps()
         report.seconds = time.perf_counter() - started
         report.findings.sort(key=lambda f: f.index)
         return report
+
+    def _in_workers(
+        self,
+        source: AuditSource,
+        keys: dict[str, SignerCheck],
+        state: _Pass,
+        progress: Callable[[int], None] | None,
+    ) -> NodeCheck | None:
+        """Check the entries in worker processes and fold the results in order.
+
+        Workers read a database's pages themselves, and the stored tree nodes are compared
+        as the tree is rebuilt (returned, to finish); a bundle's chunks are read here and sent.
+        A few pages per worker are in flight, so the workers never wait for the fold.
+        """
+        pages = source.entry_pages() if isinstance(source, PagedSource) else None
+        nodes = NodeCheck(source.node_page) if isinstance(source, PagedSource) else None
+        with process_pool(self._workers, start_worker, (keys,)) as pool:
+            tasks: Iterator[Future[list[CheckedRow]]]
+            if pages is None:
+                tasks = (pool.submit(check_rows, chunk) for chunk in source.entries())
+            else:
+                tasks = (pool.submit(check_page, pages.url, *page) for page in pages.ranges)
+            window: deque[Future[list[CheckedRow]]] = deque()
+            for future in tasks:
+                window.append(future)
+                if len(window) > 2 * self._workers:
+                    state.consume(window.popleft().result(), progress)
+                    if nodes is not None:
+                        nodes.advance(state.levels)
+            while window:
+                state.consume(window.popleft().result(), progress)
+        return nodes if pages is not None else None
 
     def _checkpoints(self, checkpoints: list[StoredCheckpointNote], state: _Pass) -> None:
         for stored in checkpoints:
@@ -159,39 +194,19 @@ class Auditor:
             elif computed != cp.root:
                 state.find(at, f"checkpoint {cp.size}: signed root is not the log's root")
 
-    def _nodes(self, source: AuditSource, state: _Pass) -> None:
-        stored = source.nodes()
-        if stored is None:
-            return
-        expected = {level: len(data) // 32 for level, data in state.levels.items()}
+    def _nodes(self, source: AuditSource, state: _Pass, check: NodeCheck | None) -> None:
+        """Compare the stored nodes (those `check` has not compared yet) and report them."""
+        if check is None:
+            stored = source.nodes()
+            if stored is None:
+                return
+            check = NodeCheck()
+            check.compare(stored, state.levels)
+        else:
+            check.finish(state.levels)
         flagged = sorted({f.index for f in state.report.findings})  # entry findings so far
-        counts: dict[int, int] = defaultdict(int)
-        for node_id, digest in stored:
-            level, index = node_id >> 56, node_id & ((1 << 56) - 1)
-            state.report.nodes += 1
-            data = state.levels.get(level) if level > 0 else None
-            if index != counts[level]:
-                if counts[level] < expected.get(level, 0):
-                    state.find(
-                        counts[level] << level, f"tree node ({level}, {counts[level]}) missing"
-                    )
-                counts[level] = index
-            counts[level] += 1
-            if data is None or len(data) < (index + 1) * 32:
-                # a node beyond the tree claims entries from the log's end on
-                start = index << level if level > 0 else 0
-                state.find(
-                    max(start, state.tree.size), f"tree node ({level}, {index}) should not exist"
-                )
-            elif data[index * 32 : (index + 1) * 32] != digest:
-                # the leaves under it were checked first: a changed leaf is what changed it
-                start, end = index << level, (index + 1) << level
-                i = bisect.bisect_left(flagged, start)
-                at = flagged[i] if i < len(flagged) and flagged[i] < end else start
-                state.find(at, f"tree node ({level}, {index}) differs from the leaves")
-        for level, count in expected.items():
-            if counts[level] < count:
-                state.find(counts[level] << level, f"tree node ({level}, {counts[level]}) missing")
+        check.report(state.levels, state.tree.size, flagged, state.find)
+        state.report.nodes += check.nodes
 
 
 class _Pass:

@@ -98,16 +98,17 @@ def build_leaf(
     )
 
 
-_LEAF = re.compile(
+LEAF_LAYOUT = re.compile(
     rb"herbtrace/v1/entry\n(0|[1-9][0-9]{0,17})\n([0-9a-f]{64})\n"
     rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)\n"
     rb"([A-Za-z0-9+/]{85}[AQgw]==)\n([^\n]*)\n"
 )
+"""The leaf layout parse_leaf accepts: one match yields index, prev, received, signature, payload."""
 
 
 def parse_leaf(leaf: bytes) -> Entry:
     """Decode leaf bytes strictly; InvalidInput names the first line that is wrong."""
-    match = _LEAF.fullmatch(leaf)
+    match = LEAF_LAYOUT.fullmatch(leaf)
     if match is not None:
         index, prev, received, sig, payload = match.groups()
         return Entry(

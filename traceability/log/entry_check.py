@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -14,6 +16,7 @@ from traceability.envelope import SIGNING_PREFIX
 from traceability.errors import InvalidInput
 from traceability.keys import load_public_key
 from traceability.log import merkle
+from traceability.log.entry import LEAF_LAYOUT
 from traceability.log.entry import parse_leaf
 
 
@@ -90,9 +93,51 @@ def check_chunk(chunk: list[StoredRow], keys: dict[str, SignerCheck]) -> list[Ch
     """Check a run of entries on their own (runs in a worker process).
 
     Plain tuples in and out (StoredEntry and Checked fields): they cross the process
-    boundary several times faster than named tuples.
+    boundary several times faster than named tuples. An entry that passes every check the
+    fast way is done; any other goes through check_entry, which names its problems.
     """
-    return [_row(check_entry(StoredEntry(*stored), keys)) for stored in chunk]
+    out: list[CheckedRow] = []
+    for stored in chunk:
+        try:
+            checked = _sound(stored, keys)
+        except (ValueError, TypeError, binascii.Error, InvalidSignature):
+            checked = None
+        out.append(checked or _row(check_entry(StoredEntry(*stored), keys)))
+    return out
+
+
+def _sound(stored: StoredRow, keys: dict[str, SignerCheck]) -> CheckedRow | None:
+    """Return the checked row of an entry that passes every check of check_entry, else None.
+
+    The same checks on the same bytes, without building the Entry, StoredEntry and Checked
+    objects: most of the audit's per-entry cost beside the signature itself.
+    """
+    idx, leaf, stored_leaf_hash, stored_signer, stored_seq, stored_envelope_hash = stored
+    leaf_hash = hashlib.sha256(merkle.LEAF_PREFIX + leaf).digest()
+    layout = LEAF_LAYOUT.fullmatch(leaf)
+    if layout is None or int(layout[1]) != idx:
+        return None
+    payload = layout[5]
+    tail = _PAYLOAD_TAIL.fullmatch(payload, max(payload.rfind(b',"prev":"'), 0))
+    if tail is None:
+        return None
+    signer, seq = tail[3].decode(), int(tail[2])
+    envelope_hash = hashlib.sha256(payload).digest()
+    if stored_leaf_hash is not None and stored_leaf_hash != leaf_hash:
+        return None
+    if stored_signer is not None and (
+        stored_signer != signer or stored_seq != seq or stored_envelope_hash != envelope_hash
+    ):
+        return None
+    check = keys.get(signer)
+    if check is None or check.public_key is None:
+        return None
+    received = layout[3].decode()
+    if received < check.not_before or (check.not_after is not None and received >= check.not_after):
+        return None
+    _public_key(check.public_key).verify(base64.b64decode(layout[4]), SIGNING_PREFIX + payload)
+    prev, envelope_prev = binascii.unhexlify(layout[2]), binascii.unhexlify(tail[1])
+    return (idx, leaf_hash, prev, signer, seq, envelope_hash, envelope_prev, ())
 
 
 def _row(checked: Checked) -> CheckedRow:
