@@ -16,16 +16,20 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Connection
 
 from traceability.canonical import canonical_bytes
 from traceability.envelope import GENESIS_PREV, SIGNING_PREFIX, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import Ledger
+from traceability.log import merkle
 from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
-from traceability.log.tree_store import inclusion_proof
+from traceability.log.proof_bundle import MAX_BUNDLE_INDICES, proof_bundle
+from traceability.log.tree_store import fetch_nodes, inclusion_proof
 from traceability.signers import register_signer
 from traceability.storage.db import read_transaction
+from traceability.types import NodeHash
 from traceability.workers import process_pool
 
 SIGNERS = 8
@@ -94,11 +98,15 @@ class LedgerFigures:
     backend: str
     entries: int = 0
     append_rates: list[tuple[int, float]] = field(default_factory=list)  # (log size, entries/s)
+    append_load: list[float] = field(default_factory=list)  # 1-minute load average per block
     proof_rates: list[float] = field(default_factory=list)  # one connection
     proof_rates_parallel: list[float] = field(default_factory=list)  # one per core
+    proof_rates_uncached: list[float] = field(default_factory=list)  # one connection, no cache
+    bundle_rates: list[float] = field(default_factory=list)  # proofs/s in bundles of 500
     audit_rate: float = 0.0
     audit_ok: bool = False
     raw_verify: list[float] = field(default_factory=list)
+    load: dict[str, float] = field(default_factory=dict)  # 1-minute load average by phase
 
     def rate_near(self, size: int) -> float:
         """Median append rate of the (up to) three blocks ending nearest to `size`."""
@@ -152,6 +160,7 @@ def measure(
     """Grow the log to `entries`, timing appends per block, then time proofs and the audit."""
     figures = LedgerFigures(backend)
     cores = os.cpu_count() or 1
+    figures.load["start"] = os.getloadavg()[0]
     figures.raw_verify.append(raw_verify_rate())
     EnvelopeSource.register(ledger)
     ledger.start_workers()
@@ -165,25 +174,43 @@ def measure(
                 raise RuntimeError(f"bench envelope refused: {refused[0]}")
             figures.entries += len(block)
             figures.append_rates.append((figures.entries, rate))
-            say(f"{backend}: {figures.entries:>9,} entries, appending at {rate:,.0f}/s")
+            figures.append_load.append(load := os.getloadavg()[0])
+            say(
+                f"{backend}: {figures.entries:>9,} entries, appending at {rate:,.0f}/s "
+                f"(load average {load:.2f})"
+            )
     ledger.checkpointer.issue(ledger.engine)
     figures.raw_verify.append(raw_verify_rate())
+    figures.load["proofs"] = os.getloadavg()[0]
     for _ in range(3):
+        figures.proof_rates_uncached.append(proof_rate(ledger, cached=False))
         figures.proof_rates.append(proof_rate(ledger))
         figures.proof_rates_parallel.append(proof_rate(ledger, connections=cores))
+        figures.bundle_rates.append(bundle_rate(ledger))
     say(f"{backend}: inclusion proofs {statistics.median(figures.proof_rates):,.0f}/s")
+    figures.load["audit"] = os.getloadavg()[0]
     report = Auditor(ledger.verifier, cores).run(DatabaseSource(ledger.engine))
     figures.audit_rate, figures.audit_ok = report.entries / report.seconds, report.ok
     figures.raw_verify.append(raw_verify_rate())
+    figures.load["end"] = os.getloadavg()[0]
     say(f"{backend}: audit {figures.audit_rate:,.0f} entries/s, ok={report.ok}")
     return figures
 
 
-def proof_rate(ledger: Ledger, seconds: float = 3.0, connections: int = 1) -> float:
+def _uncached_proof(conn: Connection, index: int, size: int) -> list[NodeHash]:
+    """An inclusion proof with every node read from the database: the cache's baseline."""
+    nodes = fetch_nodes(conn, merkle.nodes_for(merkle.inclusion_ranges(index, size)))
+    return merkle.inclusion_proof(index, size, nodes)
+
+
+def proof_rate(
+    ledger: Ledger, seconds: float = 3.0, connections: int = 1, cached: bool = True
+) -> float:
     """Serve inclusion proofs for random entries against the log's full size.
 
     Each of `connections` threads proves on its own database connection, as a server's
-    workers would; the rate is their total.
+    workers would; the rate is their total. Without `cached`, every node comes from the
+    database, as before the node cache.
     """
     size = ledger.size()
     counts = [0] * connections
@@ -194,10 +221,25 @@ def proof_rate(ledger: Ledger, seconds: float = 3.0, connections: int = 1) -> fl
             start = time.perf_counter()
             while time.perf_counter() - start < seconds:
                 for _ in range(100):
-                    inclusion_proof(conn, rng.randrange(size), size, size)
+                    if cached:
+                        inclusion_proof(conn, rng.randrange(size), size, size)
+                    else:
+                        _uncached_proof(conn, rng.randrange(size), size)
                 counts[slot] += 100
 
     start = time.perf_counter()
     with ThreadPoolExecutor(connections) as pool:
         list(pool.map(serve, range(connections)))
     return sum(counts) / (time.perf_counter() - start)
+
+
+def bundle_rate(ledger: Ledger, seconds: float = 3.0, per: int = MAX_BUNDLE_INDICES) -> float:
+    """Serve proof bundles of `per` random entries, as the consumer and regulator pages fetch
+    them: each a read transaction with the leaves, their proofs against the latest checkpoint
+    and their signers. Returns proofs per second on one connection."""
+    size = ledger.latest_checkpoint().tree_size
+    rng = random.Random(per)  # noqa: S311 - picks entries to prove, not secrets
+    proofs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        proofs += len(proof_bundle(ledger.engine, rng.sample(range(size), min(per, size))).entries)
+    return proofs / (time.perf_counter() - start)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 
 from traceability.bench.ledger import LedgerFigures, measure
+from traceability.bench.scratch_db import scratch_postgres
 from traceability.cli.common import console, fail, handles_errors
 from traceability.ledger import Ledger, initialise
+from traceability.log.proof_bundle import MAX_BUNDLE_INDICES
 from traceability.settings import Settings
 
 app = typer.Typer(help="Benchmarks.", no_args_is_help=True)
@@ -47,17 +48,28 @@ def ledger(
         raw = statistics.median(f.raw_verify)
         early, late = f.rate_near(10_000), f.rate_near(f.entries)
         audit_ratio = f.audit_rate / (raw * cores)
+        cached, uncached = (statistics.median(r) for r in (f.proof_rates, f.proof_rates_uncached))
         console.print(
             f"{f.backend}: raw Ed25519 verify {raw:,.0f}/s per core (median of "
             f"{len(f.raw_verify)} measurements in this run)\n"
             f"{f.backend}: append {early:,.0f}/s at 10,000 entries, {late:,.0f}/s at "
-            f"{f.entries:,} entries: {late / early:.2f} of the early rate\n"
-            f"{f.backend}: inclusion proofs {statistics.median(f.proof_rates):,.0f}/s on one "
+            f"{f.entries:,} entries: {late / early:.2f} of the early rate "
+            f"(load average {_loads(f.append_load[:3])} during the first blocks)\n"
+            f"{f.backend}: inclusion proofs {cached:,.0f}/s on one "
             f"connection, {statistics.median(f.proof_rates_parallel):,.0f}/s on {cores}, "
-            f"from a {f.entries:,}-entry log (medians of {len(f.proof_rates)})\n"
+            f"from a {f.entries:,}-entry log (medians of {len(f.proof_rates)}); without the "
+            f"node cache {uncached:,.0f}/s on one: × {cached / uncached:.2f}\n"
+            f"{f.backend}: inclusion proofs in bundles of {MAX_BUNDLE_INDICES} "
+            f"{statistics.median(f.bundle_rates):,.0f}/s on one connection\n"
             f"{f.backend}: full audit {f.audit_rate:,.0f} entries/s = {audit_ratio:.2f} × "
-            f"raw verify × {cores} cores; audit {'passed' if f.audit_ok else 'FAILED'}"
+            f"raw verify × {cores} cores; audit {'passed' if f.audit_ok else 'FAILED'}\n"
+            f"{f.backend}: load average (1 min) at start, proofs, audit, end: "
+            f"{_loads(f.load.values())}"
         )
+
+
+def _loads(values: Iterable[float]) -> str:
+    return " · ".join(f"{v:.2f}" for v in values)
 
 
 def _run(url: str, backend: str, entries: int) -> LedgerFigures:
@@ -68,16 +80,8 @@ def _run(url: str, backend: str, entries: int) -> LedgerFigures:
 
 
 def _on_scratch_postgres(admin_url: str, entries: int) -> LedgerFigures:
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"herbtrace_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        return _run(admin.url.set(database=name).render_as_string(False), "postgres", entries)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(admin_url) as url:
+        return _run(url, "postgres", entries)
 
 
 @app.command()
@@ -92,7 +96,6 @@ def trace(
     ] = DEFAULT_PG,
 ) -> None:
     """Backward trace of a unit with a 50-event history and forward traces, p50/p99 in ms."""
-    from traceability.bench.scratch_db import scratch_postgres
     from traceability.bench.trace import TraceFigures, run
 
     results: list[TraceFigures] = []
