@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from mqtt_helpers import BrokerFixture
 from sdk_helpers import EnrolledDevice, wait_for
 from sdk_log_checks import assert_complete_chain, log_seqs
+from sdk_responder import Responder
 from support import run_herbtrace
 
 from devices.sdk.keystore import DeviceFiles
@@ -49,14 +49,15 @@ def simulate_args(broker: BrokerFixture, credentials: Path) -> list[str]:
     ]
 
 
-@pytest.mark.usefixtures("responder")
 def test_kill_9_mid_stream_then_restart(
     tmp_path: Path,
     broker: BrokerFixture,
+    responder: Responder,
     enrolled: Callable[[str], EnrolledDevice],
     sqlite_ledger: Ledger,
 ) -> None:
-    """After kill -9 and a restart, every event is in the log exactly once, chain intact."""
+    """After kill -9 with receipts outstanding, and a restart, every event is in the log
+    exactly once, chain intact."""
     spec = enrolled("sim/device-0000")
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps({spec.device_id: spec.broker.password}))
@@ -75,6 +76,9 @@ def test_kill_9_mid_stream_then_restart(
             60,
             "100 events in the log",
         )
+        responder.mode = "silent"  # receipts stop: what the device sends now stays pending
+        sent = len(responder.seqs(spec.device_id))
+        wait_for(lambda: len(responder.seqs(spec.device_id)) >= sent + 10, 60, "10 more events")
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
@@ -87,6 +91,7 @@ def test_kill_9_mid_stream_then_restart(
     assert 100 <= at_kill.head_seq < EVENTS, "the kill must come mid-stream"
     assert at_kill.delivered < at_kill.head_seq
 
+    responder.mode = "answer"
     again = run_herbtrace(args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
