@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.gateway.connection import no_delay
+from devices.mqtt_client import Client, pending
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
@@ -119,12 +119,10 @@ class _Device:
         self.subscribed = False
         self.pace = False
         self._load(envelopes)
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.key_id, protocol=mqtt.MQTTv5
-        )
+        client = Client(CallbackAPIVersion.VERSION2, client_id=self.key_id, protocol=mqtt.MQTTv5)
         client.username_pw_set(self.key_id, spec.password)
-        client.max_inflight_messages_set(WINDOW)
-        client.on_socket_open = no_delay
+        client.max_inflight_messages_set(0)  # publish_next keeps to WINDOW; paho's own
+        # limit would walk every unacknowledged message on each PUBACK
         client.on_connect = lambda c, *_: c.subscribe(receipts_topic(self.key_id), qos=1)
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_receipt
@@ -187,7 +185,10 @@ class _Loop:
     def turn(self, timeout: float) -> None:
         """Wait up to `timeout` for traffic, read it, and write whatever is queued."""
         for key, _ in self.selector.select(timeout):
-            key.data.client.loop_read(max_packets=100)
+            client = key.data.client
+            client.loop_read()
+            while pending(client):  # whole packets read already: select() won't report them
+                client.loop_read()
         now = time.monotonic()
         for device in self.devices:
             if device.client.want_write():

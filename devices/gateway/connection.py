@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -23,19 +22,16 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from devices.gateway.config import GatewayConfig
+from devices.mqtt_client import Client
 from schemas.mqtt import INGEST_SUBSCRIPTION
 from traceability.errors import ConfigurationError
 
 log = logging.getLogger("herbtrace.gateway")
 
-MAX_INFLIGHT_RECEIPTS = 1000
-"""Receipts published but not yet acknowledged by the broker (paho's default is 20)."""
-
-
-def no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
-    """paho's `on_socket_open`: send small packets (acks, receipts) without Nagle's delay."""
-    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+MAX_INFLIGHT_RECEIPTS = 0
+"""Receipts published but not yet acknowledged by the broker: 0, no limit (paho's default is
+20). The pipeline bounds them already (a batch's receipts at a time), and with a limit paho
+walks every unacknowledged message on each PUBACK looking for one to send."""
 
 
 class CorrelationData(Properties):
@@ -98,7 +94,7 @@ class Connection:
         self._failure: str | None = None
         self._lock = threading.Lock()
         self._unconfirmed = 0
-        client = mqtt.Client(
+        client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
             protocol=mqtt.MQTTv5,
@@ -112,7 +108,6 @@ class Connection:
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.on_publish = self._on_publish
-        client.on_socket_open = no_delay
         self._client = client
 
     def start(self, timeout: float = 10.0) -> None:

@@ -34,6 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from devices.mqtt_client import Client
 from devices.sdk.config import BrokerConfig, RetryPolicy
 from devices.sdk.outbox import Outbox, VerifiedReceipt
 from schemas.mqtt import events_topic, receipts_topic
@@ -110,7 +111,7 @@ class DeviceClient:
         )
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
+        client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=self.device_id,
             protocol=MQTTProtocolVersion.MQTTv5,

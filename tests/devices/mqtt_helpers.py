@@ -17,7 +17,7 @@ from paho.mqtt.properties import Properties
 from sqlalchemy.engine import Engine
 
 from devices.broker import Credentials, LocalBroker
-from devices.gateway.connection import no_delay
+from devices.mqtt_client import Client
 from traceability.enrolment import enrol_device
 
 NOT_AUTHORIZED = 135
@@ -40,7 +40,7 @@ class TestClient:
         client_id: str | None = None,
     ) -> None:
         self.host, self.port = host, port
-        self.client = mqtt.Client(
+        self.client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=client_id or (credentials.username if credentials else uuid.uuid4().hex),
             protocol=mqtt.MQTTv5,
@@ -57,7 +57,6 @@ class TestClient:
         self.client.on_publish = self._on_publish
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = lambda _c, _u, msg: self.messages.put(msg)
-        self.client.on_socket_open = no_delay
 
     def connect(self, timeout: float = 5.0) -> int:
         """Connect (clean start) and return the CONNACK reason code (0 = accepted)."""
