@@ -20,7 +20,7 @@ from traceability.log.note import NoteVerifier
 from traceability.log.policy import EntryPolicy
 from traceability.log.results import AppendResult
 from traceability.settings import Settings
-from traceability.storage.db import make_engine, read_transaction
+from traceability.storage.db import make_engine, read_statements
 from traceability.storage.migrate import upgrade
 from traceability.storage.tables import LogEntry
 from traceability.types import LeafHash, NodeHash
@@ -155,14 +155,14 @@ class Ledger:
 
     def inclusion_proof(self, index: int, tree_size: int) -> list[NodeHash]:
         """Return the RFC 9162 inclusion proof of `index` in the tree of `tree_size`."""
-        with read_transaction(self.engine) as conn:
+        with read_statements(self.engine) as conn:
             proof = tree_store.inclusion_proof(conn, index, tree_size, self._known_size)
         self._known_size = max(self._known_size, tree_size)
         return proof
 
     def consistency_proof(self, first: int, second: int) -> list[NodeHash]:
         """Return the RFC 9162 consistency proof between trees of `first` and `second`."""
-        with read_transaction(self.engine) as conn:
+        with read_statements(self.engine) as conn:
             proof = tree_store.consistency_proof(conn, first, second, self._known_size)
         self._known_size = max(self._known_size, second)
         return proof

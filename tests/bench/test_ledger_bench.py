@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import support
 
-from traceability.bench.ledger import _uncached_proof, bundle_rate, proof_rate
+from traceability.bench.ledger import _uncached_proof, bundle_rate, ledger_proof_rate, proof_rate
 from traceability.ledger import Ledger
 from traceability.log import tree_store
 from traceability.storage.db import read_transaction
@@ -29,9 +29,11 @@ def test_the_uncached_baseline_proves_what_the_cache_proves(sqlite_ledger: Ledge
 
 
 def test_the_rates_count_proofs_served(sqlite_ledger: Ledger) -> None:
-    """Single proofs (cached, uncached, on two connections) and bundles are served at a rate."""
+    """Single proofs (cached, uncached, on two connections, through the Ledger) and bundles
+    are served at a rate."""
     grown(sqlite_ledger, 120)
     assert proof_rate(sqlite_ledger, seconds=0.1) > 0
     assert proof_rate(sqlite_ledger, seconds=0.1, cached=False) > 0
     assert proof_rate(sqlite_ledger, seconds=0.1, connections=2) > 0
     assert bundle_rate(sqlite_ledger, seconds=0.1, per=50) > 0
+    assert ledger_proof_rate(sqlite_ledger, seconds=0.1) > 0

@@ -61,6 +61,8 @@ def ledger(
             f"node cache {uncached:,.0f}/s on one: × {cached / uncached:.2f}\n"
             f"{f.backend}: inclusion proofs in bundles of {MAX_BUNDLE_INDICES} "
             f"{statistics.median(f.bundle_rates):,.0f}/s on one connection\n"
+            f"{f.backend}: inclusion proofs as the API serves them (Ledger.inclusion_proof, a "
+            f"pooled connection per proof) {statistics.median(f.api_proof_rates):,.0f}/s\n"
             f"{f.backend}: full audit {f.audit_rate:,.0f} entries/s = {audit_ratio:.2f} × "
             f"raw verify × {cores} cores; audit {'passed' if f.audit_ok else 'FAILED'}\n"
             f"{f.backend}: load average (1 min) at start, proofs, audit, end: "

@@ -103,7 +103,7 @@ Fetch = Callable[[Connection, Iterable[NodeID]], dict[NodeID, bytes]]
 def proof_nodes(
     conn: Connection, wanted: Iterable[NodeID], size: int, fetch: Fetch = fetch_nodes
 ) -> dict[NodeID, bytes]:
-    """Fetch the nodes of the tree of `size` that proofs need, for read transactions only.
+    """Fetch the nodes of the tree of `size` that proofs need; only for reads of committed rows.
 
     The upper levels come from the engine's node cache (node_cache), the rest in one look-up;
     what the look-up returns of the cached levels is cached for the proofs after it.

@@ -85,6 +85,24 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def read_statements(engine: Engine) -> Iterator[Connection]:
+    """Open a connection whose statements each read the committed state of their moment.
+
+    Only for reads of rows that never change once committed (log entries, tree nodes):
+    a later statement can see more of them, never different ones, so no snapshot is needed.
+    On PostgreSQL the connection is in autocommit, which spares the BEGIN and COMMIT round
+    trips of a transaction (a single proof is one statement); SQLite's are in-process, so
+    there it is a read transaction.
+    """
+    if is_sqlite(engine):
+        with read_transaction(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 _CURSOR = "herbtrace_cursor"
 """Key of the (driver connection, cursor) pair kept in the pooled connection's info."""
 
