@@ -12,13 +12,14 @@ that attribution is the server's statement, as trustworthy as the server and its
 database; a regulator who must be provably the author signs the recall with a key of their
 own and submits it through POST /v1/events.
 
-Recalls are signed one at a time under a process lock (each needs the office's next `seq`
-and `prev`); a rejected recall does not use up a sequence number.
+Recalls are signed one at a time under a lock that all processes on the database share
+(`named_lock`): each needs the office's next `seq` and `prev`, and two API processes
+signing the same `seq` would make the office key equivocate. A rejected recall does not use
+up a sequence number.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
 from traceability.settings import Settings
 from traceability.signers import register_signer
+from traceability.storage.named_lock import named_lock
 
 ORGANISATION = "regulator-office"
 """The organisation the office key is registered under."""
@@ -86,7 +88,6 @@ class RecallOffice:
             organisation=ORGANISATION,
             role=ROLE,
         )
-        self._lock = threading.Lock()
 
     def recall(
         self,
@@ -105,7 +106,7 @@ class RecallOffice:
             "level": level,
             "reason": attributed_reason(reason, regulator, user_id),
         }
-        with self._lock:
+        with named_lock(self.engine, f"signer {self.key_id}"):
             with self.engine.connect() as conn:
                 head = signer_heads(conn, {self.key_id}).get(self.key_id)
             seq, prev = (head.seq, head.envelope_hash.hex()) if head else (0, GENESIS_PREV)
