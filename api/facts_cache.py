@@ -1,14 +1,18 @@
-"""The resolver's cache: each link's facts and their public JSON, reused until the log grows.
+"""The resolver's cache: each link's facts and their public JSON, reused while they hold.
 
 What the records say about a batch or unit is a function of the log: every change to it —
 a new event on the batch or upstream of it, a sale, a recall, an organisation or site
 registered again — is a new log entry, committed in the same transaction as the index
 rows it changes, and a signer's name and organisation never change once registered. So
-facts read when the log held N entries stay right until it holds more. Each lookup first
-reads the log's size (one statement on the primary key) and recomputes only when the log
-has grown since the facts were read; because the size is read before the facts, facts
-kept under a size are never older than it. Any process appending to the same database
-(the ingest gateway, another API process) invalidates this one's entries the same way.
+facts read when the log held N entries stay right until it holds more, and then until an
+entry from N on touches what they were read from. Each lookup first reads the log's size
+(one statement on the primary key). Facts kept under that size are a hit. Facts kept under
+a smaller size are checked (`unchanged`, one statement: any entry since on the unit's
+lineage, any organisation or site registered again?) and, if nothing touched them, kept
+under the new size; otherwise read again. Because the size is read before the check and
+the facts, facts kept under a size are never older than it. Any process appending to the
+same database (the ingest gateway, another API process) is seen the same way, so devices
+recording all day do not empty the cache of every product they have nothing to do with.
 
 Kept: up to `max_entries` links, least recently used dropped first. Not kept: links that
 name nothing (NotFound), and the facts of an injected `app.state.facts_lookup` (tests),
@@ -19,8 +23,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
@@ -28,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_app_settings, get_engine
 from api.product_facts import FactsLookup, ProductFacts, PublicFacts, consumer_view
-from api.record_facts import records_lookup
+from api.record_facts import records_lookup, unchanged_since
 from traceability.digital_link import DigitalLink
 
 MAX_ENTRIES = 4096
@@ -67,11 +71,14 @@ class Resolved:
 
     size: int
     public_json: bytes
+    lineage: tuple[str, ...] = ()
+    """The batches the facts were read from (ProductFacts.lineage)."""
 
     @classmethod
     def of(cls, size: int, facts: ProductFacts, uri: str) -> Resolved:
         """Make the consumer view of `facts` under `uri`, as JSON."""
-        return cls(size, consumer_view(facts, uri).model_dump_json().encode())
+        view = consumer_view(facts, uri).model_dump_json().encode()
+        return cls(size, view, tuple(facts.lineage))
 
     def public(self) -> PublicFacts:
         """The consumer view, parsed from the JSON."""
@@ -82,7 +89,9 @@ class FactsCache:
     """Resolves links to facts, reusing what it read while the log size stays the same.
 
     `lookup` reads the facts; `log_size` returns the log's current size, or is None to
-    keep nothing (every call looks up anew). `host` is the Digital Link host of the URIs.
+    keep nothing (every call looks up anew); `unchanged(since, lineage)` tells whether kept
+    facts still hold at the current size (None: facts kept under a smaller size are read
+    again). `host` is the Digital Link host of the URIs.
     With `inline_size`, `resolve` reads the size on the event loop's own thread (SQLite: a
     few microseconds from a local file, less than handing the call to a worker thread);
     otherwise (a database server: a network round trip) in a worker thread. Facts are
@@ -98,6 +107,7 @@ class FactsCache:
         host: str,
         inline_size: bool = False,
         max_entries: int = MAX_ENTRIES,
+        unchanged: Callable[[int, Sequence[str]], bool] | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
@@ -106,10 +116,13 @@ class FactsCache:
         self.inline_size = inline_size
         self.max_entries = max_entries
         self._log_size = log_size
+        self._unchanged = unchanged
         self._lock = threading.Lock()
         self._entries: OrderedDict[_LinkKey, Resolved] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self.renewed = 0
+        """Lookups answered by facts kept under a smaller log size, checked unchanged."""
 
     async def resolve(self, link: DigitalLink) -> Resolved:
         """Return the facts of `link`, current as of this call; NotFound if nothing is recorded."""
@@ -119,30 +132,41 @@ class FactsCache:
             size = self._log_size()
         else:
             size = await run_in_threadpool(self._log_size)
-        kept = self._kept(link, size)
-        return kept if kept is not None else await run_in_threadpool(self._read, link, size)
+        kept = self._kept(link)
+        if kept is not None and kept.size == size:
+            self.hits += 1
+            return kept
+        if kept is not None and kept.size < size and kept.lineage and self._unchanged:
+            if self.inline_size:
+                same = self._unchanged(kept.size, kept.lineage)
+            else:
+                same = await run_in_threadpool(self._unchanged, kept.size, kept.lineage)
+            if same:
+                self.renewed += 1
+                return self._keep(link, replace(kept, size=size))
+        self.misses += 1
+        return await run_in_threadpool(self._read, link, size)
 
-    def _kept(self, link: DigitalLink, size: int) -> Resolved | None:
-        """The entry for `link` read at log size `size`, if there is one."""
+    def _kept(self, link: DigitalLink) -> Resolved | None:
+        """The entry kept for `link`, if there is one (marked as the most recently used)."""
         key: _LinkKey = (link.gtin, link.lot, link.serial)
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and found.size == size:
+            if found is not None:
                 self._entries.move_to_end(key)
-                self.hits += 1
-                return found
-            self.misses += 1
-            return None
+            return found
 
     def _read(self, link: DigitalLink, size: int) -> Resolved:
         """Look the facts up (the size was read before: see the module docstring); keep them."""
         made = Resolved.of(size, self.lookup(link), link.uri(self.host))
-        if size < 0:
-            return made
+        return made if size < 0 else self._keep(link, made)
+
+    def _keep(self, link: DigitalLink, made: Resolved) -> Resolved:
+        """Keep `made` for `link` unless newer facts are kept already; return `made`."""
         key: _LinkKey = (link.gtin, link.lot, link.serial)
         with self._lock:
             current = self._entries.get(key)
-            if current is None or current.size <= size:
+            if current is None or current.size <= made.size:
                 self._entries[key] = made
                 self._entries.move_to_end(key)
                 while len(self._entries) > self.max_entries:
@@ -179,6 +203,7 @@ async def get_facts_cache(request: Request) -> FactsCache:
                 lambda: log_size_of(engine),
                 host=settings.digital_link_host,
                 inline_size=engine.dialect.name == "sqlite",
+                unchanged=lambda since, lineage: unchanged_since(engine, since, lineage),
             )
             state.facts_cache, state.facts_cache_engine = cache, engine
         return cache

@@ -195,6 +195,8 @@ class ProductFacts(BaseModel):
     steps: list[StepRecord] = Field(default_factory=list)
     tests: list[QualityResult] = Field(default_factory=list)
     custody: list[CustodianRecord] = Field(default_factory=list)
+    lineage: list[str] = Field(default_factory=list)
+    """The batch and every batch upstream of it, whose entries these facts were read from."""
 
 
 def coarsen(degrees: str) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -308,7 +309,34 @@ def record_facts(
             steps=steps,
             tests=tests,
             custody=_custody(steps, kinds, org_ids),
+            lineage=[b.id for b in trace.batches],
         )
+
+
+MAX_LINEAGE = 500
+"""Longer lineages are not checked entry by entry: their facts are read again."""
+
+
+def unchanged_since(engine: Engine, since: int, lineage: Sequence[str]) -> bool:
+    """Tell whether facts read from the first `since` entries, about a unit with `lineage`
+    (ProductFacts.lineage), still hold: no entry from index `since` on is recorded on one of
+    those batches, and none registers an organisation or a site again (names, regions).
+
+    What record_facts reads changes only so: signers never change once registered, a batch's
+    ancestors are fixed when it is made, and every change to a batch's row or its events is
+    an entry on that batch (batch_events, keyed by batch and log index). False for an empty
+    or very long lineage: read the facts again.
+    """
+    if not lineage or len(lineage) > MAX_LINEAGE:
+        return False
+    sql = (
+        "SELECT 1 FROM batch_events WHERE log_index >= {m} "  # noqa: S608 - placeholders only
+        f"AND batch IN ({marks(len(lineage))}) "
+        "UNION ALL SELECT 1 FROM organisations WHERE updated_index >= {m} "
+        "UNION ALL SELECT 1 FROM sites WHERE updated_index >= {m} LIMIT 1"
+    )
+    with engine.connect() as conn:
+        return not driver_rows(conn, sql, [since, *lineage, since, since])
 
 
 def records_lookup(engine: Engine, settings: Settings | None = None) -> FactsLookup:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from support import run_herbtrace
 from api.facts_cache import FactsCache, log_size_of
 from api.main import create_app
 from api.product_facts import ProductFacts
+from api.record_facts import unchanged_since
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
 from traceability.errors import NotFound
@@ -115,6 +116,45 @@ def test_an_unrelated_append_recomputes_the_same_facts(client: TestClient, world
     assert cache_of(client).misses == 2
 
 
+def test_an_append_elsewhere_keeps_the_facts(client: TestClient, world: World) -> None:
+    """An entry on a batch outside the unit's lineage (another planting) leaves the kept facts
+    standing: the next lookup checks and renews them instead of reading the records again,
+    and an entry on the lineage after that is read again."""
+    first = client.get(UNIT, headers=JSON).content
+    world.ok(COOP, body("planting", batch="FS-PL-2021-007", planted_on="2021-04-20"))
+    assert client.get(UNIT, headers=JSON).content == first
+    cache = cache_of(client)
+    assert (cache.misses, cache.renewed, cache.hits) == (1, 1, 0)
+    assert client.get(UNIT, headers=JSON).content == first
+    assert cache.hits == 1  # renewed under the new size
+    world.ok(PLANT, body("recall"), "operator")
+    assert client.get(UNIT, headers=JSON).json()["status"] == "recalled"
+    assert (cache.misses, cache.renewed) == (2, 1)
+
+
+def test_unchanged_since_looks_at_the_lineage_and_the_registrations(
+    world: World, engine: Engine
+) -> None:
+    """unchanged_since is true only when no entry since is on a lineage batch and no
+    organisation or site was registered again."""
+    lineage = ["JA-HS-2026-001-P", "JA-HS-2026-001", "FS-XS-2026-001", "FS-RS-2026-001"]
+    since = world.domain.ledger.size()
+    assert unchanged_since(engine, since, lineage)
+    world.ok(COOP, body("planting", batch="FS-PL-2021-007", planted_on="2021-04-20"))
+    assert unchanged_since(engine, since, lineage)
+    assert not unchanged_since(engine, since, ["FS-PL-2021-007"])
+    assert not unchanged_since(engine, since, [])
+    site_again = world.ok(
+        COOP,
+        body("site", id="site-jilin-lab", organisation="org-jilin-lab", kind="laboratory"),
+        "admin",
+    )
+    assert not unchanged_since(engine, site_again, lineage)
+    assert unchanged_since(engine, site_again + 1, lineage)
+    recall = world.ok(PLANT, body("recall"), "operator")
+    assert not unchanged_since(engine, recall, lineage)
+
+
 def test_another_process_appending_invalidates(
     client: TestClient, settings: Settings, tmp_path: Path
 ) -> None:
@@ -130,7 +170,9 @@ def test_another_process_appending_invalidates(
     assert done.returncode == 0, done.stderr
     assert log_size_of(client.app.state.ledger.engine) > size  # type: ignore[attr-defined]
     assert client.get(UNIT, headers=JSON).status_code == 200
-    assert cache_of(client).misses == 2
+    cache = cache_of(client)
+    assert cache.hits == 0  # seen as grown: checked (it registers parties) and read again
+    assert cache.misses == 2
 
 
 def test_unknown_links_are_not_kept(client: TestClient) -> None:
@@ -205,3 +247,30 @@ def test_a_grown_log_replaces_the_kept_facts() -> None:
     assert asyncio.run(cache.resolve(link)).size == 6
     assert asyncio.run(cache.resolve(link)).size == 6
     assert calls == [5, 6]
+
+
+def test_kept_facts_are_checked_before_they_are_renewed() -> None:
+    """At a grown log the cache asks `unchanged` with the size the facts were read at and
+    their lineage; if true they are kept under the new size, if false read again."""
+    size, verdict = [5], [True]
+    asked: list[tuple[int, tuple[str, ...]]] = []
+    calls: list[int] = []
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        calls.append(size[0])
+        return _facts(link).model_copy(update={"lineage": ["B-2", "B-1"]})
+
+    def unchanged(since: int, lineage: Sequence[str]) -> bool:
+        asked.append((since, tuple(lineage)))
+        return verdict[0]
+
+    cache = FactsCache(lookup, lambda: size[0], host="h.example", unchanged=unchanged)
+    link = DigitalLink("06901234567892", lot="L1", serial="1")
+    assert asyncio.run(cache.resolve(link)).size == 5
+    size[0] = 9
+    assert asyncio.run(cache.resolve(link)).size == 9
+    assert (calls, asked) == ([5], [(5, ("B-2", "B-1"))])
+    size[0], verdict[0] = 12, False
+    assert asyncio.run(cache.resolve(link)).size == 12
+    assert (calls, asked[-1]) == ([5, 12], (9, ("B-2", "B-1")))
+    assert (cache.hits, cache.renewed, cache.misses) == (0, 1, 2)
