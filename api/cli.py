@@ -38,6 +38,12 @@ def bench_lookup(
     uncached: Annotated[
         bool, typer.Option(help="Also measure the lookup recomputed on every request")
     ] = True,
+    grow: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Demo events/s appended while the last phase is measured (0: none)"
+        ),
+    ] = 100.0,
 ) -> None:
     """QR JSON lookups of a unit with a 50-event history on SQLite, beside a trivial route."""
     from api.bench.data import build
@@ -62,6 +68,7 @@ def bench_lookup(
                 rounds=rounds,
                 rates=tuple(rate),
                 uncached=uncached,
+                grow=grow,
             )
             figures = measure(data, plan, say)
             console.print()

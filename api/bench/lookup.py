@@ -6,9 +6,11 @@ keep-alive connections. Each round measures, side by side, the trivial route and
 unit's JSON lookup: at saturation, then at each paced rate. Figures are medians over the
 rounds; the server's CPU time per answer is read from /proc around every phase. A second
 server with the facts cache off then measures the lookup recomputed on every request (the
-cost of a cache miss) at saturation. The reference answer is fetched once and checked to
-be the unit's facts with its whole history; every later answer must be 200 with exactly
-those bytes (the second server's too).
+cost of a cache miss) at saturation, and a third, the cache on, measures it at saturation
+while a writer process appends demo events on other batches (`grower.py`): each lookup
+then finds the log grown and checks its kept facts. The reference answer is fetched once
+and checked to be the unit's facts with its whole history; every later answer must be 200
+with exactly those bytes (the other servers' too).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import math
 import multiprocessing
 import os
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -25,6 +28,7 @@ from multiprocessing.connection import Connection
 from api.bench.app import CACHE_VARIABLE, TRIVIAL_BODY, TRIVIAL_PATH
 from api.bench.client import Phase, PhaseResult, serve_phases
 from api.bench.data import ORIGIN, LookupData
+from api.bench.grower import Grower
 from api.bench.server import ApiServer
 from traceability.errors import ConfigurationError
 
@@ -43,6 +47,8 @@ class LookupPlan:
     rounds: int = 3
     rates: tuple[float, ...] = (500.0, 1000.0)
     uncached: bool = True
+    grow: float = 100.0
+    """Demo events appended per second during the growing-log phase (0: no such phase)."""
 
 
 @dataclass
@@ -93,6 +99,9 @@ class LookupFigures:
     trivial: dict[str, Series] = field(default_factory=dict)
     lookup: dict[str, Series] = field(default_factory=dict)
     uncached: Series | None = None
+    growing: Series | None = None
+    grown: tuple[int, int, float] = (0, 0, 0.0)
+    """The growing-log phase's writer: events accepted, refused, and seconds it ran."""
     reference: dict[str, object] = field(default_factory=dict)
     reference_body: bytes = b""
     load: tuple[float, float] = (0.0, 0.0)
@@ -101,12 +110,13 @@ class LookupFigures:
     def every_result(self) -> list[PhaseResult]:
         """Every phase's result, uncached included."""
         series = [*self.trivial.values(), *self.lookup.values()]
-        series += [self.uncached] if self.uncached else []
+        series += [s for s in (self.uncached, self.growing) if s is not None]
         return [r for s in series for r in s.results]
 
     def lookup_answers(self) -> int:
         """How many lookup answers were received and checked (warm-up included)."""
-        series = [*self.lookup.values(), *([self.uncached] if self.uncached else [])]
+        series = [*self.lookup.values()]
+        series += [s for s in (self.uncached, self.growing) if s is not None]
         return sum(r.answers for s in series for r in s.results)
 
     def problems(self) -> list[str]:
@@ -196,6 +206,8 @@ def measure(data: LookupData, plan: LookupPlan, say: Callable[[str], None]) -> L
         _cached_rounds(figures, env, client, say)
         if plan.uncached:
             _uncached_rounds(figures, {**env, CACHE_VARIABLE: "off"}, client, say)
+        if plan.grow > 0:
+            _growing_rounds(figures, env, client, say)
     finally:
         client.close()
     figures.load = (start_load, os.getloadavg()[0])
@@ -265,5 +277,33 @@ def _uncached_rounds(
             result, cpu = client.run(phase, server)
             figures.uncached.add(result, cpu)
             say(f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s")
+    finally:
+        server.stop()
+
+
+def _growing_rounds(
+    figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
+) -> None:
+    plan, data = figures.plan, figures.data
+    server = ApiServer(env, plan.workers)
+    try:
+        server.wait_ready(TRIVIAL_PATH)
+        say(f"serving on http://{server.host}:{server.port}, the log growing {plan.grow:g}/s")
+        status, body = server.get(data.path)
+        check_reference(status, body, data)
+        if body != figures.reference_body:
+            raise ConfigurationError("the lookup's answer differs from the first server's")
+        figures.growing = Series()
+        grower = Grower(data.url, ORIGIN, plan.grow)
+        started = time.monotonic()
+        try:
+            for n in range(plan.rounds):
+                phase = _phase(plan, server, "lookup, log growing", data.path, body, SATURATION)
+                result, cpu = client.run(phase, server)
+                figures.growing.add(result, cpu)
+                say(f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s")
+        finally:
+            accepted, refused = grower.stop()
+        figures.grown = (accepted, refused, time.monotonic() - started)
     finally:
         server.stop()

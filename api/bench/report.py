@@ -71,6 +71,17 @@ def table(figures: LookupFigures) -> list[str]:
         cells = [u.rate, u.latency(0.5), u.latency(0.99)]
         cells += [math.nan] * (2 * (len(columns) - 1)) + [u.server_us]
         lines.append(_format("QR JSON lookup, facts recomputed", cells))
+    if figures.growing is not None:
+        g = figures.growing
+        cells = [g.rate, g.latency(0.5), g.latency(0.99)]
+        cells += [math.nan] * (2 * (len(columns) - 1)) + [g.server_us]
+        lines.append(_format("QR JSON lookup, log growing", cells))
+        accepted, refused, seconds = figures.grown
+        lines.append(
+            f"log growing: {accepted:,} demo events appended on other batches in {seconds:.1f} s "
+            f"({accepted / seconds if seconds else 0:,.0f}/s; {refused} refused) while it was "
+            "measured: every lookup found the log grown since its facts were kept"
+        )
     client_us = figures.trivial[SATURATION].client_us
     lines.append(
         f"client: {client_us:.0f} µs CPU per request at saturation on the trivial route, so "

@@ -34,7 +34,8 @@ def cells(line: str, label: str) -> list[float]:
 
 
 def test_the_command_measures_and_checks_every_lookup(tmp_path: Path) -> None:
-    """A tiny run prints the side-by-side table and checks every answer was the unit's facts."""
+    """A tiny run prints the side-by-side table, with the log growing in the last phase, and
+    checks every answer was the unit's facts."""
     done = run_herbtrace(
         ["bench", "lookup", "--background", "30", "--seconds", "0.5", "--warmup", "0.2",
          "--rounds", "1", "--rate", "100", "--connections", "4"],
@@ -60,16 +61,26 @@ def test_the_command_measures_and_checks_every_lookup(tmp_path: Path) -> None:
     assert all(v > 0 for v in trivial + lookup + ratio)
     assert ratio[0] == pytest.approx(lookup[0] / trivial[0], abs=0.01)
     assert len(recomputed) == 4  # no paced figures
-    assert rows[4].startswith("client: ")
-    assert "µs CPU per request" in rows[4]
+    growing = cells(rows[4], "QR JSON lookup, log growing")
+    assert len(growing) == 4
+    assert growing[0] > 0
+    grown = re.fullmatch(
+        rf"log growing: ({NUMBER}) demo events appended on other batches in {NUMBER} s "
+        rf"\({NUMBER}/s; 0 refused\) while it was measured: .*",
+        rows[5],
+    )
+    assert grown, rows[5]
+    assert int(grown[1].replace(",", "")) > 0
+    assert rows[6].startswith("client: ")
+    assert "µs CPU per request" in rows[6]
     checked = re.fullmatch(
         r"checked ([0-9,]+) lookup answers: all 200 with unit 0002's facts "
         r"\(50 steps, batch BT-P\), byte for byte",
-        rows[5],
+        rows[7],
     )
-    assert checked, rows[5]
+    assert checked, rows[7]
     assert int(checked[1].replace(",", "")) >= 100
-    assert rows[6].startswith("target ≥ 1,000 lookups/s: ")
+    assert rows[8].startswith("target ≥ 1,000 lookups/s: ")
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:
