@@ -68,13 +68,23 @@ def seed(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core is typical)")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (log key, checkpoints, entries and proofs)."""
     import uvicorn
 
     settings = load_settings()
     initialise(settings)
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 PLUGIN_GROUP = "herbtrace.cli"
