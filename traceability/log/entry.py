@@ -103,7 +103,7 @@ LEAF_LAYOUT = re.compile(
     rb"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z)\n"
     rb"([A-Za-z0-9+/]{85}[AQgw]==)\n([^\n]*)\n"
 )
-"""The leaf layout parse_leaf accepts: one match yields index, prev, received, signature, payload."""
+"""The leaf layout parse_leaf accepts; a match's groups: index, prev, received, sig, payload."""
 
 
 def parse_leaf(leaf: bytes) -> Entry:

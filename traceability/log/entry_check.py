@@ -16,8 +16,7 @@ from traceability.envelope import SIGNING_PREFIX
 from traceability.errors import InvalidInput
 from traceability.keys import load_public_key
 from traceability.log import merkle
-from traceability.log.entry import LEAF_LAYOUT
-from traceability.log.entry import parse_leaf
+from traceability.log.entry import LEAF_LAYOUT, parse_leaf
 
 
 class StoredEntry(NamedTuple):
