@@ -21,7 +21,8 @@ import multiprocessing
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
@@ -259,51 +260,59 @@ def _cached_rounds(
         server.stop()
 
 
-def _uncached_rounds(
-    figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
-) -> None:
+@contextmanager
+def _another_server(
+    figures: LookupFigures, env: dict[str, str], say: Callable[[str], None], what: str
+) -> Iterator[tuple[ApiServer, bytes]]:
+    """A server of `env` (described as `what`), checked to answer what the first one did."""
     plan, data = figures.plan, figures.data
     server = ApiServer(env, plan.workers)
     try:
         server.wait_ready(TRIVIAL_PATH)
-        say(f"serving on http://{server.host}:{server.port}, the facts cache off")
+        say(f"serving on http://{server.host}:{server.port}, {what}")
         status, body = server.get(data.path)
         check_reference(status, body, data)
         if body != figures.reference_body:
-            raise ConfigurationError("the uncached lookup's answer differs from the cached one")
-        figures.uncached = Series()
-        for n in range(plan.rounds):
-            phase = _phase(plan, server, "lookup, recomputed", data.path, body, SATURATION)
-            result, cpu = client.run(phase, server)
-            figures.uncached.add(result, cpu)
-            say(f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s")
+            raise ConfigurationError(f"the lookup with {what} differs from the first answer")
+        yield server, body
     finally:
         server.stop()
+
+
+def _saturated(
+    figures: LookupFigures,
+    server: ApiServer,
+    body: bytes,
+    client: _Client,
+    say: Callable[[str], None],
+    name: str,
+) -> Series:
+    """The lookup at saturation, `plan.rounds` times."""
+    series = Series()
+    for n in range(figures.plan.rounds):
+        phase = _phase(figures.plan, server, name, figures.data.path, body, SATURATION)
+        result, cpu = client.run(phase, server)
+        series.add(result, cpu)
+        say(f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s")
+    return series
+
+
+def _uncached_rounds(
+    figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
+) -> None:
+    with _another_server(figures, env, say, "the facts cache off") as (server, body):
+        figures.uncached = _saturated(figures, server, body, client, say, "lookup, recomputed")
 
 
 def _growing_rounds(
     figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
 ) -> None:
-    plan, data = figures.plan, figures.data
-    server = ApiServer(env, plan.workers)
-    try:
-        server.wait_ready(TRIVIAL_PATH)
-        say(f"serving on http://{server.host}:{server.port}, the log growing {plan.grow:g}/s")
-        status, body = server.get(data.path)
-        check_reference(status, body, data)
-        if body != figures.reference_body:
-            raise ConfigurationError("the lookup's answer differs from the first server's")
-        figures.growing = Series()
-        grower = Grower(data.url, ORIGIN, plan.grow)
+    what = f"the log growing {figures.plan.grow:g}/s"
+    with _another_server(figures, env, say, what) as (server, body):
+        grower = Grower(figures.data.url, ORIGIN, figures.plan.grow)
         started = time.monotonic()
         try:
-            for n in range(plan.rounds):
-                phase = _phase(plan, server, "lookup, log growing", data.path, body, SATURATION)
-                result, cpu = client.run(phase, server)
-                figures.growing.add(result, cpu)
-                say(f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s")
+            figures.growing = _saturated(figures, server, body, client, say, "lookup, log growing")
         finally:
             accepted, refused = grower.stop()
         figures.grown = (accepted, refused, time.monotonic() - started)
-    finally:
-        server.stop()

@@ -8,19 +8,18 @@ the password file under an exclusive lock and swapped in atomically (write, then
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from traceability.errors import ConfigurationError, InvalidInput
+from traceability.storage.named_lock import file_lock
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -110,15 +109,8 @@ class PasswordFile:
             raise ConfigurationError("mosquitto_passwd wrote unexpected lines")
         return lines
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _locked(self) -> AbstractContextManager[None]:
+        return file_lock(self.path.with_name(self.path.name + ".lock"))
 
     def _lines(self) -> list[str]:
         try:

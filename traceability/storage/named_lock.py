@@ -66,7 +66,14 @@ def named_lock(engine: Engine, name: str) -> Iterator[None]:
             yield
         return
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    path = Path(f"{database}.{digest}.lock")
+    with file_lock(Path(f"{database}.{digest}.lock")):
+        yield
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive `flock` on `path` (created if missing) for the block: every other
+    holder, in this process or another, waits; the kernel releases it if the process dies."""
     with open(path, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
