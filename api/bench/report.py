@@ -80,7 +80,8 @@ def table(figures: LookupFigures) -> list[str]:
         lines.append(
             f"log growing: {accepted:,} demo events appended on other batches in {seconds:.1f} s "
             f"({accepted / seconds if seconds else 0:,.0f}/s; {refused} refused) while it was "
-            "measured: every lookup found the log grown since its facts were kept"
+            "measured: after each append the next lookup finds the log grown and checks its "
+            "kept facts"
         )
     client_us = figures.trivial[SATURATION].client_us
     lines.append(
