@@ -30,8 +30,9 @@ log = logging.getLogger("herbtrace.gateway")
 
 MAX_INFLIGHT_RECEIPTS = 0
 """Receipts published but not yet acknowledged by the broker: 0, no limit (paho's default is
-20). The pipeline bounds them already (a batch's receipts at a time), and with a limit paho
-walks every unacknowledged message on each PUBACK looking for one to send."""
+20). A limit would not hold fewer receipts in memory (paho queues those beyond it until the
+broker acknowledges others), and with one paho walks every unacknowledged message on each
+PUBACK looking for a queued one to send."""
 
 
 class CorrelationData(Properties):
