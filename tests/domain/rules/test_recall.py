@@ -52,3 +52,24 @@ def test_a_recall_is_signed_by_a_regulator_or_the_owners_operator(world: World) 
     world.ok(PLANT, body("recall"), role="operator")
     assert world.domain.batch("JA-HS-2026-001-P").status == "recalled"
     assert world.domain.alerts(kind="recalled_batch") == []  # nothing sold yet
+
+
+def test_goods_recalled_in_transit_are_received_and_stay_recalled(world: World) -> None:
+    """A batch recalled while shipped is received (custody moves to where the goods are),
+    stays recalled with nothing more recorded on it, and the receipt alerts regulators."""
+    world.packed()
+    world.ok(PLANT, body("ship", carrier=None))
+    world.ok(COOP, body("recall"), role="regulator")
+    world.ok(PHARMACY, body("receive"))
+    packed = world.domain.batch("JA-HS-2026-001-P")
+    assert (packed.status, packed.custodian, packed.in_transit) == ("recalled", PHARMACY, None)
+    events = [e.type for e in world.domain.events("JA-HS-2026-001-P")]
+    assert events[-3:] == ["recall", "receive", "alert"]  # the alert is logged on it too
+    (alert,) = world.domain.alerts(kind="recalled_batch")
+    assert alert.batch == "JA-HS-2026-001-P"
+    assert alert.evidence["shipment"] == "SHP-2026-1010-01"
+    assert alert.evidence["site"] == "site-changchun-pharmacy"
+    world.refused(PHARMACY, body("retail_sale", serials=["0003"]), "batch_recalled")
+    world.refused(PHARMACY, body("ship", shipment="SHP-back", to=PLANT), "batch_recalled")
+    report = world.domain.reindex(check=True)  # replaying the log gives the same state
+    assert report.changed == []

@@ -79,7 +79,11 @@ def ship(ctx: Context, body: Ship) -> None:
 
 
 def receive(ctx: Context, body: Receive) -> None:
-    """The recipient confirms a shipment, naming exactly its batches; custody passes to it."""
+    """The recipient confirms a shipment, naming exactly its batches; custody passes to it.
+
+    A batch recalled while on the way is received too (custody is where the goods are),
+    stays recalled, and the receipt raises a `recalled_batch` alert saying where it is.
+    """
     require_role(ctx, FIELD_ROLES, "a receipt")
     t = state.shipments
     rows = ctx.conn.execute(
@@ -128,8 +132,8 @@ def receive(ctx: Context, body: Receive) -> None:
             shipped=", ".join(shipped),
             received=", ".join(named),
         )
-    for batch in require_known(ctx, shipped).values():
-        require_not_recalled(ctx, batch)
+    carried = require_known(ctx, shipped)
+    recalled = sorted(b.id for b in carried.values() if b.status == "recalled")
     require_own_site(ctx, body.site)
     ctx.conn.execute(
         t.update()
@@ -142,6 +146,15 @@ def receive(ctx: Context, body: Receive) -> None:
         .values(custodian=ctx.org, shipment=None)
     )
     state.add_events(ctx.conn, ctx.index, "receive", shipped)
+    if recalled:  # recalled on the way: where the goods are must still be on record
+        ctx.alert(
+            "recalled_batch",
+            "warning",
+            f"{ctx.org} received recalled {', '.join(recalled)} (shipment {body.shipment}) at "
+            f"{body.site}: held there, nothing more may be recorded on it",
+            batch=recalled[0],
+            evidence={"shipment": body.shipment, "batches": ", ".join(recalled), "site": body.site},
+        )
 
 
 def retail_sale(ctx: Context, body: RetailSale) -> None:
