@@ -30,11 +30,12 @@ def test_a_recall_marks_every_downstream_batch_and_unit(world: World) -> None:
 
 
 def test_nothing_is_recorded_on_a_recalled_batch(world: World) -> None:
-    """Sale, shipment, readings, tests and a second recall on recalled batches are refused."""
+    """Sale, shipment on (to anyone but the owner), readings, tests and a second recall on
+    recalled batches are refused."""
     sold_story(world)
     world.ok(COOP, body("recall"), role="regulator")
     world.refused(PHARMACY, body("retail_sale", serials=["0003"]), "batch_recalled")
-    world.refused(PHARMACY, body("ship", shipment="SHP-back", to=PLANT), "batch_recalled")
+    world.refused(PHARMACY, body("ship", shipment="SHP-on", to=LAB), "batch_recalled")
     world.refused(PHARMACY, body("sensor_reading"), "batch_recalled")
     world.refused(
         LAB, body("quality_test", batch="JA-HS-2026-001-P"), "batch_recalled", "inspector"
@@ -70,6 +71,35 @@ def test_goods_recalled_in_transit_are_received_and_stay_recalled(world: World) 
     assert alert.evidence["shipment"] == "SHP-2026-1010-01"
     assert alert.evidence["site"] == "site-changchun-pharmacy"
     world.refused(PHARMACY, body("retail_sale", serials=["0003"]), "batch_recalled")
-    world.refused(PHARMACY, body("ship", shipment="SHP-back", to=PLANT), "batch_recalled")
+    world.refused(PHARMACY, body("ship", shipment="SHP-on", to=LAB), "batch_recalled")
     report = world.domain.reindex(check=True)  # replaying the log gives the same state
     assert report.changed == []
+
+
+def test_recalled_goods_go_back_to_their_owner(world: World) -> None:
+    """The holder of recalled goods may ship them back to their owner only; the owner
+    receives them, they stay recalled, and the receipt's alert says they were returned."""
+    sold_story(world)
+    packed = world.domain.batch("JA-HS-2026-001-P")
+    assert packed.owner == PLANT
+    world.ok(COOP, body("recall"), role="regulator")
+    back = body("ship", shipment="SHP-back", to=PLANT, to_site="site-jian-plant", carrier=None)
+    world.ok(PHARMACY, back)
+    returned = body("receive", shipment="SHP-back", sender=PHARMACY, site="site-jian-plant")
+    world.refused(LAB, returned | {"site": "site-jilin-lab"}, "custody")
+    world.ok(PLANT, returned)
+    packed = world.domain.batch("JA-HS-2026-001-P")
+    assert (packed.status, packed.custodian, packed.in_transit) == ("recalled", PLANT, None)
+    (alert,) = [a for a in world.domain.alerts(kind="recalled_batch") if "shipment" in a.evidence]
+    assert alert.evidence["shipment"] == "SHP-back"
+    assert "returned to its owner" in alert.detail
+    world.refused(PLANT, body("ship", shipment="SHP-again", to=PHARMACY), "batch_recalled")
+    assert world.domain.reindex(check=True).changed == []
+
+
+def test_only_the_holder_ships_a_return(world: World) -> None:
+    """A return is a shipment like any other: only the goods' custodian may send it."""
+    sold_story(world)
+    world.ok(COOP, body("recall"), role="regulator")
+    world.refused(COOP, body("ship", shipment="SHP-back", to=PLANT), "custody")
+    world.refused(PLANT, body("ship", shipment="SHP-back", to=PLANT), "custody")

@@ -13,6 +13,7 @@ from traceability.domain.context import Context
 from traceability.domain.rules.custody import (
     FIELD_ROLES,
     held,
+    require_custodian,
     require_known,
     require_organisation,
     require_own_site,
@@ -21,16 +22,24 @@ from traceability.domain.rules.custody import (
 from traceability.domain.rules.importer import acting_for, for_holder
 from traceability.domain.rules.quality import require_not_failed
 from traceability.domain.rules.recall import apply_recall, require_not_recalled, require_recaller
+from traceability.domain.state import BatchRecord
 
 
 def ship(ctx: Context, body: Ship) -> None:
-    """The custodian ships batches; custody passes only when the recipient receives them."""
+    """The custodian ships batches; custody passes only when the recipient receives them.
+
+    Recalled batches may be shipped only back to their owner, all of them at once (a return:
+    recalled goods go back to the producer); they stay recalled.
+    """
     require_role(ctx, FIELD_ROLES, "a shipment")
     ids = list(dict.fromkeys(body.batches))
-    found = held(ctx, ids)
+    found = require_known(ctx, ids)
+    if not _a_return(ctx, found, body.to):
+        found = held(ctx, ids)
     ctx = for_holder(ctx, found)
     for batch in found.values():
-        require_not_failed(ctx, batch, "shipped")
+        if batch.status != "recalled":
+            require_not_failed(ctx, batch, "shipped")
     require_organisation(ctx, body.to)
     if body.to == ctx.org:
         ctx.refuse(
@@ -76,6 +85,16 @@ def ship(ctx: Context, body: Ship) -> None:
         state.batches.update().where(state.batches.c.id.in_(ids)).values(shipment=body.shipment)
     )
     state.add_events(ctx.conn, ctx.index, "ship", ids)
+
+
+def _a_return(ctx: Context, found: dict[str, BatchRecord], to: str) -> bool:
+    """Whether a shipment of `found` to `to` returns recalled goods to their owner: every
+    batch recalled, owned by `to`, and held (not in transit) by the signer's organisation."""
+    if not found or any(b.status != "recalled" or b.owner != to for b in found.values()):
+        return False
+    for batch in found.values():
+        require_custodian(ctx, batch)
+    return True
 
 
 def receive(ctx: Context, body: Receive) -> None:
@@ -146,12 +165,14 @@ def receive(ctx: Context, body: Receive) -> None:
         .values(custodian=ctx.org, shipment=None)
     )
     state.add_events(ctx.conn, ctx.index, "receive", shipped)
-    if recalled:  # recalled on the way: where the goods are must still be on record
+    if recalled:  # recalled on the way, or returned: where the goods are stays on record
+        returned = all(carried[b].owner == ctx.org for b in recalled)
         ctx.alert(
             "recalled_batch",
             "warning",
             f"{ctx.org} received recalled {', '.join(recalled)} (shipment {body.shipment}) at "
-            f"{body.site}: held there, nothing more may be recorded on it",
+            f"{body.site}{' (returned to its owner)' if returned else ''}: held there, "
+            "recalled",
             batch=recalled[0],
             evidence={"shipment": body.shipment, "batches": ", ".join(recalled), "site": body.site},
         )
