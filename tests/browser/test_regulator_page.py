@@ -294,6 +294,10 @@ def test_recall_shows_the_downstream_units_before_and_after(phone: BrowserPage, 
     page.fill("#recall-batch", TO_RECALL)
     page.fill("#recall-reason", "农药残留超标 browser test")
     page.select_option("#recall-level", "II")
+    # the refused previews above rendered their own reach here: wait for this one's
+    page.evaluate(
+        "document.querySelector('#impact-before .impact-body').removeAttribute('data-units')"
+    )
     page.click("#recall-preview")
     before = page.wait_for_selector("#impact-before:not([hidden]) .impact-body[data-units]")
     assert before is not None
