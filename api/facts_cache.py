@@ -25,6 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
@@ -39,6 +40,7 @@ MAX_ENTRIES = 4096
 """Links kept; an entry is its answer's JSON, about 10 kB for a 50-event history."""
 
 _LinkKey = tuple[str, str | None, str | None]
+T = TypeVar("T")
 
 
 def log_size_of(engine: Engine) -> int:
@@ -128,24 +130,29 @@ class FactsCache:
         """Return the facts of `link`, current as of this call; NotFound if nothing is recorded."""
         if self._log_size is None:
             return await run_in_threadpool(self._read, link, -1)
-        if self.inline_size:
-            size = self._log_size()
-        else:
-            size = await run_in_threadpool(self._log_size)
+        size = await self._query(self._log_size)
         kept = self._kept(link)
         if kept is not None and kept.size == size:
             self.hits += 1
             return kept
-        if kept is not None and kept.size < size and kept.lineage and self._unchanged:
-            if self.inline_size:
-                same = self._unchanged(kept.size, kept.lineage)
-            else:
-                same = await run_in_threadpool(self._unchanged, kept.size, kept.lineage)
-            if same:
-                self.renewed += 1
-                return self._keep(link, replace(kept, size=size))
+        if (
+            kept is not None
+            and kept.size < size
+            and kept.lineage
+            and self._unchanged is not None
+            and await self._query(self._unchanged, kept.size, kept.lineage)
+        ):
+            self.renewed += 1
+            return self._keep(link, replace(kept, size=size))
         self.misses += 1
         return await run_in_threadpool(self._read, link, size)
+
+    async def _query(self, statement: Callable[..., T], *args: Any) -> T:
+        """Run one small database statement: on the event loop's thread with `inline_size`,
+        else in a worker thread."""
+        if self.inline_size:
+            return statement(*args)
+        return await run_in_threadpool(statement, *args)
 
     def _kept(self, link: DigitalLink) -> Resolved | None:
         """The entry kept for `link`, if there is one (marked as the most recently used)."""

@@ -237,13 +237,7 @@ def _cached_rounds(
     figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
 ) -> None:
     plan, data = figures.plan, figures.data
-    server = ApiServer(env, plan.workers)
-    try:
-        server.wait_ready(TRIVIAL_PATH)
-        say(f"serving on http://{server.host}:{server.port} ({plan.workers} worker(s))")
-        status, body = server.get(data.path)
-        figures.reference = check_reference(status, body, data)
-        figures.reference_body = body
+    with _server(figures, env, say, f"{plan.workers} worker(s)") as (server, body):
         endpoints = [("trivial", TRIVIAL_PATH, TRIVIAL_BODY), ("lookup", data.path, body)]
         for n in range(plan.rounds):
             for kind in kinds(plan):
@@ -256,23 +250,24 @@ def _cached_rounds(
                         f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s, "
                         f"p50 {result.quantile(0.5):.2f} ms, p99 {result.quantile(0.99):.2f} ms"
                     )
-    finally:
-        server.stop()
 
 
 @contextmanager
-def _another_server(
+def _server(
     figures: LookupFigures, env: dict[str, str], say: Callable[[str], None], what: str
 ) -> Iterator[tuple[ApiServer, bytes]]:
-    """A server of `env` (described as `what`), checked to answer what the first one did."""
+    """A server of `env` (described as `what`) and its answer to the lookup. The first
+    server's answer becomes the reference; every later one must answer the same bytes."""
     plan, data = figures.plan, figures.data
     server = ApiServer(env, plan.workers)
     try:
         server.wait_ready(TRIVIAL_PATH)
         say(f"serving on http://{server.host}:{server.port}, {what}")
         status, body = server.get(data.path)
-        check_reference(status, body, data)
-        if body != figures.reference_body:
+        reference = check_reference(status, body, data)
+        if not figures.reference_body:
+            figures.reference, figures.reference_body = reference, body
+        elif body != figures.reference_body:
             raise ConfigurationError(f"the lookup with {what} differs from the first answer")
         yield server, body
     finally:
@@ -300,7 +295,7 @@ def _saturated(
 def _uncached_rounds(
     figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
 ) -> None:
-    with _another_server(figures, env, say, "the facts cache off") as (server, body):
+    with _server(figures, env, say, "the facts cache off") as (server, body):
         figures.uncached = _saturated(figures, server, body, client, say, "lookup, recomputed")
 
 
@@ -308,7 +303,7 @@ def _growing_rounds(
     figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
 ) -> None:
     what = f"the log growing {figures.plan.grow:g}/s"
-    with _another_server(figures, env, say, what) as (server, body):
+    with _server(figures, env, say, what) as (server, body):
         grower = Grower(figures.data.url, ORIGIN, figures.plan.grow)
         started = time.monotonic()
         try:
