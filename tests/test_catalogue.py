@@ -66,6 +66,12 @@ min = "1.0"
 max = "2.00"
 source = "test: limit source"
 
+[quantities.default]
+max_mass_kg = "1000"
+max_area_m2 = "10000"
+max_count = "1000"
+source = "test: bound source"
+
 [yields.default]
 {defaults}
 

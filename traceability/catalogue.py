@@ -22,6 +22,7 @@ from traceability.catalogue_models import (
     Kind,
     Limit,
     QualityItem,
+    QuantityBound,
     Status,
     StorageRange,
     Unit,
@@ -88,6 +89,11 @@ class Catalogue(CatalogueData):
         """Return the temperature and humidity range the herb must be kept in, with sources."""
         self.herb(herb)
         return self.storage_ranges[herb]
+
+    def quantity_bound(self, herb: str) -> QuantityBound:
+        """Return the most one event may name for one batch of `herb`, with its source."""
+        self.herb(herb)
+        return self.quantities.get(herb, self.default_quantities)
 
     def check_item(self, herb: str, item: str, value: Decimal, unit: str) -> Verdict:
         """Check a measured `value` in `unit` against the herb's limit for `item`.

@@ -23,6 +23,7 @@ from traceability.catalogue_models import (
     Kind,
     Limit,
     QualityItem,
+    QuantityBound,
     StorageRange,
     Unit,
     Yield,
@@ -94,6 +95,13 @@ class StorageEntry(_Entry):
     tolerance_source: Text
 
 
+class QuantityEntry(_Entry):
+    max_mass_kg: DecimalText
+    max_area_m2: DecimalText
+    max_count: DecimalText
+    source: Text
+
+
 class CatalogueFile(_Entry):
     version: int = Field(alias="schema")
     items: dict[Code, ItemEntry]
@@ -101,6 +109,7 @@ class CatalogueFile(_Entry):
     limits: dict[str, dict[str, LimitEntry]] = {}
     yields: dict[str, dict[str, YieldEntry]]
     storage: dict[Code, StorageEntry]
+    quantities: dict[Code, QuantityEntry] = {}
 
 
 def parse_catalogue(text: str, origin: str) -> CatalogueData:
@@ -153,6 +162,7 @@ def _cross_check(parsed: CatalogueFile) -> list[str]:
                 problems.append(f"{where}: unknown quality item {item_code!r}")
             problems.extend(_bounds(where, "", limit.min, limit.max, "a min or a max"))
     problems.extend(_check_yields(parsed))
+    problems.extend(_check_quantities(parsed))
     for code, profile in parsed.storage.items():
         where = f"storage.{code}"
         t_min, t_max = profile.temperature_min, profile.temperature_max
@@ -199,6 +209,19 @@ def _check_yields(parsed: CatalogueFile) -> list[str]:
     return problems
 
 
+def _check_quantities(parsed: CatalogueFile) -> list[str]:
+    problems: list[str] = []
+    if "default" not in parsed.quantities:
+        problems.append("quantities.default: missing; it bounds every herb's batch quantities")
+    for code, entry in parsed.quantities.items():
+        if code != "default" and code not in parsed.herbs:
+            problems.append(f"quantities.{code}: unknown herb {code!r}")
+        for name in ("max_mass_kg", "max_area_m2", "max_count"):
+            if getattr(entry, name) <= 0:
+                problems.append(f"quantities.{code}.{name}: {getattr(entry, name)} is not above 0")
+    return problems
+
+
 def _build(parsed: CatalogueFile, origin: str) -> CatalogueData:
     items = {
         code: QualityItem(code=code, zh=e.zh, en=e.en, unit=e.unit)
@@ -240,6 +263,16 @@ def _build(parsed: CatalogueFile, origin: str) -> CatalogueData:
     storage = {
         code: _storage(code, e, parsed.storage[e.storage]) for code, e in parsed.herbs.items()
     }
+    bounds = {
+        code: QuantityBound(
+            herb="*" if code == "default" else code,
+            max_mass_kg=e.max_mass_kg,
+            max_area_m2=e.max_area_m2,
+            max_count=e.max_count,
+            source=e.source,
+        )
+        for code, e in parsed.quantities.items()
+    }
     return CatalogueData(
         origin=origin,
         items=items,
@@ -248,6 +281,8 @@ def _build(parsed: CatalogueFile, origin: str) -> CatalogueData:
         default_yields=yields.pop("*"),
         yields=yields,
         storage_ranges=storage,
+        default_quantities=bounds.pop("default"),
+        quantities=bounds,
     )
 
 

@@ -137,6 +137,20 @@ class StorageRange(Record):
         return found
 
 
+class QuantityBound(Record):
+    """The most one event may name for one batch of a herb, per kind of unit, and why.
+
+    `herb` is "*" for the catalogue-wide default. Mass is in kilograms, area in square
+    metres, counts (pieces, head) in units.
+    """
+
+    herb: str
+    max_mass_kg: Decimal
+    max_area_m2: Decimal
+    max_count: Decimal
+    source: str
+
+
 Status = Literal["pass", "fail", "no_limit"]
 """A verdict: within the limit, outside it, or no cited limit to apply."""
 
@@ -170,3 +184,5 @@ class CatalogueData(Record):
     default_yields: dict[str, Yield]
     yields: dict[str, dict[str, Yield]]
     storage_ranges: dict[str, StorageRange]
+    default_quantities: QuantityBound
+    quantities: dict[str, QuantityBound]

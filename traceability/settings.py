@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         default=60, ge=1, le=1_000_000, description="Requests one client IP may make at once"
     )
 
+    clock_skew: int = Field(
+        default=600,
+        ge=0,
+        le=86_400,
+        description="Seconds an event's times may lie after the moment the log receives it "
+        "(devices' clocks run fast); later times are refused as implausible",
+    )
+
     scan_warn_count: int = Field(
         default=20,
         ge=1,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from schemas.envelope import HashHex
-from schemas.events.common import Body, Identifier, Text
+from schemas.events.common import PLAIN_TEXT, Body, Identifier, Label, Text
 
 AlertKind = Literal[
     "quality_failed",
@@ -33,8 +33,8 @@ class Alert(Body):
     severity: Literal["info", "warning", "critical"]
     batch: Identifier | None = None
     subject: Text | None = Field(default=None, description="What it is about, e.g. a device")
-    detail: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-    evidence: dict[str, Text | int] = Field(default_factory=dict, max_length=20)
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=PLAIN_TEXT)]
+    evidence: dict[Label, Text | int] = Field(default_factory=dict, max_length=20)
     envelopes: list[HashHex] = Field(
         default_factory=list, max_length=20, description="Envelope hashes of the evidence"
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import decimal
 import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 
 from schemas.envelope import UtcTime
 
@@ -21,8 +22,10 @@ __all__ = [
     "Gtin",
     "HerbCode",
     "Identifier",
+    "Label",
     "MassUnit",
     "Portion",
+    "PositiveDecimal",
     "Quantity",
     "Region",
     "SignedDecimal",
@@ -41,11 +44,34 @@ class Body(BaseModel):
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 """A batch, organisation, site, shipment or sensor ID: ASCII, 1–64 characters."""
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=False)]
-"""Free text (Chinese welcome), one line up to 200 characters."""
+_UNSEEN = r"\p{Cc}\p{Cf}\p{Zl}\p{Zp}"
+PLAIN_TEXT = rf"^[^{_UNSEEN}]*[^\s{_UNSEEN}][^{_UNSEEN}]*$"
+"""Visible text on one line: no control or format character (Unicode Cc, Cf, which hold the
+bidirectional overrides and isolates, zero-width characters and the byte-order mark), no line
+or paragraph separator, and at least one character that is not white space."""
+
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=False, pattern=PLAIN_TEXT)
+]
+"""Free text (Chinese welcome), one line up to 200 characters, every character visible."""
+
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PLAIN_TEXT)]
+"""A short name such as a processing parameter's (蒸制温度): plain text up to 64 characters."""
 
 Decimal = Annotated[str, StringConstraints(pattern=r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,6})?$")]
 """A non-negative exact decimal as a string ("180.500"); numbers never travel as floats."""
+
+_POSITIVE_FRACTION = (
+    r"[1-9][0-9]{0,5}|0[1-9][0-9]{0,4}|00[1-9][0-9]{0,3}|000[1-9][0-9]{0,2}|0000[1-9][0-9]?"
+    r"|00000[1-9]"
+)
+PositiveDecimal = Annotated[
+    str,
+    StringConstraints(
+        pattern=rf"^([1-9][0-9]{{0,11}}(\.[0-9]{{1,6}})?|0\.({_POSITIVE_FRACTION}))$"
+    ),
+]
+"""A decimal above zero ("0.001", "180.500"): a quantity, area or dose of nothing is no record."""
 
 SignedDecimal = Annotated[str, StringConstraints(pattern=r"^-?(0|[1-9][0-9]{0,5})(\.[0-9]{1,4})?$")]
 """A decimal that may be negative, such as a temperature in °C ("-18.5")."""
@@ -117,9 +143,13 @@ CountUnit = Literal["piece", "head"]
 
 
 class Quantity(Body):
-    """An exact amount: a decimal string and its unit."""
+    """An exact amount above zero: a decimal string and its unit.
 
-    value: Decimal
+    Its upper bound depends on the herb and is the catalogue's (traceability/data/herbs.toml,
+    `[quantities]`), checked by the rules when the event is admitted.
+    """
+
+    value: PositiveDecimal
     unit: MassUnit | AreaUnit | CountUnit
 
 
@@ -134,10 +164,16 @@ class Region(Body):
 
 
 class Coordinates(Body):
-    """WGS 84 latitude and longitude in decimal degrees, as strings."""
+    """WGS 84 latitude and longitude in decimal degrees, as strings, on the globe."""
 
     lat: Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,2}(\.[0-9]{1,7})?$")]
     lon: Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,7})?$")]
+
+    @model_validator(mode="after")
+    def _on_the_globe(self) -> Coordinates:
+        if abs(decimal.Decimal(self.lat)) > 90 or abs(decimal.Decimal(self.lon)) > 180:
+            raise ValueError("latitude is within ±90° and longitude within ±180°")
+        return self
 
 
 class Portion(Body):

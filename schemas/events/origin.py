@@ -10,18 +10,18 @@ from schemas.events.common import (
     AreaUnit,
     Body,
     DateStr,
-    Decimal,
     HerbCode,
     Identifier,
+    PositiveDecimal,
     Quantity,
     Text,
 )
 
 
 class Area(Body):
-    """The area planted."""
+    """The area planted (above zero; the catalogue bounds it, see Quantity)."""
 
-    value: Decimal
+    value: PositiveDecimal
     unit: AreaUnit
 
 
@@ -67,9 +67,9 @@ class Husbandry(Body):
 
 
 class Dose(Body):
-    """An application rate."""
+    """An application rate, above zero."""
 
-    value: Decimal
+    value: PositiveDecimal
     unit: Literal["kg/mu", "g/mu", "ml/mu", "kg/ha", "l/ha"]
 
 

@@ -12,6 +12,7 @@ from schemas.events.common import (
     GS1Text,
     Gtin,
     Identifier,
+    Label,
     Portion,
     Quantity,
     StepCode,
@@ -32,7 +33,7 @@ class _Transform(Body):
     site: Identifier
     started_on: DateStr
     finished_on: DateStr | None = None
-    parameters: dict[str, Text] | None = Field(
+    parameters: dict[Label, Text] | None = Field(
         default=None, max_length=20, description="e.g. {'蒸制温度': '100 °C', '时长': '3 h'}"
     )
 

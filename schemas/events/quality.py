@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -16,6 +17,16 @@ from schemas.events.common import (
     UtcTime,
 )
 
+_WHOLE = {
+    "%": decimal.Decimal(100),
+    "mg/g": decimal.Decimal(1000),
+    "mg/kg": decimal.Decimal(10) ** 6,
+    "μg/kg": decimal.Decimal(10) ** 9,
+}
+"""The whole sample in each mass-fraction unit: no measured fraction exceeds it."""
+
+ABSOLUTE_ZERO_C = decimal.Decimal("-273.15")
+
 ItemCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 """A quality item of the herb catalogue: moisture, total_ash, lead, ginsenoside_rg1_re…"""
 
@@ -27,6 +38,13 @@ class Measurement(Body):
     value: Decimal
     unit: Literal["%", "mg/g", "mg/kg", "μg/kg", "mL/g"]
     below_detection: bool = Field(default=False, description="未检出: value is the LOD")
+
+    @model_validator(mode="after")
+    def _no_more_than_the_whole(self) -> Measurement:
+        whole = _WHOLE.get(self.unit)
+        if whole is not None and decimal.Decimal(self.value) > whole:
+            raise ValueError(f"a mass fraction cannot exceed the whole ({whole} {self.unit})")
+        return self
 
 
 class QualityTest(Body):
@@ -61,6 +79,10 @@ class Reading(Body):
     def _measures_something(self) -> Reading:
         if self.temperature_c is None and self.humidity_pct is None:
             raise ValueError("a reading has a temperature or a humidity")
+        if self.temperature_c is not None and decimal.Decimal(self.temperature_c) < ABSOLUTE_ZERO_C:
+            raise ValueError("a temperature cannot be below absolute zero (-273.15 °C)")
+        if self.humidity_pct is not None and decimal.Decimal(self.humidity_pct) > 100:
+            raise ValueError("a relative humidity is at most 100 %")
         return self
 
 

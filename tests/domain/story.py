@@ -11,7 +11,13 @@ from typing import Any, ClassVar
 from event_examples import EXAMPLES
 from support import TestSigner
 
-from traceability.domain.herbs import ItemResult, LimitBreach, StorageRange, YieldLimit
+from traceability.domain.herbs import (
+    ItemResult,
+    LimitBreach,
+    QuantityLimit,
+    StorageRange,
+    YieldLimit,
+)
 from traceability.domain.service import Domain
 from traceability.log.results import AppendResult
 
@@ -55,6 +61,11 @@ class StandInHerbs:
         if herb != "renshen":
             return None
         return StorageRange(Decimal(0), Decimal(20), None, Decimal(75), 30, "stand-in")
+
+    def quantity_limit(self, herb: str | None) -> QuantityLimit:  # noqa: ARG002 - any herb
+        return QuantityLimit(
+            Decimal(1_000_000), Decimal(100_000_000), Decimal(10_000_000), "stand-in"
+        )
 
     def breaches(self, herb: str, items: Sequence[ItemResult]) -> list[LimitBreach]:  # noqa: ARG002
         out = []

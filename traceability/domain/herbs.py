@@ -6,6 +6,7 @@ first use), and tests may hand in any other implementation.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,16 @@ class StorageRange:
     humidity_max: Decimal | None
     tolerance_minutes: int
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityLimit:
+    """The most one event may name for one batch: kilograms, square metres, pieces or head."""
+
+    max_mass_kg: Decimal
+    max_area_m2: Decimal
+    max_count: Decimal
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,10 @@ class HerbRules(Protocol):
         """
         ...
 
+    def quantity_limit(self, herb: str | None) -> QuantityLimit:
+        """The herb's quantity bounds; the catalogue-wide default for None or an unknown herb."""
+        ...
+
 
 class CatalogueRules:
     """HerbRules answered by `traceability.catalogue`, loaded on first use (thread-safe)."""
@@ -117,6 +132,14 @@ class CatalogueRules:
             tolerance_minutes=s.tolerance_minutes,
             source=s.source,
         )
+
+    def quantity_limit(self, herb: str | None) -> QuantityLimit:
+        catalogue = self.catalogue()
+        bound = catalogue.default_quantities
+        if herb is not None:
+            with contextlib.suppress(NotFound):
+                bound = catalogue.quantity_bound(herb)
+        return QuantityLimit(bound.max_mass_kg, bound.max_area_m2, bound.max_count, bound.source)
 
     def breaches(self, herb: str, items: Sequence[ItemResult]) -> list[LimitBreach]:
         catalogue = self.catalogue()

@@ -74,7 +74,9 @@ class DomainPolicy:
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.projector = Projector(herbs or CatalogueRules(settings), self._rules_key_id)
+        self.projector = Projector(
+            herbs or CatalogueRules(settings), self._rules_key_id, clock_skew=settings.clock_skew
+        )
         self._key_id: str | None = None
         self._findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
         self._lock = threading.Lock()
@@ -100,7 +102,9 @@ class DomainPolicy:
             replay(conn, self.projector, through + 1, index)
         payload = json.loads(env.payload_bytes)
         try:
-            self.projector.apply(conn, index, payload, signer, received, env.envelope_hash.hex())
+            self.projector.apply(
+                conn, index, payload, signer, received, env.envelope_hash.hex(), admission=True
+            )
         except RuleViolation as exc:
             event_type = str((payload.get("body") or {}).get("type", ""))
             kind = ALERTING.get(exc.reason) if event_type != "sensor_reading" else None

@@ -21,6 +21,7 @@ from traceability.domain import state
 from traceability.domain.context import Context, NewAlert
 from traceability.domain.handlers import custody, evidence, origin, registry, transform
 from traceability.domain.herbs import HerbRules
+from traceability.domain.rules import plausibility
 from traceability.errors import RuleViolation
 from traceability.signers import SignerInfo
 
@@ -64,9 +65,16 @@ def validation_message(exc: ValidationError) -> str:
 class Projector:
     """Applies log entries to the index tables; stateless apart from its settings."""
 
-    def __init__(self, herbs: HerbRules, rules_key_id: Callable[[Connection], str | None]):
+    def __init__(
+        self,
+        herbs: HerbRules,
+        rules_key_id: Callable[[Connection], str | None],
+        *,
+        clock_skew: int = 600,
+    ):
         self.herbs = herbs
         self._rules_key_id = rules_key_id
+        self.clock_skew = clock_skew
 
     def apply(
         self,
@@ -76,8 +84,14 @@ class Projector:
         signer: SignerInfo,
         received: str,
         envelope_hash: str,
+        *,
+        admission: bool = False,
     ) -> list[NewAlert]:
-        """Apply entry `index` or raise RuleViolation having written nothing; the alerts raised."""
+        """Apply entry `index` or raise RuleViolation having written nothing; the alerts raised.
+
+        With `admission` (the policy, appending) the event must also be plausible
+        (rules.plausibility); a replay of the log skips that check.
+        """
         raw = payload.get("body")
         try:
             body = parse_body(raw if isinstance(raw, dict) else {})
@@ -93,6 +107,8 @@ class Projector:
             herbs=self.herbs,
             rules_key_id=self._rules_key_id(conn) if body.type == "alert" else None,
         )
+        if admission:
+            plausibility.check(ctx, body, self.clock_skew)
         HANDLERS[body.type](ctx, body)
         if ctx.alerts:
             conn.execute(
