@@ -5,7 +5,8 @@ handhelds and regulators' tools are not scans. Each keeps its time, a place only
 visitor's browser shared one (rounded to 0.1°), and a keyed hash of the scanner's network
 instead of its address (`traceability/scan_marks.py`).
 
-Two signals say a code may have been copied onto counterfeit goods:
+Two signals say a code may have been copied onto counterfeit goods, and both warn the
+consumer on the unit's page:
 
 * `many_scanners`: more than HERBTRACE_SCAN_WARN_COUNT distinct scanners. A product bought
   once is scanned by its buyer's household again and again (which counts once); a copied
@@ -13,11 +14,19 @@ Two signals say a code may have been copied onto counterfeit goods:
 * `far_apart`: two places the unit was scanned from lie more than
   HERBTRACE_SCAN_WARN_DISTANCE_KM apart (great circle).
 
-The scan that first crosses either threshold is marked with its signal, under a lock on the
-unit (a row lock on PostgreSQL, the write lock on SQLite), so one scan per unit ever is. It
-raises the unit's one `counterfeit_scan` alert through an `AlertSink` (`Domain.raise_alert`,
-which logs it; `traceability/scan_alerts.py`). Should the process stop between the mark and
-the alert, the next scan of the unit raises it.
+Only `many_scanners` reaches regulators. A scanner is the network the server itself saw the
+request come from (the peer address, which the API takes from a forwarded header only when
+the peer is a trusted proxy), counted per IPv4 /24 or IPv6 /48, so one client, or any number
+of clients in one such network, counts once and can never cross the threshold alone;
+`far_apart` rests on places the browser claims, which anyone can make up, so it warns the
+page and nothing more. A unit sold twice (signed evidence, `DomainPolicy`) raises the same
+alert.
+
+The scan that first crosses `many_scanners` is marked with it, under a lock on the unit (a
+row lock on PostgreSQL, the write lock on SQLite), so one scan per unit ever is. It raises
+the unit's one `counterfeit_scan` alert through an `AlertSink` (`Domain.raise_alert`, which
+logs it; `traceability/scan_alerts.py`). Should the process stop between the mark and the
+alert, the next scan of the unit raises it.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
 from traceability.errors import InvalidInput, NotFound
-from traceability.scan_alerts import AlertSink, ensure_alert
+from traceability.scan_alerts import AlertSink, alert_stored, ensure_alert, subject_of
 from traceability.scan_marks import Place, scanner_mark
 from traceability.scan_store import (
     farthest,
@@ -48,6 +57,9 @@ from traceability.settings import Settings
 from traceability.storage.db import WRITE, is_sqlite
 
 Signal = Literal["many_scanners", "far_apart"]
+
+ALERTING: tuple[Signal, ...] = ("many_scanners",)
+"""The signals that raise a regulator alert: those resting on what the server observed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +113,14 @@ class ScanCounter:
                 first = scan_at(conn, gtin, serial, 1)
                 marked = marked_scan(conn, gtin, serial)
                 warnings = self.warnings(row["scanners"], row["far_km"])
-                if warnings and marked is None:
+                observed = [w for w in warnings if w.signal in ALERTING]
+                if observed and marked is None:
                     mark_first = scans.update().where(scans.c.id == row["id"])
-                    conn.execute(mark_first.values(signal=warnings[0].signal))
+                    conn.execute(mark_first.values(signal=observed[0].signal))
                     marked = scan_at(conn, gtin, serial, row["number"])
         if marked is not None:
             ensure_alert(self.engine, self.settings, self.alerts, link, batch, marked)
+        alerted = marked is not None or alert_stored(self.engine, subject_of(gtin, serial))
         return ScanSummary(
             number=row["number"],
             scanners=row["scanners"],
@@ -115,7 +129,7 @@ class ScanCounter:
             first_at=utc(first.scanned_at),
             first_place=place_of(first),
             warnings=tuple(warnings),
-            alerted=marked is not None,
+            alerted=alerted,
         )
 
     def warnings(self, scanners: int, far_km: int) -> list[ScanWarning]:

@@ -88,15 +88,16 @@ class Settings(BaseSettings):
         default=20,
         ge=1,
         le=1_000_000,
-        description="Distinct scanners (client networks) of one unit above which its consumer "
-        "page warns of a copied code and regulators get a `counterfeit_scan` alert",
+        description="Distinct scanners (client networks: IPv4 /24, IPv6 /48, as the server "
+        "saw them) of one unit above which its consumer page warns of a copied code and "
+        "regulators get a `counterfeit_scan` alert",
     )
     scan_warn_distance_km: int = Field(
         default=300,
         ge=1,
         le=20_040,
         description="Kilometres between two places one unit was scanned from above which the "
-        "page warns and regulators get a `counterfeit_scan` alert",
+        "page warns; places are the browser's claim, so they never alert regulators",
     )
     scan_salt: str = Field(
         default=DEVELOPMENT_PASSPHRASE,

@@ -33,7 +33,7 @@ def test_a_unit_has_its_gs1_digital_link_and_status(world: World) -> None:
         GTIN,
         "HS2026001",
     )
-    world.refused(PHARMACY, body("retail_sale"), "unit_not_available")
+    world.refused(PHARMACY, body("retail_sale"), "unit_sold_twice")
     world.refused(PHARMACY, body("retail_sale", serials=["0404"]), "unknown_unit")
 
 

@@ -125,7 +125,7 @@ def store_findings(engine: Engine, findings: Iterable[Finding]) -> list[str]:
                 severity=SEVERITY,
                 detail=f"refused ({f.reason}): {f.detail}"[:1000],
                 batch=f.batch,
-                subject=f.signer_organisation[:200],
+                subject=f.subject[:200],
                 evidence=evidence,
                 envelopes=[f.envelope_hash],
             )

@@ -16,6 +16,7 @@ from traceability.domain.rules_signer import rules_key_id
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
 from traceability.log.tree_store import log_size
+from traceability.scan_alerts import subject_of
 from traceability.settings import Settings
 from traceability.signers import SignerInfo
 from traceability.storage.db import write_transaction
@@ -26,11 +27,15 @@ ALERTING = {
     "custody": "custody",
     "batch_recalled": "recalled_batch",
     "quality_failed": "quality_failed",
+    "unit_sold_twice": "counterfeit_scan",
 }
 """Refusals that look like fraud or danger, and the kind of alert each raises.
 
-Sensor readings are left out: a logger that keeps reporting on a batch it may not (or a
-recalled one) would raise an alert per message, and its readings are not custody."""
+A unit sold twice is signed evidence that its code was copied: it raises the unit's
+`counterfeit_scan` alert (subject `(01)<GTIN>(21)<serial>`, as scans would), which no
+anonymous client can forge. Sensor readings are left out: a logger that keeps reporting on
+a batch it may not (or a recalled one) would raise an alert per message, and its readings
+are not custody."""
 
 
 MAX_FINDINGS = 10_000
@@ -48,6 +53,14 @@ class Finding:
     signer: str
     signer_organisation: str
     evidence: dict[str, str | int] = field(default_factory=dict)
+
+    @property
+    def subject(self) -> str:
+        """What the alert is about: the unit for a counterfeit, else the signer's organisation."""
+        gtin, serial = self.evidence.get("gtin"), self.evidence.get("serial")
+        if self.kind == "counterfeit_scan" and isinstance(gtin, str) and isinstance(serial, str):
+            return subject_of(gtin, serial)
+        return self.signer_organisation
 
     @property
     def batch(self) -> str | None:

@@ -206,6 +206,19 @@ def retail_sale(ctx: Context, body: RetailSale) -> None:
                 batch=batch.id,
                 serial=s,
             )
+        if status[s] == "sold":
+            sold_index = ctx.conn.execute(
+                sa.select(t.c.sold_index).where(t.c.gtin == batch.gtin, t.c.serial == s)
+            ).scalar()
+            ctx.refuse(
+                "unit_sold_twice",
+                f"unit {batch.gtin} serial {s} was already sold (entry {sold_index}): "
+                "one of the two sales is of a copied code",
+                batch=batch.id,
+                gtin=batch.gtin or "",
+                serial=s,
+                sold_index=sold_index if isinstance(sold_index, int) else "",
+            )
         if status[s] != "packed":
             ctx.refuse(
                 "unit_not_available",
