@@ -3,7 +3,9 @@
 Public and rate-limited like the resolver. Only the page posts scans, so a handheld's or a
 regulator's JSON lookup of the same Digital Link is never counted. The answer tells the page
 when and roughly where the code was first scanned, and whether it has been scanned too
-widely (`traceability/scans.py`); the first time a unit is, regulators get an alert.
+widely (`traceability/scans.py`); the first time a unit is scanned from more distinct
+networks than the threshold (as the server saw them, never places the browser claims),
+regulators get an alert.
 """
 
 from __future__ import annotations
