@@ -17,6 +17,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from api_support import api_settings
+from domain.story import World
 from paho.mqtt.enums import CallbackAPIVersion
 from resource_support import COOP, ResourceApi, body, open_resource_api
 from support import TestSigner
@@ -27,7 +29,11 @@ from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
 from traceability.domain.service import Domain
 from traceability.enrolment import enrol_device
+from traceability.ledger import Ledger, initialise
+from traceability.log.audit import Auditor
+from traceability.log.audit_sources import DatabaseSource
 from traceability.receipts import verify_receipt
+from traceability.storage.db import make_engine
 
 SITE = "site-fusong-wanliang"
 
@@ -359,3 +365,35 @@ def test_a_plausible_event_at_the_edge_is_accepted_over_https_and_mqtt(
     receipt = chain.over_mqtt(credentials, _envelope(signer, second, time))
     assert receipt["status"] == "accepted", receipt
     assert chain.size() == before + 2
+
+
+def test_an_implausible_entry_already_in_the_log_still_verifies_and_rebuilds(
+    db_url: str,
+) -> None:
+    """A planting dated 0001-01-01 that reached the log before these limits (appended without
+    the rules, as an older herbtrace would have) stays: the audit passes, reindex --check
+    rebuilds the same state with it, while the same event sent now is refused."""
+    settings = api_settings(db_url)
+    engine = make_engine(settings.database_url)
+    initialise(settings, engine)
+    try:
+        with Domain(settings, engine) as domain:
+            world = World(domain)
+            world.register_all()
+            signer = world.signer(COOP)
+            old = body("planting", batch="PL-OLD", planted_on="0001-01-01")
+            [result] = Ledger(settings, engine).append([signer.next(old)])
+            assert result.status == "accepted"
+            assert domain.policy.catch_up() == 1
+            assert domain.batch("PL-OLD").herb == "renshen"
+
+            world.refused(COOP, dict(old, batch="PL-NEW"), "implausible_time")
+
+            report = domain.reindex(check=True)
+            assert report.changed == []
+            assert report.skipped == {}
+            assert domain.batch("PL-OLD").herb == "renshen"
+            audit = Auditor(domain.ledger.verifier).run(DatabaseSource(engine))
+            assert audit.ok, audit
+    finally:
+        engine.dispose()
