@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from traceability.cli.bench import app as bench_app
-from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    refuse_demo_in_production,
+)
 from traceability.cli.domain import reindex
 from traceability.cli.export import app as export_app
 from traceability.cli.importer import app as import_app
@@ -47,11 +53,13 @@ def init() -> None:
 def seed(
     events: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many events")] = 1000,
 ) -> None:
-    """Append N realistic signed events from a handful of registered demo signers."""
+    """Append N realistic signed events from a handful of registered demo signers (refused in
+    production: anyone can derive the demo's keys)."""
     from traceability.demo import seed_events
     from traceability.domain.service import Domain
 
     settings = load_settings()
+    refuse_demo_in_production(settings, "seed")
     initialise(settings)
     with Domain(settings) as domain:  # the rules index every event and log their alerts
         results = seed_events(domain, events)
