@@ -151,6 +151,7 @@ PRODUCTION_SECRETS = {
     "HERBTRACE_LOG_KEY_PASSPHRASE": "道地药材 secret passphrase",
     "HERBTRACE_IMPORT_KEY_PASSPHRASE": "import secret passphrase",
     "HERBTRACE_SCAN_SALT": "scan salt of this deployment",
+    "HERBTRACE_MQTT_PASSWORD": "gateway password of this deployment",
 }
 
 
