@@ -6,11 +6,11 @@ import base64
 import binascii
 import hashlib
 
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from traceability.errors import ConfigurationError, InvalidInput, WeakPublicKey
+from traceability.errors import InvalidInput, WeakPublicKey
+from traceability.key_wrapping import RECOMMENDED, Argon2Cost, unwrap, wrap
 from traceability.types import KeyID
 
 PUBLIC_KEY_SIZE = 32
@@ -130,23 +130,19 @@ def parse_public_key_b64(text: str) -> bytes:
     return raw
 
 
-def encrypt_private_key(key: Ed25519PrivateKey, passphrase: str) -> bytes:
-    """Serialise a private key as PKCS#8 PEM encrypted with the passphrase."""
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase.encode()),
-    )
+def encrypt_private_key(
+    key: Ed25519PrivateKey, passphrase: str, cost: Argon2Cost = RECOMMENDED
+) -> bytes:
+    """Encrypt a private key with the passphrase: Argon2id, then AES-256-GCM (key_wrapping)."""
+    return wrap(key, passphrase, cost)
 
 
-def decrypt_private_key(pem: bytes, passphrase: str) -> Ed25519PrivateKey:
-    """Load an encrypted PKCS#8 PEM private key; ConfigurationError on a wrong passphrase."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=passphrase.encode())
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ConfigurationError(
-            "cannot decrypt the log key: wrong HERBTRACE_LOG_KEY_PASSPHRASE or damaged key"
-        ) from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ConfigurationError("the stored log key is not an Ed25519 key")
-    return key
+def decrypt_private_key(
+    blob: bytes,
+    passphrase: str,
+    what: str = "the log key",
+    variable: str = "HERBTRACE_LOG_KEY_PASSPHRASE",
+) -> Ed25519PrivateKey:
+    """Decrypt a stored private key (this format or the legacy PBKDF2 PKCS#8 one);
+    ConfigurationError naming `what` and `variable` on a wrong passphrase or a damaged key."""
+    return unwrap(blob, passphrase, what, variable)

@@ -98,8 +98,17 @@ class Settings(BaseSettings):
         "(traceability/scans.py), so scanners are counted without storing addresses",
     )
 
+    key_kdf_cost: Literal["rfc9106", "development-fast"] = Field(
+        default="rfc9106",
+        description="Argon2id cost of newly encrypted key files (traceability/key_wrapping.py): "
+        "rfc9106 is RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes); "
+        "development-fast is for test suites only and refused in production",
+    )
+
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
+        if self.environment == "production" and self.key_kdf_cost != "rfc9106":
+            raise ValueError("HERBTRACE_KEY_KDF_COST must be rfc9106 in production")
         for name in _PASSPHRASES:
             if not getattr(self, name):  # nothing can be encrypted with an empty passphrase
                 raise ValueError(f"HERBTRACE_{name.upper()} must not be empty")

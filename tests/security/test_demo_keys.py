@@ -86,6 +86,7 @@ def _production_api(db_url: str) -> Iterator[TestClient]:
     settings = api_settings(
         db_url,
         environment="production",
+        key_kdf_cost="rfc9106",
         log_key_passphrase=SECRETS["HERBTRACE_LOG_KEY_PASSPHRASE"],
         import_key_passphrase=SECRETS["HERBTRACE_IMPORT_KEY_PASSPHRASE"],
         scan_salt=SECRETS["HERBTRACE_SCAN_SALT"],

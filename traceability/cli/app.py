@@ -13,6 +13,7 @@ from traceability.cli.common import (
     fail,
     handles_errors,
     load_settings,
+    open_engine,
     refuse_demo_in_production,
 )
 from traceability.cli.domain import reindex
@@ -41,10 +42,19 @@ app.command()(reindex)
 @app.command()
 @handles_errors
 def init() -> None:
-    """Create or upgrade the database and create the log's signing key."""
+    """Create or upgrade the database and create the log's signing key (or re-encrypt one
+    stored with the old PBKDF2 wrapping with Argon2id)."""
+    from traceability.key_wrapping import COSTS
+    from traceability.log.log_key import upgrade_log_key
+
     settings = load_settings()
     verifier = initialise(settings)
     console.print(f"database ready: {settings.database_url}")
+    with open_engine(settings) as engine:
+        cost = COSTS[settings.key_kdf_cost]
+        upgraded = upgrade_log_key(engine, settings.log_origin, settings.log_key_passphrase, cost)
+    if upgraded is not None:
+        console.print(f"log key re-encrypted in place (the same key): {upgraded}")
     console.print(f"log key: {verifier.to_vkey()}")
 
 
