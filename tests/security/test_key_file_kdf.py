@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from devices.sdk.keystore import DeviceFiles, load_device_key
 from traceability.cli import app
 from traceability.cli.app import load_plugins
 from traceability.epcis.import_key import load_import_key, upgrade_import_key
@@ -200,3 +201,19 @@ def test_production_refuses_the_cheap_development_cost() -> None:
             scan_salt="the scan salt of the test",
             mqtt_password="the gateway password here",  # noqa: S106
         )
+
+
+def test_an_old_device_key_file_is_rewrapped_when_opened(tmp_path: Path) -> None:
+    """A device key file encrypted with PBKDF2 opens with its passphrase and is replaced by an
+    Argon2id one holding the same key (mode 0600); a wrong passphrase opens nothing."""
+    files = DeviceFiles(tmp_path)
+    key = Ed25519PrivateKey.generate()
+    files.key.write_bytes(old_wrapping(key, "device passphrase"))
+    files.key.chmod(0o600)
+    with pytest.raises(ConfigurationError, match="wrong passphrase"):
+        load_device_key(tmp_path, "another passphrase")
+    assert files.key.read_bytes().startswith(LEGACY_HEADER)
+    assert raw_private_key(load_device_key(tmp_path, "device passphrase")) == raw_private_key(key)
+    assert files.key.read_bytes().startswith(HEADER)
+    assert files.key.stat().st_mode & 0o777 == 0o600
+    assert raw_private_key(load_device_key(tmp_path, "device passphrase")) == raw_private_key(key)
