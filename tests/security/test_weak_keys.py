@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+import support
 from click.testing import Result
 from resource_support import COOP, ResourceApi, body, open_resource_api
 from typer.testing import CliRunner
@@ -154,7 +155,8 @@ def invoke(args: list[str], **env: str) -> Result:
     """Run the CLI in-process with only the given HERBTRACE_ variables set."""
     cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HERBTRACE_")}
     load_plugins()
-    return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **env})
+    cheap = support.cheap_keys(env)
+    return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **cheap, **env})
 
 
 @pytest.fixture(name="cli_env")
