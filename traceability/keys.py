@@ -78,7 +78,11 @@ def _decode_point(encoded: bytes) -> tuple[int, int]:
 
 
 def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
-    """Add two points with the complete twisted Edwards formula (RFC 8032 §5.1.4, affine)."""
+    """Add two points of edwards25519 with the twisted Edwards addition law (a = -1).
+
+    RFC 8032 §5.1.4 gives the law in extended coordinates; this is its affine form, complete
+    (no exceptional cases) because d is not a square modulo p.
+    """
     (x1, y1), (x2, y2) = a, b
     t = _D * x1 * x2 * y1 * y2 % _P
     x3 = (x1 * y2 + x2 * y1) * pow(1 + t, _P - 2, _P) % _P
