@@ -21,6 +21,8 @@ from typer.testing import CliRunner
 from devices.sdk.keystore import DeviceFiles, load_device_key
 from traceability.cli import app
 from traceability.cli.app import load_plugins
+from traceability.domain.rules_signer import ensure_rules_signer
+from traceability.domain.rules_signer import key_name as rules_key_name
 from traceability.epcis.import_key import load_import_key, upgrade_import_key
 from traceability.errors import ConfigurationError
 from traceability.key_wrapping import DEVELOPMENT_FAST, HEADER, LEGACY_HEADER, wrap
@@ -29,7 +31,7 @@ from traceability.log.log_key import load_log_signer
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
 from traceability.storage.migrate import upgrade
-from traceability.storage.tables import LogKey
+from traceability.storage.tables import LogKey, RulesKey
 
 ORIGIN = "test.herbtrace/log"
 PASSPHRASE = "the log key passphrase of this test"  # noqa: S105 - a test value
@@ -217,3 +219,29 @@ def test_an_old_device_key_file_is_rewrapped_when_opened(tmp_path: Path) -> None
     assert files.key.read_bytes().startswith(HEADER)
     assert files.key.stat().st_mode & 0o777 == 0o600
     assert raw_private_key(load_device_key(tmp_path, "device passphrase")) == raw_private_key(key)
+
+
+def test_an_old_rules_key_is_rewrapped_when_first_loaded(
+    settings: Settings, engine: Engine
+) -> None:
+    """The rules key (in rules_keys, under the log key passphrase) stored with PBKDF2 is
+    replaced by an Argon2id wrapping of the same key the first time it is loaded."""
+    key = Ed25519PrivateKey.generate()
+    table = RulesKey.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            table.insert().values(
+                name=rules_key_name(settings),
+                public_key=raw_public_key(key),
+                encrypted_private_key=old_wrapping(key, settings.log_key_passphrase),
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    loaded = ensure_rules_signer(settings, engine)
+    assert raw_private_key(loaded.key) == raw_private_key(key)
+    with engine.connect() as conn:
+        stored = bytes(conn.execute(sa.select(table.c.encrypted_private_key)).scalar_one())
+    assert stored.startswith(HEADER)
+    with pytest.raises(ConfigurationError, match="wrong HERBTRACE_LOG_KEY_PASSPHRASE"):
+        decrypt_private_key(stored, "not the passphrase", "the rules key")
+    assert raw_private_key(ensure_rules_signer(settings, engine).key) == raw_private_key(key)
