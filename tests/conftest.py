@@ -14,6 +14,10 @@ from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
 
+os.environ.setdefault("HERBTRACE_KEY_KDF_COST", "development-fast")
+"""Keys made in this process are wrapped with a cheap Argon2id (the suite makes thousands);
+production refuses the setting, and `herbtrace` run as a subprocess without it uses RFC 9106's."""
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "HERBTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

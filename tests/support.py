@@ -88,15 +88,25 @@ def deterministic_key(label: str) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(label.encode()).digest())
 
 
+def cheap_keys(env: dict[str, str]) -> dict[str, str]:
+    """HERBTRACE_KEY_KDF_COST=development-fast unless `env` is a production one (which refuses
+    it): the suite makes thousands of keys, each 64 MiB of Argon2id at RFC 9106's cost."""
+    if env.get("HERBTRACE_ENVIRONMENT") == "production":
+        return {}
+    return {"HERBTRACE_KEY_KDF_COST": "development-fast"}
+
+
 def run_herbtrace(
     args: list[str], cwd: Path, environ: dict[str, str] | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed `herbtrace` command as a real process.
 
-    Its environment is `environ` (default: this one without any HERBTRACE_ variable) plus `env`.
+    Its environment is `environ` (default: this one without any HERBTRACE_ variable but the
+    suite's cheap key cost, `cheap_keys`) plus `env`.
     """
     if environ is None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+        environ |= cheap_keys(env)
     return subprocess.run(
         [str(Path(sys.executable).parent / "herbtrace"), *args],
         env={**environ, **env},

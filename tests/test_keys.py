@@ -62,10 +62,10 @@ def test_key_id_is_32_lowercase_hex(seed: bytes) -> None:
 
 @pytest.mark.parametrize("passphrase", ["correct horse", "人参 密码", "x"])
 def test_encrypt_decrypt_round_trip(passphrase: str) -> None:
-    """An encrypted PEM private key decrypts, with its passphrase, to the same key."""
+    """An encrypted private key decrypts, with its passphrase, to the same key."""
     key = Ed25519PrivateKey.from_private_bytes(RFC8032_SECRET)
     pem = encrypt_private_key(key, passphrase)
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+    assert pem.startswith(b"herbtrace encrypted ed25519 key 1\n")
     assert RFC8032_SECRET not in pem
     assert base64.b64encode(RFC8032_SECRET) not in pem
     restored = decrypt_private_key(pem, passphrase)

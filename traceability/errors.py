@@ -2,7 +2,8 @@
 
 TraceabilityError
 ├── InvalidInput                 malformed input: bad JSON, bad base64, out-of-range numbers
-│   └── CanonicalizationError    a value RFC 8785 cannot represent exactly
+│   ├── CanonicalizationError    a value RFC 8785 cannot represent exactly
+│   └── WeakPublicKey            a small-order or non-canonical Ed25519 public key
 ├── NotFound                     an entry, checkpoint or signer that does not exist
 ├── AlreadyExists                a name that is taken (a user)
 ├── Refused                      valid input the log will not accept
@@ -38,6 +39,10 @@ class InvalidInput(TraceabilityError):
 
 class CanonicalizationError(InvalidInput):
     """A value cannot be represented in RFC 8785 canonical JSON (e.g. an integer beyond 2^53)."""
+
+
+class WeakPublicKey(InvalidInput):
+    """An Ed25519 public key no one may register: small-order, non-canonical or off the curve."""
 
 
 class NotFound(TraceabilityError):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput, NotFound
+from traceability.key_wrapping import COSTS
 from traceability.log import tree_store
 from traceability.log.appender import Appender, Prepared
 from traceability.log.checkpointing import Checkpointer, StoredCheckpoint, latest_checkpoint
@@ -37,7 +38,12 @@ def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier
     engine = engine or make_engine(settings.database_url)
     try:
         upgrade(engine)
-        return create_log_key(engine, settings.log_origin, settings.log_key_passphrase)
+        return create_log_key(
+            engine,
+            settings.log_origin,
+            settings.log_key_passphrase,
+            COSTS[settings.key_kdf_cost],
+        )
     finally:
         if own:
             engine.dispose()

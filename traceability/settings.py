@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -106,16 +107,57 @@ class Settings(BaseSettings):
         "(traceability/scans.py), so scanners are counted without storing addresses",
     )
 
+    key_kdf_cost: Literal["rfc9106", "development-fast"] = Field(
+        default="rfc9106",
+        description="Argon2id cost of newly encrypted key files (traceability/key_wrapping.py): "
+        "rfc9106 is RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes); "
+        "development-fast is for test suites only and refused in production",
+    )
+
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Settings:
-        if self.environment == "production" and self.log_key_passphrase == DEVELOPMENT_PASSPHRASE:
-            raise ValueError("HERBTRACE_LOG_KEY_PASSPHRASE must be set to a secret in production")
-        production = self.environment == "production"
-        if production and self.import_key_passphrase == DEVELOPMENT_PASSPHRASE:
-            raise ValueError("HERBTRACE_IMPORT_KEY_PASSPHRASE must be a secret in production")
-        if production and self.scan_salt == DEVELOPMENT_PASSPHRASE:
-            raise ValueError("HERBTRACE_SCAN_SALT must be a secret in production")
+        if self.environment == "production" and self.key_kdf_cost != "rfc9106":
+            raise ValueError("HERBTRACE_KEY_KDF_COST must be rfc9106 in production")
+        for name in _PASSPHRASES:
+            if not getattr(self, name):  # nothing can be encrypted with an empty passphrase
+                raise ValueError(f"HERBTRACE_{name.upper()} must not be empty")
+        if self.environment == "production":
+            for name in (*_PASSPHRASES, *_PRODUCTION_SECRETS):
+                problem = weak_secret(getattr(self, name))
+                if problem is not None:
+                    raise ValueError(f"HERBTRACE_{name.upper()} {problem} in production")
         return self
+
+
+# Production secrets: one block, used by `_refuse_development_secrets` above.
+
+MIN_SECRET_LENGTH = 16
+"""The shortest secret production accepts, in characters. 16 is what HERBTRACE_SCAN_SALT has
+always required; 16 characters of `openssl rand -base64 33` (which gives 44) carry 96 bits,
+beyond guessing even without the key files' memory-hard KDF. It refuses the short words a
+person would type, not a weak long one: secrets are meant to be generated, not chosen."""
+
+_PASSPHRASES = ("log_key_passphrase", "import_key_passphrase")
+"""Settings that encrypt a key file: never empty, in any environment."""
+_PRODUCTION_SECRETS = ("scan_salt", "mqtt_password")
+"""Further settings production checks like the passphrases."""
+
+_PLACEHOLDER = re.compile(r"change[-_ ]?me|replace[-_ ]?me|placeholder|^<.*>$|^x+$", re.IGNORECASE)
+"""Text an example file puts where a secret goes (deploy/systemd/herbtrace.env has
+`change-me-…` values): a secret containing it was copied, not generated."""
+
+
+def weak_secret(value: str) -> str | None:
+    """Say what makes `value` unfit as a production secret, or None if nothing does."""
+    if not value.strip():
+        return "must not be empty"
+    if value == DEVELOPMENT_PASSPHRASE:
+        return "must be set to a secret, not the development default,"
+    if _PLACEHOLDER.search(value):
+        return "is the example file's placeholder; set it to a generated secret"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters (got {len(value)})"
+    return None
 
 
 @lru_cache(maxsize=1)

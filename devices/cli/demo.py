@@ -10,7 +10,13 @@ from typing import Annotated
 
 import typer
 
-from traceability.cli.common import console, fail, handles_errors
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    refuse_demo_in_production,
+)
 
 
 @handles_errors
@@ -32,6 +38,7 @@ def demo(
     simulated devices telling the demo stories over MQTT."""
     from devices.demo import DemoRun, demo_settings, fresh_directory
 
+    refuse_demo_in_production(load_settings(), "demo")  # before the directory is touched
     data_dir = data_dir.resolve()
     fresh_directory(data_dir)
     run = DemoRun(data_dir, demo_settings(data_dir), broker_port, host, port)

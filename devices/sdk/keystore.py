@@ -2,11 +2,12 @@
 
 Layout of a device directory (see `DeviceFiles`):
 
-- ``device.key``: the private key as PKCS#8 PEM. With a passphrase it is
-  ``-----BEGIN ENCRYPTED PRIVATE KEY-----`` (the `cryptography` library's best available
-  encryption); without one it is ``-----BEGIN PRIVATE KEY-----``. Created with mode 0600
-  by ``os.open(..., O_CREAT | O_EXCL, 0o600)``, so it is never readable by others, not even
-  for an instant, and an existing key is never overwritten.
+- ``device.key``: the private key. With a passphrase it is encrypted with Argon2id and
+  AES-256-GCM (`traceability.key_wrapping`, RFC 9106's second recommended cost: 64 MiB); a file
+  from before, PKCS#8 encrypted with PBKDF2, still opens and is re-encrypted in place the first
+  time it is. Without a passphrase it is PKCS#8 PEM, ``-----BEGIN PRIVATE KEY-----``.
+  Created with mode 0600 by ``os.open(..., O_CREAT | O_EXCL, 0o600)``, so it is never
+  readable by others, not even for an instant, and an existing key is never overwritten.
 - ``device.pub``: one line, base64 (RFC 4648 §4) of the raw 32-byte public key, the form
   ``herbtrace signer add --public-key`` and enrolment take.
 - ``outbox.db``: the durable outbox (`devices.sdk.outbox`).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from traceability.errors import ConfigurationError, InvalidInput, NoteError
+from traceability.key_wrapping import HEADER, RECOMMENDED, Argon2Cost, is_legacy, unwrap, wrap
 from traceability.keys import key_id_for, raw_public_key
 from traceability.log.note import NoteVerifier
 
@@ -78,7 +81,10 @@ def identity_of(key: Ed25519PrivateKey) -> DeviceIdentity:
 
 
 def create_device_key(
-    root: Path, passphrase: str | None = None, key: Ed25519PrivateKey | None = None
+    root: Path,
+    passphrase: str | None = None,
+    key: Ed25519PrivateKey | None = None,
+    cost: Argon2Cost = RECOMMENDED,
 ) -> DeviceIdentity:
     """Generate the device's key in `root` (created 0700 if absent); refuse to replace one.
 
@@ -88,13 +94,14 @@ def create_device_key(
     files = DeviceFiles(root)
     root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     key = key or Ed25519PrivateKey.generate()
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode())
+    pem = (
+        wrap(key, passphrase, cost)
         if passphrase
-        else serialization.NoEncryption()
-    )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        else key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
     )
     try:
         fd = os.open(files.key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
@@ -123,17 +130,39 @@ def load_device_key(root: Path, passphrase: str | None = None) -> Ed25519Private
         raise ConfigurationError(f"no device key at {path}: run `herbtrace device init`") from exc
     if mode & 0o077:
         raise ConfigurationError(f"{path} has mode {mode:04o}; it must be 0600")
+    if pem.startswith(HEADER) or is_legacy(pem):
+        if not passphrase:
+            raise ConfigurationError(f"cannot open {path}: it is encrypted; give its passphrase")
+        key = unwrap(pem, passphrase, str(path), "passphrase")
+        if is_legacy(pem):
+            _replace(path, wrap(key, passphrase))
+        return key
     try:
-        key = serialization.load_pem_private_key(
+        loaded = serialization.load_pem_private_key(
             pem, password=passphrase.encode() if passphrase else None
         )
     except TypeError as exc:  # encrypted without a passphrase, or the other way round
         raise ConfigurationError(f"cannot open {path}: {exc}") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise ConfigurationError(f"cannot open {path}: wrong passphrase or damaged key") from exc
-    if not isinstance(key, Ed25519PrivateKey):
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ConfigurationError(f"{path} does not hold an Ed25519 key")
-    return key
+    return loaded
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write `data` over the key file atomically: a 0600 file beside it, synced, renamed."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, KEY_FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def save_log_key(root: Path, vkey: str) -> NoteVerifier:

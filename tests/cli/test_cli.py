@@ -27,7 +27,8 @@ def invoke(args: list[str], **env: str) -> Result:
     """Run the CLI in-process with only the given HERBTRACE_ variables set."""
     cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("HERBTRACE_")}
     load_plugins()  # the console script does this first: devices/ adds `demo`, `device`, …
-    return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **env})
+    cheap = support.cheap_keys(env)
+    return CliRunner().invoke(app, args, env={**cleared, "COLUMNS": "200", **cheap, **env})
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -151,6 +152,7 @@ PRODUCTION_SECRETS = {
     "HERBTRACE_LOG_KEY_PASSPHRASE": "道地药材 secret passphrase",
     "HERBTRACE_IMPORT_KEY_PASSPHRASE": "import secret passphrase",
     "HERBTRACE_SCAN_SALT": "scan salt of this deployment",
+    "HERBTRACE_MQTT_PASSWORD": "gateway password of this deployment",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import secrets
 import shlex
 import subprocess
 import sys
@@ -108,7 +109,10 @@ def _service_env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     broker.start()
     base = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
     env = base | example_environment()
-    env |= {
+    env |= {  # the example's placeholder secrets are refused in production: replace them
+        "HERBTRACE_LOG_KEY_PASSPHRASE": secrets.token_urlsafe(24),
+        "HERBTRACE_IMPORT_KEY_PASSPHRASE": secrets.token_urlsafe(24),
+        "HERBTRACE_SCAN_SALT": secrets.token_urlsafe(24),
         "HERBTRACE_DATABASE_URL": db_url,
         "HERBTRACE_MQTT_HOST": broker.host,
         "HERBTRACE_MQTT_PORT": str(broker.port),

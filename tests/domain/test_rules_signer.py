@@ -16,14 +16,14 @@ from traceability.signers import get_signer
 def test_the_rules_key_is_created_once_encrypted_and_registered(
     settings: Settings, engine: Engine
 ) -> None:
-    """Created once (same key again), stored as encrypted PKCS#8, registered with role system."""
+    """Created once (same key again), stored encrypted (Argon2id), registered with role system."""
     first = ensure_rules_signer(settings, engine)
     again = ensure_rules_signer(settings, engine)
     assert raw_private_key(first.key) == raw_private_key(again.key)
     with engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT encrypted_private_key FROM rules_keys")).scalar_one()
         assert rules_key_id(conn, settings) == first.key_id
-    assert bytes(stored).startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert bytes(stored).startswith(b"herbtrace encrypted ed25519 key 1\n")
     assert raw_private_key(first.key) not in bytes(stored)
     signer = get_signer(engine, first.key_id)
     assert (signer.role, signer.organisation) == ("system", "herbtrace")

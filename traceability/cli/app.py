@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from traceability.cli.bench import app as bench_app
-from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    open_engine,
+    refuse_demo_in_production,
+)
 from traceability.cli.domain import reindex
 from traceability.cli.export import app as export_app
 from traceability.cli.importer import app as import_app
@@ -35,10 +42,19 @@ app.command()(reindex)
 @app.command()
 @handles_errors
 def init() -> None:
-    """Create or upgrade the database and create the log's signing key."""
+    """Create or upgrade the database and create the log's signing key (or re-encrypt one
+    stored with the old PBKDF2 wrapping with Argon2id)."""
+    from traceability.key_wrapping import COSTS
+    from traceability.log.log_key import upgrade_log_key
+
     settings = load_settings()
     verifier = initialise(settings)
     console.print(f"database ready: {settings.database_url}")
+    with open_engine(settings) as engine:
+        cost = COSTS[settings.key_kdf_cost]
+        upgraded = upgrade_log_key(engine, settings.log_origin, settings.log_key_passphrase, cost)
+    if upgraded is not None:
+        console.print(f"log key re-encrypted in place (the same key): {upgraded}")
     console.print(f"log key: {verifier.to_vkey()}")
 
 
@@ -47,11 +63,13 @@ def init() -> None:
 def seed(
     events: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many events")] = 1000,
 ) -> None:
-    """Append N realistic signed events from a handful of registered demo signers."""
+    """Append N realistic signed events from a handful of registered demo signers (refused in
+    production: anyone can derive the demo's keys)."""
     from traceability.demo import seed_events
     from traceability.domain.service import Domain
 
     settings = load_settings()
+    refuse_demo_in_production(settings, "seed")
     initialise(settings)
     with Domain(settings) as domain:  # the rules index every event and log their alerts
         results = seed_events(domain, events)

@@ -37,6 +37,18 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
+def refuse_demo_in_production(settings: Settings, command: str) -> None:
+    """Exit 2, before anything is written, if `command` would put demo keys or data into a
+    production instance: the demo's private keys are derived from labels published in
+    traceability/demo, so anyone could sign as its registrar or regulator."""
+    if settings.environment == "production":
+        raise fail(
+            f"`herbtrace {command}` is refused in production (HERBTRACE_ENVIRONMENT=production): "
+            "it registers the demo's keys, whose private keys anyone can derive",
+            2,
+        )
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print an error and return the Exit to raise."""
     err_console.print(f"[red]error:[/] {message}")

@@ -10,10 +10,11 @@ from typing import Annotated
 import typer
 
 from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
-from traceability.epcis.import_key import create_import_key, load_import_key
+from traceability.epcis.import_key import create_import_key, load_import_key, upgrade_import_key
 from traceability.epcis.importer import import_document
 from traceability.epcis.jsonout import loads
 from traceability.errors import InvalidInput
+from traceability.key_wrapping import COSTS
 from traceability.keys import raw_public_key
 from traceability.signers import register_signer
 
@@ -33,7 +34,7 @@ def keygen(
 ) -> None:
     """Create an import signer: write its key (encrypted) and register it with role importer."""
     settings = load_settings()
-    private = create_import_key(key, settings.import_key_passphrase)
+    private = create_import_key(key, settings.import_key_passphrase, COSTS[settings.key_kdf_cost])
     public = raw_public_key(private)
     with open_engine(settings) as engine:
         info = register_signer(
@@ -54,6 +55,10 @@ def epcis(
     from traceability.domain.service import Domain
 
     settings = load_settings()
+    cost = COSTS[settings.key_kdf_cost]
+    upgraded = upgrade_import_key(key, settings.import_key_passphrase, cost)
+    if upgraded is not None:
+        console.print(f"import key {key} re-encrypted in place (the same key): {upgraded}")
     private = load_import_key(key, settings.import_key_passphrase)
     try:
         document = loads(file.read_bytes())

@@ -38,7 +38,23 @@ def verify(
         os.cpu_count() or 2
     ),
 ) -> None:
-    """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on a fault."""
+    """Audit every signature, link, leaf hash, tree node and checkpoint; exit 1 on a fault.
+
+    Registered keys are audited too: a weak (small-order or non-canonical) key is a fault,
+    and so is a demo key when HERBTRACE_ENVIRONMENT is production (in development, a warning).
+    """
+    from traceability.demo.parties import published_demo_keys
+
+    settings = load_settings()
+
+    def auditor(verifier: NoteVerifier) -> Auditor:
+        return Auditor(
+            verifier,
+            workers,
+            published_keys=published_demo_keys(),
+            published_keys_fail=settings.environment == "production",
+        )
+
     if bundle is not None:
         if not bundle.is_file():
             raise fail(f"no bundle at {bundle}", 2)
@@ -50,16 +66,15 @@ def verify(
                 "with the key published by the log to pin it"
             )
         verifier = NoteVerifier.from_vkey(key)
-        report = _run(Auditor(verifier, workers), bundle_source, bundle_source.size())
+        report = _run(auditor(verifier), bundle_source, bundle_source.size())
     else:
-        settings = load_settings()
         with open_engine(settings) as engine:
             with engine.connect() as conn:
                 verifier = load_log_verifier(conn, settings.log_origin)
             if log_key is not None and NoteVerifier.from_vkey(log_key) != verifier:
                 raise fail("the database's log key is not the one given with --log-key")
             source = DatabaseSource(engine)
-            report = _run(Auditor(verifier, workers), source, source.size())
+            report = _run(auditor(verifier), source, source.size())
     _print(report)
     if not report.ok:
         raise typer.Exit(1)
@@ -85,9 +100,14 @@ def _print(report: AuditReport) -> None:
     )
     for signer, low, high in report.gaps[:10]:
         console.print(f"[yellow]gap:[/] signer {signer} has no envelopes {low}–{high}")
+    for warning in report.key_warnings:
+        err_console.print(f"[yellow]warning ({warning.kind}):[/] {warning.what}")
+    for key in report.key_findings:
+        err_console.print(f"[red]FAILED ({key.kind}):[/] {key.what}")
     first = report.first()
     if first is None:
-        console.print("[green]OK[/]: the log verifies")
+        if report.ok:
+            console.print("[green]OK[/]: the log verifies")
         return
     err_console.print(f"[red]FAILED[/] at entry {first.index}: {first.what}")
     for finding in report.findings[1:10]:

@@ -98,3 +98,9 @@ SIGNERS: tuple[DemoSigner, ...] = (
     TONGHUA,
 )
 """Every demo signer, each registered under its organisation's ID."""
+
+
+def published_demo_keys() -> dict[bytes, str]:
+    """Every demo signer's public key, mapped to a label naming it: their private keys are
+    derived from labels published here, so `herbtrace verify` flags them in any log."""
+    return {s.public_key: f"demo key {s.label!r} ({s.role} of {s.organisation})" for s in SIGNERS}

@@ -2,7 +2,7 @@
 
 A regulator using the HTTP API holds a bearer token, not a signing key, so the server signs
 the recall with one office key on the regulator's behalf. The key is kept like the rules
-signer's (PKCS#8 encrypted with the log key passphrase, in `rules_keys` under the name
+signer's (encrypted with the log key passphrase, in `rules_keys` under the name
 `<log origin>#regulator-office`) and registered as a `regulator` signer of the
 organisation `regulator-office`.
 
@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 from traceability.domain.server_key import ensure_server_key
 from traceability.envelope import GENESIS_PREV, sign_envelope
 from traceability.errors import InvalidInput
+from traceability.key_wrapping import COSTS
 from traceability.keys import key_id_for, raw_public_key
 from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
@@ -130,4 +131,5 @@ def key_name(settings: Settings) -> str:
 
 def _ensure_key(settings: Settings, engine: Engine) -> Ed25519PrivateKey:
     name, passphrase = key_name(settings), settings.log_key_passphrase
-    return ensure_server_key(engine, name, passphrase, what="regulator office key")
+    cost = COSTS[settings.key_kdf_cost]
+    return ensure_server_key(engine, name, passphrase, what="regulator office key", cost=cost)

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.domain.server_key import ensure_server_key, stored_public_key
+from traceability.key_wrapping import COSTS
 from traceability.keys import key_id_for, raw_public_key
 from traceability.settings import Settings
 from traceability.signers import register_signer
@@ -32,11 +33,15 @@ def key_name(settings: Settings) -> str:
 
 
 def ensure_rules_signer(settings: Settings, engine: Engine) -> RulesSigner:
-    """Create the rules key (PKCS#8, encrypted with the log key passphrase) unless it exists,
+    """Create the rules key (encrypted with the log key passphrase) unless it exists,
     register it as a `system` signer, and return it decrypted. Safe to run again.
     """
     key = ensure_server_key(
-        engine, key_name(settings), settings.log_key_passphrase, what="rules key"
+        engine,
+        key_name(settings),
+        settings.log_key_passphrase,
+        what="rules key",
+        cost=COSTS[settings.key_kdf_cost],
     )
     public = raw_public_key(key)
     register_signer(

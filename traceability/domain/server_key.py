@@ -1,7 +1,8 @@
 """Server-held signing keys: Ed25519 keys kept in `rules_keys`, created on first use.
 
-A row holds `name`, the 32-byte raw public key and the private key as encrypted PKCS#8
-(see `traceability.keys.encrypt_private_key`), encrypted with the log key passphrase.
+A row holds `name`, the 32-byte raw public key and the private key encrypted with the log key
+passphrase (Argon2id and AES-256-GCM, `traceability.key_wrapping`). A row from before, PKCS#8
+encrypted with PBKDF2, is re-encrypted in place (same key) the first time it is loaded.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import ConfigurationError
+from traceability.key_wrapping import RECOMMENDED, Argon2Cost, is_legacy
 from traceability.keys import decrypt_private_key, encrypt_private_key, raw_public_key
 from traceability.storage.db import WRITE
 from traceability.storage.tables import RulesKey
 
 _keys = RulesKey.__table__  # type: ignore[attr-defined]
+PASSPHRASE_VARIABLE = "HERBTRACE_LOG_KEY_PASSPHRASE"  # noqa: S105 - a name, not a secret
 
 
 def ensure_server_key(
-    engine: Engine, name: str, passphrase: str, *, what: str
+    engine: Engine, name: str, passphrase: str, *, what: str, cost: Argon2Cost = RECOMMENDED
 ) -> Ed25519PrivateKey:
     """The key stored as `name`, decrypted; created and stored first if there is none.
 
@@ -29,9 +32,9 @@ def ensure_server_key(
     "rules key") when the stored public key is not the private key's.
     """
     try:
-        key, public = _load_or_create(engine, name, passphrase)
+        key, public = _load_or_create(engine, name, passphrase, what, cost)
     except sa.exc.IntegrityError:  # another process created it at the same moment
-        key, public = _load_or_create(engine, name, passphrase)
+        key, public = _load_or_create(engine, name, passphrase, what, cost)
     if raw_public_key(key) != public:
         raise ConfigurationError(f"the stored {what}'s halves do not match")
     return key
@@ -43,7 +46,9 @@ def stored_public_key(conn: Connection, name: str) -> bytes | None:
     return None if public is None else bytes(public)
 
 
-def _load_or_create(engine: Engine, name: str, passphrase: str) -> tuple[Ed25519PrivateKey, bytes]:
+def _load_or_create(
+    engine: Engine, name: str, passphrase: str, what: str, cost: Argon2Cost
+) -> tuple[Ed25519PrivateKey, bytes]:
     with engine.connect() as raw:
         conn = raw.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
         with conn.begin():
@@ -53,13 +58,21 @@ def _load_or_create(engine: Engine, name: str, passphrase: str) -> tuple[Ed25519
                 )
             ).first()
             if row is not None:
-                return decrypt_private_key(bytes(row[1]), passphrase), bytes(row[0])
+                stored = bytes(row[1])
+                key = decrypt_private_key(stored, passphrase, f"the {what}", PASSPHRASE_VARIABLE)
+                if is_legacy(stored) and raw_public_key(key) == bytes(row[0]):
+                    conn.execute(
+                        _keys.update()
+                        .where(_keys.c.name == name, _keys.c.encrypted_private_key == stored)
+                        .values(encrypted_private_key=encrypt_private_key(key, passphrase, cost))
+                    )
+                return key, bytes(row[0])
             key = Ed25519PrivateKey.generate()
             conn.execute(
                 _keys.insert().values(
                     name=name,
                     public_key=raw_public_key(key),
-                    encrypted_private_key=encrypt_private_key(key, passphrase),
+                    encrypted_private_key=encrypt_private_key(key, passphrase, cost),
                     created_at=datetime.now(UTC),
                 )
             )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
-from traceability.errors import ChainBroken, NoteError, TraceabilityError
-from traceability.keys import key_id_for, load_public_key
+from traceability.errors import ChainBroken, NoteError, TraceabilityError, WeakPublicKey
+from traceability.keys import check_public_key, key_id_for, load_public_key
 from traceability.log import merkle
 from traceability.log.audit_nodes import NodeCheck
 from traceability.log.audit_pages import EntryPages, check_page, check_rows, start_worker
@@ -61,6 +61,22 @@ class Finding:
     what: str
 
 
+@dataclass(frozen=True, slots=True)
+class KeyFinding:
+    """A registered signer whose key nobody should trust, whether or not it signed anything.
+
+    `weak_key`: a small-order or non-canonical Ed25519 key (`keys.check_public_key`), which
+    a forger can sign for without any private key. `published_key`: a key whose private half is
+    public knowledge (the demo's keys, derived from their published labels).
+    """
+
+    kind: Literal["weak_key", "published_key"]
+    key_id: str
+    name: str
+    public_key: bytes
+    what: str
+
+
 @dataclass
 class AuditReport:
     """What the audit checked and found."""
@@ -71,11 +87,15 @@ class AuditReport:
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
     gaps: list[tuple[str, int, int]] = field(default_factory=list)
+    key_findings: list[KeyFinding] = field(default_factory=list)
+    """Registered keys that fail the audit."""
+    key_warnings: list[KeyFinding] = field(default_factory=list)
+    """Published keys in a log audited with `published_keys_fail` off (development)."""
 
     @property
     def ok(self) -> bool:
         """True when nothing was found wrong."""
-        return not self.findings
+        return not self.findings and not self.key_findings
 
     def first(self) -> Finding | None:
         """The finding at the lowest index."""
@@ -107,12 +127,55 @@ def signer_checks(signers: dict[str, SignerInfo]) -> dict[str, SignerCheck]:
     return checks
 
 
-class Auditor:
-    """Runs the audit: entries are checked in `workers` processes, in order, chunk by chunk."""
+def key_findings(
+    signers: Mapping[str, SignerInfo],
+    published: Mapping[bytes, str],
+    report: AuditReport,
+    *,
+    published_fail: bool,
+) -> None:
+    """Add to `report` each registered signer with a weak key or a key in `published`."""
+    for key_id, info in sorted(signers.items()):
+        hex_key = info.public_key.hex()
+        try:
+            check_public_key(info.public_key)
+        except WeakPublicKey as exc:
+            what = f"signer {key_id} ({info.name}) has public key {hex_key}: {exc}"
+            report.key_findings.append(
+                KeyFinding("weak_key", key_id, info.name, info.public_key, what)
+            )
+        except TraceabilityError:
+            pass  # a key of the wrong length: every entry it signed is reported already
+        label = published.get(info.public_key)
+        if label is not None:
+            what = (
+                f"signer {key_id} ({info.name}) has public key {hex_key}, the published "
+                f"{label}: anyone can sign as it"
+            )
+            finding = KeyFinding("published_key", key_id, info.name, info.public_key, what)
+            (report.key_findings if published_fail else report.key_warnings).append(finding)
 
-    def __init__(self, verifier: NoteVerifier, workers: int = 2) -> None:
+
+class Auditor:
+    """Runs the audit: entries are checked in `workers` processes, in order, chunk by chunk.
+
+    `published_keys` maps public keys whose private halves anyone can know (the demo's) to
+    a label; a signer registered with one is a key finding when `published_keys_fail`, else a
+    warning. Weak keys are always findings.
+    """
+
+    def __init__(
+        self,
+        verifier: NoteVerifier,
+        workers: int = 2,
+        *,
+        published_keys: Mapping[bytes, str] | None = None,
+        published_keys_fail: bool = True,
+    ) -> None:
         self._verifier = verifier
         self._workers = workers
+        self._published = dict(published_keys or {})
+        self._published_fail = published_keys_fail
 
     def run(
         self, source: AuditSource, progress: Callable[[int], None] | None = None
@@ -121,6 +184,7 @@ class Auditor:
         started = time.perf_counter()
         report = AuditReport()
         signers = source.signers()
+        key_findings(signers, self._published, report, published_fail=self._published_fail)
         keys = signer_checks(signers)
         checkpoints = source.checkpoints()
         state = _Pass(report, signers, {c.tree_size for c in checkpoints})

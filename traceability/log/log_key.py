@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import ConfigurationError
+from traceability.key_wrapping import RECOMMENDED, Argon2Cost, describe, is_legacy
 from traceability.keys import decrypt_private_key, encrypt_private_key, raw_public_key
 from traceability.log.note import NoteSigner, NoteVerifier, note_key_id
 from traceability.storage.tables import LogKey
@@ -16,7 +17,9 @@ from traceability.storage.tables import LogKey
 _keys = LogKey.__table__  # type: ignore[attr-defined]
 
 
-def create_log_key(engine: Engine, origin: str, passphrase: str) -> NoteVerifier:
+def create_log_key(
+    engine: Engine, origin: str, passphrase: str, cost: Argon2Cost = RECOMMENDED
+) -> NoteVerifier:
     """Create the log key for `origin` unless one exists; return its verifier either way."""
     with engine.begin() as conn:
         row = conn.execute(sa.select(_keys.c.public_key).where(_keys.c.origin == origin)).first()
@@ -27,7 +30,7 @@ def create_log_key(engine: Engine, origin: str, passphrase: str) -> NoteVerifier
                 _keys.insert().values(
                     origin=origin,
                     public_key=raw_public_key(key),
-                    encrypted_private_key=encrypt_private_key(key, passphrase),
+                    encrypted_private_key=encrypt_private_key(key, passphrase, cost),
                     created_at=datetime.now(UTC),
                 )
             )
@@ -56,3 +59,36 @@ def load_log_signer(conn: Connection, origin: str, passphrase: str) -> NoteSigne
     if raw_public_key(key) != bytes(row[0]):
         raise ConfigurationError("the stored log key's halves do not match")
     return NoteSigner(origin, key)
+
+
+def upgrade_log_key(
+    engine: Engine, origin: str, passphrase: str, cost: Argon2Cost = RECOMMENDED
+) -> str | None:
+    """Re-encrypt a log key stored in the legacy PBKDF2 format with Argon2id; say what it was.
+
+    The same key, a new wrapping, replaced in one transaction that only succeeds if the row
+    still holds the legacy wrapping it read (the log_keys trigger allows exactly this one
+    update: legacy to current, public key unchanged). Returns None if there was nothing to do;
+    ConfigurationError on a wrong passphrase, leaving the row as it was.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(_keys.c.public_key, _keys.c.encrypted_private_key).where(
+                _keys.c.origin == origin
+            )
+        ).first()
+        if row is None or not is_legacy(bytes(row[1])):
+            return None
+        old = bytes(row[1])
+        key = decrypt_private_key(old, passphrase)
+        if raw_public_key(key) != bytes(row[0]):
+            raise ConfigurationError("the stored log key's halves do not match")
+        new = encrypt_private_key(key, passphrase, cost)
+        result = conn.execute(
+            _keys.update()
+            .where(_keys.c.origin == origin, _keys.c.encrypted_private_key == old)
+            .values(encrypted_private_key=new)
+        )
+        if result.rowcount != 1:
+            raise ConfigurationError("the log key changed while it was being re-encrypted")
+    return f"{describe(old)} → {describe(new)}"

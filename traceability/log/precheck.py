@@ -64,10 +64,10 @@ def check(
         if raw_key is None:
             out.append(Outcome(env, verified=False))
             continue
-        key = _worker_keys.get(raw_key)
-        if key is None:
-            key = _worker_keys[raw_key] = load_public_key(raw_key)
         try:
+            key = _worker_keys.get(raw_key)
+            if key is None:  # a weak key an old log registered is refused here
+                key = _worker_keys[raw_key] = load_public_key(raw_key)
             verify_envelope(env, key)
         except TraceabilityError as exc:
             out.append(Failed(exc, env))

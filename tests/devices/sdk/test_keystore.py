@@ -44,9 +44,10 @@ def test_key_file_is_private(tmp_path: Path) -> None:
 
 
 def test_passphrase_encrypts_the_key(tmp_path: Path) -> None:
-    """With a passphrase the PEM is encrypted; a wrong or missing passphrase is refused."""
+    """With a passphrase the key is encrypted (Argon2id); a wrong or missing passphrase is
+    refused."""
     identity = create_device_key(tmp_path, "correct horse")
-    assert DeviceFiles(tmp_path).key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY")
+    assert DeviceFiles(tmp_path).key.read_bytes().startswith(b"herbtrace encrypted ed25519 key")
     assert raw_public_key(load_device_key(tmp_path, "correct horse")) == identity.public_key
     with pytest.raises(ConfigurationError, match="wrong passphrase"):
         load_device_key(tmp_path, "battery staple")
@@ -113,5 +114,5 @@ def test_device_init_with_passphrase_from_environment(tmp_path: Path) -> None:
         HERBTRACE_DEVICE_KEY_PASSPHRASE="s3cret",  # noqa: S106 - a test passphrase
     )
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "dev/device.key").read_bytes().startswith(b"-----BEGIN ENCRYPTED")
+    assert (tmp_path / "dev/device.key").read_bytes().startswith(b"herbtrace encrypted ed25519")
     load_device_key(tmp_path / "dev", "s3cret")
