@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Public
 from api.errors import install_error_handlers
-from api.ratelimit import TokenBuckets
+from api.ratelimit import Limits
 from api.routes import (
     alerts,
     batches,
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger = domain.ledger  # the domain rules are its entry policy
         ledger.start_checkpoint_ticker()
         app.state.settings = resolved
-        app.state.rate_limiter = TokenBuckets(resolved.public_rate, resolved.public_burst)
+        app.state.limits = Limits.from_settings(resolved)
         app.state.ledger = ledger
         app.state.domain = domain
         try:

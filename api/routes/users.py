@@ -25,6 +25,7 @@ from traceability.users import (
     list_tokens,
     list_users,
     revoke_token,
+    rotate_token,
 )
 
 router = APIRouter(tags=["users"])
@@ -141,6 +142,14 @@ def read_me(principal: CurrentPrincipal) -> PrincipalOut:
 def revoke_my_token(principal: CurrentPrincipal, engine: EngineDep) -> TokenOut:
     """Revoke the token this request carries (sign out); it stops working at once."""
     return _token_out(revoke_token(engine, principal.token_id))
+
+
+@router.post("/v1/me/token", status_code=201, responses=error_responses(401, 429))
+def rotate_my_token(principal: CurrentPrincipal, engine: EngineDep) -> IssuedTokenOut:
+    """Rotate the token this request carries: answer a new one (shown this once, same
+    label, a full lifetime ahead) and revoke the presented one at once, with no overlap."""
+    issued = rotate_token(engine, principal.token_id)
+    return IssuedTokenOut(token=issued.token, info=_token_out(issued.info))
 
 
 @router.get("/v1/users", responses=error_responses(401, 403, 422))
