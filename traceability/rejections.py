@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.settings import Settings
+from traceability.storage.db import WRITE
 from traceability.storage.tables import RejectedMessage
 
 _rejected = RejectedMessage.__table__  # type: ignore[attr-defined]
@@ -84,10 +85,14 @@ def record_rejections(
         }
         for r in rejections
     ]
-    with engine.begin() as conn:
-        if budget is not None:
-            _spend(conn, rows, [r.payload for r in rejections], budget)
-        conn.execute(_rejected.insert(), rows)
+    with engine.connect() as raw:
+        # The budget is read, then spent: on SQLite take the write lock first (BEGIN
+        # IMMEDIATE), so the read never sits on a snapshot another writer made stale.
+        conn = raw.execution_options(**{WRITE: True}) if budget is not None else raw
+        with conn.begin():
+            if budget is not None:
+                _spend(conn, rows, [r.payload for r in rejections], budget)
+            conn.execute(_rejected.insert(), rows)
 
 
 def _spend(
