@@ -31,6 +31,7 @@ from api.routes import (
     sites,
     users,
 )
+from api.security_headers import install_security
 from traceability.domain.service import Domain
 from traceability.settings import Settings, get_settings
 
@@ -64,8 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A verifiable traceability log for Chinese medicinal herbs",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_security, from this origin only
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_security(app)
     app.include_router(health.router, dependencies=[Public])
     app.include_router(log.router, dependencies=[Public])
     app.include_router(proofs.router, dependencies=[Public])
