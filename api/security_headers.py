@@ -24,6 +24,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.deps import Public
+
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; manifest-src 'self'; base-uri 'none'; "
@@ -94,7 +96,7 @@ def install_security(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
     app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get("/docs", include_in_schema=False, dependencies=[Public])
     def docs_page() -> HTMLResponse:
         """Swagger UI on this API's OpenAPI document, every file from this origin."""
         return HTMLResponse(_DOCS_PAGE)
