@@ -110,3 +110,28 @@ def test_behind_a_listed_proxy_forwarded_clients_are_limited_each_on_their_own(
     assert distinct == Counter({200: 200}), distinct
     assert one[429] >= 100, one
     assert 60 <= one[200] < 100, one
+
+
+def test_a_trusted_proxy_that_is_no_address_stops_serve_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    """HERBTRACE_TRUSTED_PROXIES must list IP addresses or networks: a host name (or `*`)
+    stops `herbtrace serve` before it listens, naming the setting."""
+    for value in ("proxy.example.cn", "*", "10.0.0.0/33"):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+        env |= {
+            "HERBTRACE_DATABASE_URL": f"sqlite:///{tmp_path / 'refused.db'}",
+            "HERBTRACE_TRUSTED_PROXIES": f"127.0.0.1,{value}",
+        }
+        done = subprocess.run(
+            [HERBTRACE, "serve", "--port", str(free_port())],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode != 0
+        assert "HERBTRACE_TRUSTED_PROXIES" in done.stdout + done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
