@@ -72,6 +72,8 @@ def test_rotating_a_token_answers_a_new_one_and_the_old_stops_at_once(
     new = rotated.json()["token"]
     assert new != old
     assert rotated.json()["info"]["label"] == "handheld 3"
+    expires = datetime.fromisoformat(rotated.json()["info"]["expires_at"])
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=90))) < timedelta(minutes=5)
     assert client.get("/v1/me", headers=bearer(old)).status_code == 401
     assert client.get("/v1/me", headers=bearer(new)).json()["name"] == "op-a"
     assert client.post("/v1/me/token", headers=bearer(old)).status_code == 401
