@@ -6,6 +6,9 @@
                               committer: append ─► store rejections ─► sign and publish
                                          receipts ─► acknowledge ─► watch sequence gaps
 
+Refusals are stored within each device's budget (`traceability/rejections.py`) and, past
+HERBTRACE_DEVICE_RATE kept refusals a second of one device, answered but only counted.
+
 Only the committer appends, so batches enter the log in the order they arrived, while the
 next batches are already being parsed and signature-checked. Database failures are
 retried (nothing is acknowledged meanwhile); any other failure of a batch is isolated to

@@ -104,6 +104,22 @@ def test_a_flood_of_refused_envelopes_is_bounded_and_limited(api: ResourceApi) -
     assert api.client.get("/v1/batches/FS-PL-2020-001").json()["owner"] == COOP
 
 
+def test_an_accounts_writes_are_limited_whatever_they_carry(api: ResourceApi) -> None:
+    """300 unsigned bodies over one operator's token (no signer to limit): past the account's
+    burst of 200 they get 429 with Retry-After, and another account is not held back."""
+    headers = api.headers("coop")
+    seen: Counter[int] = Counter()
+    for n in range(300):
+        response = api.client.post("/v1/events", content=b"not an envelope %d" % n, headers=headers)
+        seen[response.status_code] += 1
+        if response.status_code == 429:
+            assert int(response.headers["Retry-After"]) >= 1
+    assert seen[429] >= 80, seen
+    assert seen[422] + seen[429] == 300, seen
+    other = api.client.post("/v1/events", content=b"not an envelope", headers=api.headers("plant"))
+    assert other.status_code == 422
+
+
 class MqttDevice:
     """An enrolled device's MQTT 5 connection, subscribed to its receipts."""
 
