@@ -9,12 +9,17 @@ Every route states who may call it with exactly one of:
   Admins and regulators act for every organisation.
 
 `authorize` is the only code that decides; handlers never check roles or ownership.
+
+Authenticated writes are rate-limited per account, and a client address that keeps
+presenting wrong tokens is refused with 429 before its tokens are even looked up
+(`api/ratelimit.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from json import JSONDecodeError
 from typing import Annotated, Any
 
@@ -25,7 +30,7 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.product_facts import FactsLookup
-from api.ratelimit import TokenBuckets, enforce
+from api.ratelimit import Limits, TokenBuckets, client_address, enforce, refuse
 from api.record_facts import records_lookup
 from traceability.errors import ConfigurationError, Forbidden, Unauthenticated
 from traceability.ledger import Ledger
@@ -72,12 +77,17 @@ def get_facts_lookup(request: Request) -> FactsLookup:
     return lookup or records_lookup(get_engine(request), get_app_settings(request))
 
 
-def get_rate_limiter(request: Request) -> TokenBuckets:
-    """Return the app's per-client token buckets, made by the lifespan from the settings."""
-    buckets = getattr(request.app.state, "rate_limiter", None)
-    if not isinstance(buckets, TokenBuckets):
+def get_limits(request: Request) -> Limits:
+    """Return the app's rate limiters, made by the lifespan from the settings."""
+    limits = getattr(request.app.state, "limits", None)
+    if not isinstance(limits, Limits):
         raise ConfigurationError("the rate limiter is not set up: the app's lifespan has not run")
-    return buckets
+    return limits
+
+
+def get_rate_limiter(request: Request) -> TokenBuckets:
+    """Return the app's per-client token buckets of anonymous calls."""
+    return get_limits(request).public
 
 
 _bearer = HTTPBearer(
@@ -91,15 +101,26 @@ _bearer = HTTPBearer(
 async def optional_principal(request: Request) -> Principal | None:
     """Return the caller's principal, None when anonymous; Unauthenticated for a bad token.
 
-    A bad, unknown or revoked token is refused, never quietly treated as anonymous.
+    A bad, unknown, expired or revoked token is refused, never quietly treated as anonymous.
+    Each refusal counts against the client's address; past the allowance, 429 comes first.
     """
     header = request.headers.get("authorization")
     if not header:
         return None
+    failures = get_limits(request).auth_failures
+    address = client_address(request)
+    refuse(failures.wait(address), "with wrong bearer tokens from this address")
     scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-    return await run_in_threadpool(authenticate, get_engine(request), token.strip())
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("the Authorization header must be `Bearer <token>`")
+        lifetime = timedelta(days=get_app_settings(request).token_lifetime_days)
+        return await run_in_threadpool(
+            authenticate, get_engine(request), token.strip(), lifetime=lifetime
+        )
+    except Unauthenticated:
+        failures.take(address)
+        raise
 
 
 async def get_principal(
@@ -109,6 +130,9 @@ async def get_principal(
     """`optional_principal`, declaring the bearer scheme in OpenAPI for the routes that need it."""
     return await optional_principal(request)
 
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that change nothing; every other authenticated request is limited per account."""
 
 OwnerLookup = Callable[[Request, Engine], Awaitable[str | None]]
 """Finds the organisation a request acts for; None when there is none (or it is unknown)."""
@@ -134,6 +158,9 @@ def authorize(policy: Policy) -> Callable[..., Awaitable[Principal | None]]:
     """Return the dependency enforcing `policy` (the only place access is decided)."""
 
     async def check(request: Request, principal: Principal | None) -> Principal | None:
+        if principal is not None and request.method not in _READS:
+            account = get_limits(request).accounts.take(f"user:{principal.user_id}")
+            refuse(account, "from this account")
         if policy.public:
             if principal is None:
                 enforce(get_rate_limiter(request), request)

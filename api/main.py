@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Public
 from api.errors import install_error_handlers
-from api.ratelimit import TokenBuckets
+from api.ratelimit import Limits
 from api.routes import (
     alerts,
     batches,
@@ -31,6 +31,7 @@ from api.routes import (
     sites,
     users,
 )
+from api.security_headers import install_security
 from traceability.domain.service import Domain
 from traceability.settings import Settings, get_settings
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ledger = domain.ledger  # the domain rules are its entry policy
         ledger.start_checkpoint_ticker()
         app.state.settings = resolved
-        app.state.rate_limiter = TokenBuckets(resolved.public_rate, resolved.public_burst)
+        app.state.limits = Limits.from_settings(resolved)
         app.state.ledger = ledger
         app.state.domain = domain
         try:
@@ -64,8 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A verifiable traceability log for Chinese medicinal herbs",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by install_security, from this origin only
+        redoc_url=None,
     )
     install_error_handlers(app)
+    install_security(app)
     app.include_router(health.router, dependencies=[Public])
     app.include_router(log.router, dependencies=[Public])
     app.include_router(proofs.router, dependencies=[Public])

@@ -1,62 +1,57 @@
-"""A token bucket per client IP that limits anonymous calls to the public endpoints.
+"""The HTTP API's rate limits: who is limited, under which key, and the 429 they get.
 
-Each client address owns a bucket of `burst` tokens that refills at `rate` tokens a second;
-a request takes one token, or is refused with 429 and `Retry-After` (whole seconds until a
-token is back). Buckets live in this process only (one API process per host is the design;
-behind several, put the limit in the reverse proxy instead). At most `max_clients` buckets
-are kept, least recently used dropped first, so a flood of addresses cannot exhaust memory:
-a dropped client simply starts again with a full bucket.
+Four sets of token buckets (`traceability/throttle.py`), made by the app's lifespan from the
+settings and kept in `app.state.limits`:
 
-Behind a reverse proxy, run uvicorn with `--proxy-headers --forwarded-allow-ips …` so the
-client address is the caller's, not the proxy's.
+* `public` — anonymous calls to the public endpoints, per client address;
+* `accounts` — authenticated writes (POST, PUT, PATCH, DELETE), per bearer token's user;
+* `devices` — envelopes submitted to POST /v1/events, per signer the envelope names;
+* `auth_failures` — failed bearer-token authentications, per client address: once a client
+  has spent them, every request of it carrying a token gets 429 until the window refills.
+
+A refused request gets 429 with `Retry-After` (whole seconds until a token is back). Buckets
+live in the server process (behind several processes, each keeps its own).
+
+The client address is the peer that connected. `herbtrace serve` believes `X-Forwarded-For`
+only from the proxies listed in HERBTRACE_TRUSTED_PROXIES (none by default; uvicorn's
+ProxyHeadersMiddleware then puts the forwarded client in the request's scope), so a client
+cannot choose its own bucket by sending the header.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from traceability.settings import Settings
+from traceability.throttle import TokenBuckets
 
-class TokenBuckets:
-    """Token buckets keyed by client; thread-safe."""
+__all__ = ["Limits", "TokenBuckets", "client_address", "enforce", "refuse"]
 
-    def __init__(
-        self,
-        rate: float,
-        burst: int,
-        *,
-        max_clients: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if rate <= 0 or burst < 1 or max_clients < 1:
-            raise ValueError("rate must be positive, burst and max_clients at least 1")
-        self.rate = rate
-        self.burst = burst
-        self.max_clients = max_clients
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
 
-    def take(self, client: str) -> float:
-        """Take one token from `client`'s bucket: 0.0 if granted, else seconds to wait."""
-        now = self._clock()
-        with self._lock:
-            tokens, at = self._buckets.pop(client, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
-            wait = 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
-            self._buckets[client] = (tokens - 1.0 if wait == 0.0 else tokens, now)
-            while len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
-            return wait
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The app's rate limiters, one per kind of key."""
 
-    def __len__(self) -> int:
-        return len(self._buckets)
+    public: TokenBuckets
+    accounts: TokenBuckets
+    devices: TokenBuckets
+    auth_failures: TokenBuckets
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        """Build the limiters the settings describe."""
+        return cls(
+            public=TokenBuckets(settings.public_rate, settings.public_burst),
+            accounts=TokenBuckets(settings.account_rate, settings.account_burst),
+            devices=TokenBuckets(settings.device_rate, settings.device_burst),
+            auth_failures=TokenBuckets(
+                settings.auth_failures / settings.auth_failure_window, settings.auth_failures
+            ),
+        )
 
 
 def client_address(request: Request) -> str:
@@ -64,13 +59,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def enforce(buckets: TokenBuckets, request: Request) -> None:
-    """Take a token for the request's client, or raise 429 with `Retry-After`."""
-    wait = buckets.take(client_address(request))
+def refuse(wait: float, what: str) -> None:
+    """Raise 429 with `Retry-After` when `wait` (seconds) is positive; `what` says whose limit."""
     if wait > 0:
         seconds = max(1, math.ceil(wait))
         raise HTTPException(
             status_code=429,
-            detail=f"too many requests from this address; retry after {seconds} s",
+            detail=f"too many requests {what}; retry after {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
+
+
+def enforce(buckets: TokenBuckets, request: Request) -> None:
+    """Take a token for the request's client, or raise 429 with `Retry-After`."""
+    refuse(buckets.take(client_address(request)), "from this address")

@@ -135,7 +135,11 @@ class DemoRun:
         from api.main import create_app
 
         config = uvicorn.Config(
-            create_app(self.settings), host=self.api_host, port=self.api_port, log_level="warning"
+            create_app(self.settings),
+            host=self.api_host,
+            port=self.api_port,
+            log_level="warning",
+            proxy_headers=False,  # nothing stands in front of the demo's API
         )
         self._server = uvicorn.Server(config)
         self._api_thread = threading.Thread(target=self._server.run, name="api", daemon=True)

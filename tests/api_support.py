@@ -40,13 +40,18 @@ class Callers:
 
 
 def api_settings(url: str, **overrides: object) -> Settings:
-    """Settings for an API test database; public rate limits high unless overridden."""
+    """Settings for an API test database; rate limits high unless overridden."""
     values: dict[str, object] = {
         "database_url": url,
         "log_origin": "test.herbtrace/log",
         "checkpoint_interval": 0.05,
         "public_rate": 100_000.0,
         "public_burst": 1_000_000,
+        "account_rate": 100_000.0,
+        "account_burst": 1_000_000,
+        "device_rate": 100_000.0,
+        "device_burst": 1_000_000,
+        "auth_failures": 1_000_000,
         "digital_link_host": "id.example.cn",
     }
     values.update(overrides)

@@ -68,9 +68,10 @@ class ResourceApi:
 
 
 @contextmanager
-def open_resource_api(url: str) -> Iterator[ResourceApi]:
-    """An app on a fresh database at `url` with the story's parties and every kind of user."""
-    settings = api_settings(url)
+def open_resource_api(url: str, **overrides: object) -> Iterator[ResourceApi]:
+    """An app on a fresh database at `url` with the story's parties and every kind of user
+    (settings as `api_support.api_settings` makes them, with `overrides`)."""
+    settings = api_settings(url, **overrides)
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
     callers = Callers.create(engine)

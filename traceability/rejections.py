@@ -1,14 +1,27 @@
-"""Messages the ingest gateway refused, kept (capped) as evidence for regulators."""
+"""Refused messages (MQTT and HTTP), kept within a budget per sender as evidence for regulators.
+
+Each sender (the topic's device over MQTT, the envelope's signer over HTTP) has a budget:
+its first `RefusalBudget.count` refusals, up to `RefusalBudget.bytes` bytes of payload, are
+kept in full (payload capped at MAX_STORED_PAYLOAD bytes, detail at MAX_DETAIL characters).
+Beyond either, a refusal keeps only when it came, where, why (`reason`), its length and its
+hash: `envelope_hash` when it was an envelope, else SHA-256 of its bytes. A broken or
+hostile device therefore cannot fill the disk with what it sends; how fast it may add those
+summary rows is the rate limiters' part (`traceability/throttle.py`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
+from traceability.settings import Settings
+from traceability.storage.db import WRITE
 from traceability.storage.tables import RejectedMessage
 
 _rejected = RejectedMessage.__table__  # type: ignore[attr-defined]
@@ -17,6 +30,19 @@ MAX_STORED_PAYLOAD = 65_536
 """Bytes of a refused message kept; `payload_size` records how long it really was."""
 MAX_TOPIC = 512
 MAX_DETAIL = 2_000
+
+
+@dataclass(frozen=True, slots=True)
+class RefusalBudget:
+    """What is kept in full of one sender's refusals: at most `count` rows and `bytes`."""
+
+    count: int
+    bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RefusalBudget:
+        """The budget HERBTRACE_REFUSALS_KEPT_PER_SIGNER and _REFUSAL_BYTES_PER_SIGNER set."""
+        return cls(settings.refusals_kept_per_signer, settings.refusal_bytes_per_signer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +63,11 @@ class Rejection:
     id: int | None = None
 
 
-def record_rejections(engine: Engine, rejections: Sequence[Rejection]) -> None:
-    """Store refused messages in one transaction, payloads capped at MAX_STORED_PAYLOAD bytes."""
+def record_rejections(
+    engine: Engine, rejections: Sequence[Rejection], budget: RefusalBudget | None = None
+) -> None:
+    """Store refused messages in one transaction, payloads capped at MAX_STORED_PAYLOAD bytes;
+    past a sender's `budget`, only their time, place, reason, length and hash."""
     if not rejections:
         return
     rows = [
@@ -56,8 +85,39 @@ def record_rejections(engine: Engine, rejections: Sequence[Rejection]) -> None:
         }
         for r in rejections
     ]
-    with engine.begin() as conn:
-        conn.execute(_rejected.insert(), rows)
+    with engine.connect() as raw:
+        # The budget is read, then spent: on SQLite take the write lock first (BEGIN
+        # IMMEDIATE), so the read never sits on a snapshot another writer made stale.
+        conn = raw.execution_options(**{WRITE: True}) if budget is not None else raw
+        with conn.begin():
+            if budget is not None:
+                _spend(conn, rows, [r.payload for r in rejections], budget)
+            conn.execute(_rejected.insert(), rows)
+
+
+def _spend(
+    conn: Connection, rows: list[dict[str, Any]], payloads: list[bytes], budget: RefusalBudget
+) -> None:
+    """Cut the rows of senders past their budget down to a summary, in place."""
+    used: dict[str | None, tuple[int, int]] = {}
+    stored = sa.func.length(_rejected.c.payload)
+    for row, whole in zip(rows, payloads, strict=True):
+        sender = row["device_id"]
+        if sender not in used:
+            column = _rejected.c.device_id
+            which = column.is_(None) if sender is None else column == sender
+            query = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(stored), 0))
+            count, size = conn.execute(query.where(which, stored > 0)).one()
+            used[sender] = (int(count), int(size))
+        count, size = used[sender]
+        payload: bytes = row["payload"]
+        if count < budget.count and size + len(payload) <= budget.bytes:
+            used[sender] = (count + (1 if payload else 0), size + len(payload))
+            continue
+        if row["envelope_hash"] is None:
+            row["envelope_hash"] = hashlib.sha256(whole).digest()
+        row["payload"] = b""
+        row["detail"] = ""
 
 
 def list_rejections(

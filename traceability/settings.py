@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_PASSPHRASE = "herbtrace-development-only"  # noqa: S105 - refused outside development
@@ -71,11 +72,85 @@ class Settings(BaseSettings):
         gt=0,
         le=100_000,
         description="Requests a second one client IP may make to the public (anonymous) "
-        "endpoints, sustained; authenticated calls are not limited",
+        "endpoints, sustained (authenticated writes have account_rate and device_rate)",
     )
     public_burst: int = Field(
         default=60, ge=1, le=1_000_000, description="Requests one client IP may make at once"
     )
+    trusted_proxies: str = Field(
+        default="",
+        max_length=4_000,
+        description="Comma-separated IP addresses or CIDR networks of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto `herbtrace serve` believes; empty (the default): "
+        "none, every client is the address that connected",
+    )
+    account_rate: float = Field(
+        default=20.0,
+        gt=0,
+        le=100_000,
+        description="Authenticated writes (POST, PUT, PATCH, DELETE) a second per account "
+        "(bearer token's user), sustained, per server process",
+    )
+    account_burst: int = Field(
+        default=200, ge=1, le=1_000_000, description="Authenticated writes per account at once"
+    )
+    device_rate: float = Field(
+        default=20.0,
+        gt=0,
+        le=100_000,
+        description="Envelopes a second one signer (device or person) may submit over HTTP, "
+        "and refusals a second of one device the ingest gateway keeps, per process",
+    )
+    device_burst: int = Field(
+        default=200, ge=1, le=1_000_000, description="Envelopes of one signer at once"
+    )
+    refusals_kept_per_signer: int = Field(
+        default=100,
+        ge=0,
+        le=10_000_000,
+        description="Refused messages of one signer (or device) kept in full; beyond this, or "
+        "beyond refusal_bytes_per_signer, only time, reason and hash are kept",
+    )
+    refusal_bytes_per_signer: int = Field(
+        default=1_048_576,
+        ge=0,
+        le=1 << 40,
+        description="Bytes of refused messages of one signer (or device) kept in full",
+    )
+    token_lifetime_days: int = Field(
+        default=90,
+        ge=1,
+        le=3_650,
+        description="Days a bearer token authenticates after it was issued",
+    )
+    auth_failures: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="Failed bearer-token authentications one client address may make in "
+        "auth_failure_window seconds before further attempts get 429",
+    )
+    auth_failure_window: float = Field(
+        default=60.0, gt=0, le=86_400, description="Seconds in which auth_failures are counted"
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",") if i.strip()):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"HERBTRACE_TRUSTED_PROXIES lists IP addresses or CIDR networks "
+                    f"separated by commas; {item!r} is neither"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[str]:
+        """The trusted proxies as a list, each an IP address or CIDR network."""
+        return [item.strip() for item in self.trusted_proxies.split(",") if item.strip()]
 
     clock_skew: int = Field(
         default=600,

@@ -8,7 +8,8 @@ evidence (`traceability/rejections.py`), and answered with the receipt the log k
 uses, so the receipt's bytes are the ones the gateway would publish for the same result).
 
 Refused messages are stored with `topic` set to the channel (e.g. `POST /v1/events`) and
-`device_id` set to the envelope's signer. A message from an unauthenticated sender that
+`device_id` set to the envelope's signer, within the signer's refusal budget (beyond it,
+only time, reason and hash). A message from an unauthenticated sender that
 does not even carry a registered signer's valid signature (unparseable, too large,
 unknown signer, bad signature) is answered but not stored: it is evidence against no one,
 and keeping it would let anyone fill the database.
@@ -24,7 +25,7 @@ from traceability.errors import InvalidInput
 from traceability.log.log_key import load_log_signer
 from traceability.log.results import AppendResult, rejected
 from traceability.receipts import MessageSigner, receipt_payload, sign_receipt
-from traceability.rejections import Rejection, record_rejections
+from traceability.rejections import RefusalBudget, Rejection, record_rejections
 
 ANONYMOUS_NOT_KEPT = frozenset(
     {"invalid_input", "canonicalization_error", "unknown_signer", "signature_invalid"}
@@ -54,6 +55,7 @@ class Submitter:
         self._signer = signer
         self._origin = settings.log_origin
         self._max_bytes = settings.max_envelope_bytes
+        self._budget = RefusalBudget.from_settings(settings)
 
     def submit(
         self, raw: bytes, *, channel: str, authenticated: bool, size: int | None = None
@@ -76,7 +78,8 @@ class Submitter:
         if result.status == "rejected" and (
             authenticated or (result.reason or "") not in ANONYMOUS_NOT_KEPT
         ):
-            record_rejections(self.domain.engine, [_rejection(raw, full, result, channel)])
+            rejection = _rejection(raw, full, result, channel)
+            record_rejections(self.domain.engine, [rejection], self._budget)
             stored = True
         payload = receipt_payload(result, self._origin, self._received(result))
         return Submission(result, sign_receipt(payload, self._signer), stored)

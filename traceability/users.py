@@ -12,6 +12,11 @@ Token layout (ASCII, 47 characters)::
 The token is shown once, when issued; the database keeps only `token_hash`. The prefix lets
 secret scanners and people recognise a herbtrace token.
 
+A token authenticates for a lifetime after it was issued (HERBTRACE_TOKEN_LIFETIME_DAYS, 90
+days by default), then gets 401 like a revoked one. Rotation issues a new token and revokes
+the old one in the same transaction, with no overlap: whoever rotates holds the new token
+the moment the old one stops working (`rotate_token`).
+
 Why one fast SHA-256 and not a slow password hash (bcrypt, scrypt, Argon2): slow hashes
 exist to make guessing *low-entropy* secrets such as passwords expensive after a database
 leak. A token carries 256 bits from the CSPRNG; even at 10^12 guesses a second, finding
@@ -32,7 +37,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
@@ -271,27 +276,61 @@ def revoke_token(engine: Engine, token_id: int) -> TokenInfo:
     return _token(row)
 
 
-def revoke_user_tokens(engine: Engine, user: str) -> int:
-    """Revoke every live token of the user named `user`; return how many were revoked."""
+def revoke_user_tokens(engine: Engine, user: str, *, keep: int | None = None) -> int:
+    """Revoke every live token of the user named `user` but `keep`; return how many."""
     with _writing(engine) as conn:
         owner = _user_in(conn, user)
-        result = conn.execute(
-            _tokens.update()
-            .where(_tokens.c.user_id == owner.id, _tokens.c.revoked_at.is_(None))
-            .values(revoked_at=datetime.now(UTC))
-        )
+        live = sa.and_(_tokens.c.user_id == owner.id, _tokens.c.revoked_at.is_(None))
+        if keep is not None:
+            live = sa.and_(live, _tokens.c.id != keep)
+        result = conn.execute(_tokens.update().where(live).values(revoked_at=datetime.now(UTC)))
         return int(result.rowcount)
 
 
-def authenticate(engine: Engine, token: str) -> Principal:
+def rotate_token(engine: Engine, token_id: int, label: str | None = None) -> IssuedToken:
+    """Issue a new token to the owner of live token `token_id` and revoke that one at once.
+
+    The new token keeps the old one's label unless `label` is given. NotFound if the token
+    does not exist or is already revoked.
+    """
+    if label is not None and len(label) > 200:
+        raise InvalidInput("a token label is at most 200 characters")
+    token = new_token()
+    now = datetime.now(UTC)
+    with _writing(engine) as conn:
+        old = conn.execute(
+            sa.select(_tokens.c.user_id, _tokens.c.label).where(
+                _tokens.c.id == token_id, _tokens.c.revoked_at.is_(None)
+            )
+        ).first()
+        if old is None:
+            raise NotFound(f"no live token has ID {token_id}")
+        conn.execute(_tokens.update().where(_tokens.c.id == token_id).values(revoked_at=now))
+        result = conn.execute(
+            _tokens.insert().values(
+                user_id=old.user_id,
+                token_hash=hash_token(token),
+                label=old.label if label is None else label,
+                created_at=now,
+                revoked_at=None,
+            )
+        )
+        (new_id,) = result.inserted_primary_key or (None,)
+        row = conn.execute(_tokens_query().where(_tokens.c.id == new_id)).one()
+    return IssuedToken(token=token, info=_token(row))
+
+
+def authenticate(engine: Engine, token: str, *, lifetime: timedelta | None = None) -> Principal:
     """Return the principal a token stands for; Unauthenticated if it is malformed,
-    unknown or revoked (the reason does not say which, so probing learns nothing)."""
+    unknown or revoked (the reason does not say which, so probing learns nothing), or,
+    given `lifetime`, issued longer ago than that."""
     if len(token) != TOKEN_LENGTH or not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is not a herbtrace token (htk_…, 47 characters)")
     query = (
         sa.select(
             _tokens.c.id.label("token_id"),
             _tokens.c.revoked_at,
+            _tokens.c.created_at,
             _users.c.id,
             _users.c.name,
             _users.c.role,
@@ -304,6 +343,12 @@ def authenticate(engine: Engine, token: str) -> Principal:
         row = conn.execute(query).first()
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("the bearer token is unknown or revoked")
+    issued = _utc(row.created_at)
+    if lifetime is not None and (issued is None or issued + lifetime <= datetime.now(UTC)):
+        raise Unauthenticated(
+            f"the bearer token has expired (tokens last {lifetime.days} days); rotate it "
+            "before it expires, or ask an admin for a new one"
+        )
     return Principal(
         user_id=int(row.id),
         name=row.name,

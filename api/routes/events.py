@@ -7,15 +7,18 @@ and pack), signed by a device or operator of the organisation that will own it.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.deps import get_limits
+from api.ratelimit import refuse
 from api.services import get_domain
 from schemas.mqtt import Receipt
-from traceability.submissions import Submitter
+from traceability.submissions import ANONYMOUS_NOT_KEPT, Submitter
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -92,6 +95,17 @@ async def _read_capped(request: Request, limit: int) -> tuple[bytes, int]:
     return bytes(kept), size
 
 
+def _claimed_signer(raw: bytes) -> str | None:
+    """The signer an envelope names (unverified: only to find its allowance), else None."""
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    payload = envelope.get("payload") if isinstance(envelope, dict) else None
+    signer = payload.get("signer") if isinstance(payload, dict) else None
+    return f"signer:{signer}" if isinstance(signer, str) and 0 < len(signer) <= 128 else None
+
+
 def _submitter(request: Request) -> Submitter:
     submitter = getattr(request.app.state, "submitter", None)
     if isinstance(submitter, Submitter):
@@ -112,7 +126,10 @@ def _submitter(request: Request) -> Submitter:
         201: _receipt_response("accepted: appended to the log", "accepted"),
         200: _receipt_response("duplicate: the log already holds this envelope", "duplicate"),
         422: _receipt_response("rejected, with the stable reason and a detail", "rejected"),
-        429: {"description": "too many anonymous requests (see Retry-After)"},
+        429: {
+            "description": "too many requests from this address, account or signing device "
+            "(see Retry-After)"
+        },
     },
     openapi_extra={
         "requestBody": {
@@ -146,15 +163,23 @@ async def submit_event(request: Request) -> Response:
     and `detail` say why; nothing of it is logged, and the refusal is kept as evidence).
 
     The envelope's signature is the authority: anyone may submit, anonymous callers under
-    the public rate limit. A new batch is created by submitting the event that makes it
+    the public rate limit, authenticated ones under their account's, and every envelope
+    under its signer's (HERBTRACE_DEVICE_RATE; spent only by validly signed envelopes).
+    A new batch is created by submitting the event that makes it
     (`planting`, `harvest`, …) signed by a device or operator of its owner.
     """
     submitter = await run_in_threadpool(_submitter, request)
     raw, size = await _read_capped(request, submitter.domain.settings.max_envelope_bytes)
     authenticated = bool(request.headers.get("authorization"))
+    devices = get_limits(request).devices
+    signer = _claimed_signer(raw) if size == len(raw) else None
+    if signer is not None:
+        refuse(devices.wait(signer), "signed by this device")
     submission = await run_in_threadpool(
         submitter.submit, raw, channel=CHANNEL, authenticated=authenticated, size=size
     )
+    if signer is not None and (submission.result.reason or "") not in ANONYMOUS_NOT_KEPT:
+        devices.take(signer)  # only a genuine signature spends its signer's allowance
     return Response(
         content=submission.receipt,
         status_code=STATUS[submission.result.status],

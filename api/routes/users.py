@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, EngineDep, organisation_param, require
+from api.deps import CurrentPrincipal, EngineDep, SettingsDep, organisation_param, require
 from api.errors import error_responses
 from api.pagination import MAX_ID, After, Limit, Page, page_of
 from traceability.errors import NotFound
+from traceability.settings import Settings
 from traceability.users import (
     Principal,
     Role,
@@ -25,6 +26,7 @@ from traceability.users import (
     list_tokens,
     list_users,
     revoke_token,
+    rotate_token,
 )
 
 router = APIRouter(tags=["users"])
@@ -84,6 +86,9 @@ class TokenOut(BaseModel):
     user: str = Field(examples=["wang.fang"])
     label: str = Field(examples=["packing line 2 handheld"])
     created_at: datetime
+    expires_at: datetime = Field(
+        description="when it stops working: issued plus HERBTRACE_TOKEN_LIFETIME_DAYS"
+    )
     revoked_at: datetime | None
 
 
@@ -107,12 +112,13 @@ def _user_out(user: UserInfo) -> UserOut:
     )
 
 
-def _token_out(token: TokenInfo) -> TokenOut:
+def _token_out(token: TokenInfo, settings: Settings) -> TokenOut:
     return TokenOut(
         id=token.id,
         user=token.user,
         label=token.label,
         created_at=token.created_at,
+        expires_at=token.created_at + timedelta(days=settings.token_lifetime_days),
         revoked_at=token.revoked_at,
     )
 
@@ -138,9 +144,21 @@ def read_me(principal: CurrentPrincipal) -> PrincipalOut:
 
 
 @router.delete("/v1/me/token", responses=_AUTH_ERRORS)
-def revoke_my_token(principal: CurrentPrincipal, engine: EngineDep) -> TokenOut:
+def revoke_my_token(
+    principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep
+) -> TokenOut:
     """Revoke the token this request carries (sign out); it stops working at once."""
-    return _token_out(revoke_token(engine, principal.token_id))
+    return _token_out(revoke_token(engine, principal.token_id), settings)
+
+
+@router.post("/v1/me/token", status_code=201, responses=error_responses(401, 429))
+def rotate_my_token(
+    principal: CurrentPrincipal, engine: EngineDep, settings: SettingsDep
+) -> IssuedTokenOut:
+    """Rotate the token this request carries: answer a new one (shown this once, same
+    label, a full lifetime ahead) and revoke the presented one at once, with no overlap."""
+    issued = rotate_token(engine, principal.token_id)
+    return IssuedTokenOut(token=issued.token, info=_token_out(issued.info, settings))
 
 
 @router.get("/v1/users", responses=error_responses(401, 403, 422))
@@ -184,13 +202,14 @@ def read_user(
 def read_tokens(
     _principal: Annotated[Principal, require("admin")],
     engine: EngineDep,
+    settings: SettingsDep,
     name: UserName,
     after: After = 0,
     limit: Limit = 50,
 ) -> Page[TokenOut]:
     """List a user's tokens, revoked ones too, never the secrets (admins only)."""
     rows = list_tokens(engine, name, after=after, limit=limit + 1)
-    return page_of(rows, limit, lambda t: t.id, _token_out)
+    return page_of(rows, limit, lambda t: t.id, lambda t: _token_out(t, settings))
 
 
 @router.post(
@@ -199,19 +218,21 @@ def read_tokens(
 def add_token(
     _principal: Annotated[Principal, require("admin")],
     engine: EngineDep,
+    settings: SettingsDep,
     name: UserName,
     token: TokenIn,
 ) -> IssuedTokenOut:
     """Issue a token for a user (admins only); the response is the only time it is shown."""
     issued = issue_token(engine, name, token.label)
-    return IssuedTokenOut(token=issued.token, info=_token_out(issued.info))
+    return IssuedTokenOut(token=issued.token, info=_token_out(issued.info, settings))
 
 
 @router.delete("/v1/tokens/{token_id}", responses=error_responses(401, 403, 404, 422))
 def delete_token(
     _principal: Annotated[Principal, require("admin")],
     engine: EngineDep,
+    settings: SettingsDep,
     token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> TokenOut:
     """Revoke a token by ID (admins only); revoking twice keeps the first revocation time."""
-    return _token_out(revoke_token(engine, token_id))
+    return _token_out(revoke_token(engine, token_id), settings)

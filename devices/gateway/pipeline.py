@@ -6,6 +6,9 @@
                               committer: append ─► store rejections ─► sign and publish
                                          receipts ─► acknowledge ─► watch sequence gaps
 
+Refusals are stored within each device's budget (`traceability/rejections.py`) and, past
+HERBTRACE_DEVICE_RATE kept refusals a second of one device, answered but only counted.
+
 Only the committer appends, so batches enter the log in the order they arrived, while the
 next batches are already being parsed and signature-checked. Database failures are
 retried (nothing is acknowledged meanwhile); any other failure of a batch is isolated to
@@ -41,7 +44,8 @@ from traceability.ledger import Ledger
 from traceability.log.appender import Prepared
 from traceability.log.results import AppendResult
 from traceability.receipts import MessageSigner, sign_result
-from traceability.rejections import record_rejections
+from traceability.rejections import RefusalBudget, record_rejections
+from traceability.throttle import TokenBuckets
 
 log = logging.getLogger("herbtrace.gateway")
 
@@ -59,6 +63,8 @@ class Counters:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    refusals_not_kept: int = 0
+    """Refusals answered but not stored: their device was past its rate of kept refusals."""
 
 
 class Pipeline:
@@ -83,6 +89,8 @@ class Pipeline:
         self._inbox = inbox
         self._origin = ledger.settings.log_origin
         self._max_bytes = ledger.settings.max_envelope_bytes
+        self._budget = RefusalBudget.from_settings(ledger.settings)
+        self._refusals = TokenBuckets(ledger.settings.device_rate, ledger.settings.device_burst)
         self._checks = ThreadPoolExecutor(config.workers, thread_name_prefix="ingest-check")
         self._ready: queue.Queue[Future[CheckedBatch] | None] = queue.Queue(1)
         self._stopping = threading.Event()
@@ -208,9 +216,9 @@ class Pipeline:
         rejections = [
             rejection_of(m, d, r, now)
             for m, d, r in zip(checked.messages, checked.devices, results, strict=True)
-            if r.status == "rejected"
+            if r.status == "rejected" and self._keeps_refusal(d)
         ]
-        self._retrying(record_rejections, self._ledger.engine, rejections)
+        self._retrying(record_rejections, self._ledger.engine, rejections, self._budget)
         accepted: list[tuple[str, int]] = []
         for message, device, result in zip(checked.messages, checked.devices, results, strict=True):
             received = times.get(result.index) if result.index is not None else None
@@ -230,6 +238,14 @@ class Pipeline:
                 accepted.append((result.signer, result.seq))
             setattr(self.counters, result.status, getattr(self.counters, result.status) + 1)
         self._gaps.observe(accepted)
+
+    def _keeps_refusal(self, device: str | None) -> bool:
+        """Whether a refusal of `device` is stored: within its rate (HERBTRACE_DEVICE_RATE),
+        else it is answered and counted, not stored, so a flood cannot grow the database."""
+        if self._refusals.take(device or "") == 0.0:
+            return True
+        self.counters.refusals_not_kept += 1
+        return False
 
     def _finish_batch(self) -> None:
         """Log the domain's alerts (if any hook is set), then check due sequence gaps."""

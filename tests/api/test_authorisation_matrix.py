@@ -90,6 +90,8 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/batches/{batch_id}/proofs"): Case("/v1/batches/NO-SUCH/proofs", public(404)),
     ("GET", "/v1/me"): Case("/v1/me", signed_in(200)),
     ("DELETE", "/v1/me/token"): Case("/v1/me/token", signed_in(200)),
+    ("POST", "/v1/me/token"): Case("/v1/me/token", signed_in(201)),
+    ("GET", "/docs"): Case("/docs", public(200)),
     ("GET", "/v1/users"): Case(f"/v1/users?organisation={ORG_A}", org_a_readers(200)),
     ("POST", "/v1/users"): Case(
         "/v1/users",

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from api.deps import Public, organisation_param, require, route_policies
 from api.errors import install_error_handlers
-from api.ratelimit import TokenBuckets
+from api.ratelimit import Limits
 from traceability.ledger import Ledger, initialise
 from traceability.storage.db import make_engine
 from traceability.users import Principal
@@ -75,7 +75,7 @@ def _probe(sqlite_url: str) -> Iterator[tuple[TestClient, Callers]]:
     with Ledger(settings, engine) as ledger:
         app.state.ledger = ledger
         app.state.settings = settings
-        app.state.rate_limiter = TokenBuckets(settings.public_rate, settings.public_burst)
+        app.state.limits = Limits.from_settings(settings)
         yield TestClient(app), callers
 
 

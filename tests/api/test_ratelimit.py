@@ -44,6 +44,17 @@ def test_refill_stops_at_the_burst() -> None:
     assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, pytest.approx(0.1)]
 
 
+def test_waiting_takes_no_token() -> None:
+    """`wait` says how long until a token is there without taking one."""
+    clock = Clock()
+    buckets = TokenBuckets(rate=1.0, burst=1, clock=clock)
+    assert [buckets.wait("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.take("a") == 0.0
+    assert buckets.wait("a") == pytest.approx(1.0)
+    clock.now += 1.0
+    assert buckets.wait("a") == 0.0
+
+
 def test_clients_have_their_own_buckets() -> None:
     """One client's exhaustion does not limit another."""
     buckets = TokenBuckets(rate=1.0, burst=1, clock=Clock())

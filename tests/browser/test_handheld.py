@@ -98,7 +98,7 @@ def test_handheld_records_online_and_offline_and_both_land_in_the_log(
     page.fill("#enrol-organisation", COOP)
     page.fill("#enrol-site", SITE)
     page.click("#enrol-button")
-    page.wait_for_function("document.getElementById('enrol-form').hidden")
+    page.wait_for_function("() => document.getElementById('enrol-form').hidden")
     assert COOP in page.inner_text("#device-state")
 
     _record(phone, "腐熟农家肥", "150")
@@ -142,9 +142,9 @@ def test_unenrolled_handheld_is_refused_and_keeps_nothing(
     page.fill("#enrol-organisation", COOP)
     page.fill("#enrol-site", SITE)
     page.click("#enrol-button")
-    page.wait_for_function("document.getElementById('message').textContent.length > 0")
+    page.wait_for_function("() => document.getElementById('message').textContent.length > 0")
     assert "refused" in page.inner_text("#message")
     assert not page.is_hidden("#enrol-form")
     _record(phone, "腐熟农家肥", "150")
-    page.wait_for_function("document.getElementById('message').textContent.includes('enrol')")
+    page.wait_for_function("() => document.getElementById('message').textContent.includes('enrol')")
     assert page.locator("#outbox li").count() == 0

@@ -172,7 +172,7 @@ def test_alerts_of_the_seeded_demo_are_listed_and_filtered(phone: BrowserPage, d
     page.select_option("#alert-kind", "cold_chain")
     page.click("#alert-filters button[type=submit]")
     page.wait_for_function(
-        "document.querySelectorAll('#alert-list li.card').length === "
+        "() => document.querySelectorAll('#alert-list li.card').length === "
         f"{len(desk.api('/v1/alerts?kind=cold_chain')['items'])}"
     )
     kinds = page.eval_on_selector_all("#alert-list li.card", "els => els.map(e => e.dataset.kind)")
@@ -339,7 +339,7 @@ def test_audit_bundle_downloads_and_verifies_offline(
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     phone.page.wait_for_function(
-        "document.getElementById('bundle-status').textContent.includes('bytes')"
+        "() => document.getElementById('bundle-status').textContent.includes('bytes')"
     )
     verified = run_herbtrace(
         ["verify", "--bundle", str(path), "--log-key", desk.server.log_key], tmp_path

@@ -90,7 +90,10 @@ def serve(
         int, typer.Option(min=1, max=64, help="Server processes (one per core is typical)")
     ] = 1,
 ) -> None:
-    """Serve the HTTP API (log key, checkpoints, entries and proofs)."""
+    """Serve the HTTP API (log key, checkpoints, entries and proofs).
+
+    X-Forwarded-For is believed only from HERBTRACE_TRUSTED_PROXIES (none by default).
+    """
     import uvicorn
 
     settings = load_settings()
@@ -102,6 +105,11 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        # Forwarded headers only from the proxies the operator lists: uvicorn's default
+        # believes them from 127.0.0.1, which lets any local caller name its own address.
+        proxy_headers=bool(settings.trusted_proxy_networks),
+        forwarded_allow_ips=settings.trusted_proxy_networks or None,
+        server_header=False,
     )
 
 

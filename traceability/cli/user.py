@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from traceability.cli.common import console, fail, handles_errors, open_engine
+from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
 from traceability.users import (
     ROLES,
     create_user,
@@ -67,11 +67,25 @@ def list_(
 def token(
     name: Annotated[str, typer.Argument(help="The user's login name")],
     label: Annotated[str, typer.Option(help="What the token is for, e.g. a machine")] = "",
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Revoke the user's other tokens at once (rotation)")
+    ] = False,
 ) -> None:
-    """Issue a bearer token for a user; it is printed once and cannot be shown again."""
+    """Issue a bearer token for a user; it is printed once and cannot be shown again.
+
+    Tokens expire HERBTRACE_TOKEN_LIFETIME_DAYS after they are issued (90 by default); issue
+    a new one before then, with --replace to revoke the old ones in the same step.
+    """
     with open_engine() as engine:
         issued = issue_token(engine, name, label)
-    console.print(f"token {issued.info.id} for {issued.info.user} (shown once, keep it secret):")
+        revoked = revoke_user_tokens(engine, name, keep=issued.info.id) if replace else 0
+    if revoked:
+        console.print(f"revoked {revoked} older token(s) of {issued.info.user}")
+    days = load_settings().token_lifetime_days
+    console.print(
+        f"token {issued.info.id} for {issued.info.user}, valid {days} days "
+        "(shown once, keep it secret):"
+    )
     print(issued.token)  # noqa: T201 - plain stdout, so scripts can capture exactly the token
 
 

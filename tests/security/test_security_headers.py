@@ -1,0 +1,130 @@
+"""A hostile page frames or sniffs herbtrace's pages, or a third-party script runs on its origin.
+
+Every route of the app is requested (path parameters filled with samples) and every answer
+must carry the security headers; every HTML answer a strict Content-Security-Policy (no
+inline script or style, this origin only, no framing). A page added without them fails
+here. Then headless Chromium opens /docs with every request off the origin refused, and
+Swagger UI must still render the API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from browser.browser_harness import (
+    CHROMIUM_ARGS,
+    chromium_executable,
+    new_page,
+    server_environ,
+    serving,
+)
+from consumer_support import BATCH_LINK, RED_GINSENG_GTIN, SOLD, seeded_settings
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from playwright.sync_api import Route, sync_playwright
+
+from api.main import STATIC_DIR, create_app
+
+SAMPLES = {
+    "gtin": RED_GINSENG_GTIN,
+    "lot": "HS260000000",
+    "serial": "RS00000000001",
+    "index": "0",
+    "token_id": "1",
+    "name": "nobody",
+}
+"""Values for path parameters; any other parameter gets `x`."""
+
+HTML_PAGES = {"/docs", "/handheld", "/regulator", SOLD, BATCH_LINK}
+"""Pages the app must serve as HTML (the walk below must find at least these)."""
+
+
+@pytest.fixture(name="client")
+def _client(tmp_path: Path) -> Iterator[TestClient]:
+    """A client of the app on a SQLite database holding the demo stories (so consumer
+    pages of real units exist)."""
+    with TestClient(create_app(seeded_settings(tmp_path))) as client:
+        yield client
+
+
+def every_get_path(client: TestClient) -> list[str]:
+    """Every GET route of the app with samples in its path, and every static HTML file."""
+    paths = [f"/static/{p.relative_to(STATIC_DIR)}" for p in STATIC_DIR.rglob("*.html")]
+    for context in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
+        if isinstance(context.original_route, APIRoute) and "GET" in (context.methods or ()):
+            sample = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: SAMPLES.get(m[1], "x"), context.path)
+            paths.append(sample)
+    return paths
+
+
+def policy(header: str) -> dict[str, str]:
+    """A Content-Security-Policy as {directive: sources}."""
+    parts = (p.strip().split(None, 1) for p in header.split(";") if p.strip())
+    return {p[0]: p[1] if len(p) > 1 else "" for p in parts}
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    """Every GET route (pages, JSON, images, static HTML) answers with nosniff, no referrer,
+    no framing, and a CSP; every HTML page's CSP allows no inline script or style and only
+    this origin's scripts."""
+    paths = every_get_path(client)
+    html = set()
+    for path in paths:
+        response = client.get(path, headers={"Accept": "text/html"})
+        headers = response.headers
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["x-frame-options"] == "DENY", path
+        csp = policy(headers["content-security-policy"])
+        assert csp["frame-ancestors"] == "'none'", path
+        if headers.get("content-type", "").startswith("text/html"):
+            html.add(path)
+            assert csp["script-src"] == "'self'", path
+            assert csp["style-src"] == "'self'", path
+            assert csp["default-src"] == "'none'", path
+            assert csp["base-uri"] == "'none'", path
+            assert "unsafe" not in headers["content-security-policy"], path
+            inline = r"<script(?![^>]*\b(src=|type=\"application/json\"))[^>]*>\s*[^<\s]"
+            assert not re.search(inline, response.text), path
+    assert html >= HTML_PAGES | {"/static/handheld/index.html"}, sorted(html)
+    assert client.get("/redoc").status_code == 404  # ReDoc is not served (it is from a CDN)
+
+
+def test_docs_render_with_no_request_leaving_the_origin(tmp_path: Path) -> None:
+    """Headless Chromium opens /docs of a real `herbtrace serve` with every other origin
+    refused: Swagger UI renders the API's operations, with no error and no request out."""
+    environ = server_environ(f"sqlite:///{tmp_path / 'docs.db'}", "docs.test.herbtrace/log")
+    outside: list[str] = []
+    with serving(tmp_path, environ) as server, sync_playwright() as driver:
+        origin = urlsplit(server.base_url).netloc
+
+        def only_origin(route: Route) -> None:
+            url = route.request.url
+            if urlsplit(url).netloc == origin or url.startswith("data:"):
+                route.continue_()
+            else:
+                outside.append(url)
+                route.abort()
+
+        browser = driver.chromium.launch(
+            executable_path=chromium_executable(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            wrapped = new_page(browser)
+            page = wrapped.page
+            page.route("**/*", only_origin)
+            page.goto(server.url("/docs"))
+            page.wait_for_selector(".opblock", timeout=30_000)
+            title = page.inner_text(".info .title")
+            operations = page.locator(".opblock").count()
+            page.context.close()
+        finally:
+            browser.close()
+    assert "herbtrace" in title
+    assert operations >= 20
+    assert outside == []
+    assert wrapped.errors == []
