@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from traceability.cli.bench import app as bench_app
 from traceability.cli.common import console, fail, handles_errors, load_settings
@@ -16,6 +17,7 @@ from traceability.cli.signer import app as signer_app
 from traceability.cli.user import app as user_app
 from traceability.cli.verify import verify
 from traceability.ledger import initialise
+from traceability.storage.roles import RolePlan, check_role_name
 
 app = typer.Typer(
     name="herbtrace",
@@ -34,11 +36,44 @@ app.command()(reindex)
 
 @app.command()
 @handles_errors
-def init() -> None:
-    """Create or upgrade the database and create the log's signing key."""
+def init(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: the role the servers connect as, created if missing and granted "
+            "only what they need (default: HERBTRACE_DATABASE_URL's user, when not the owner)"
+        ),
+    ] = None,
+    print_sql: Annotated[
+        bool,
+        typer.Option(
+            "--print-sql",
+            help="Print the SQL that sets up --app-role, for a DBA to run as the owner; "
+            "connect to nothing",
+        ),
+    ] = False,
+) -> None:
+    """Create or upgrade the database (as the owner role) and create the log's signing key.
+
+    Migrates through HERBTRACE_MIGRATION_DATABASE_URL, else HERBTRACE_DATABASE_URL; on
+    PostgreSQL grants the application role SELECT and INSERT on the log tables and nothing
+    that could change a logged row.
+    """
     settings = load_settings()
-    verifier = initialise(settings)
-    console.print(f"database ready: {settings.database_url}")
+    if print_sql:
+        app_url = make_url(settings.database_url)
+        role = app_role or app_url.username
+        if app_url.get_backend_name() != "postgresql" or role is None or not app_url.database:
+            raise fail(
+                "--print-sql needs a PostgreSQL HERBTRACE_DATABASE_URL naming a database, "
+                "and --app-role or a user in that URL"
+            )
+        plan = RolePlan(check_role_name(role), app_url.database)
+        console.out(plan.script(), end="")  # plain text: rich markup would eat [brackets]
+        return
+    verifier = initialise(settings, app_role=app_role)
+    shown = make_url(settings.migration_database_url or settings.database_url)
+    console.print(f"database ready: {shown.render_as_string(hide_password=True)}")
     console.print(f"log key: {verifier.to_vkey()}")
 
 
