@@ -70,6 +70,11 @@ def _application_role(
     role = app_role or app_url.username
     if role is None:
         return None, None
+    if app_url.database != engine.url.database:
+        raise ConfigurationError(
+            f"HERBTRACE_DATABASE_URL names database {app_url.database!r} and the migration "
+            f"URL {engine.url.database!r}: both must name the same database"
+        )
     if app_role is None:
         with engine.connect() as conn:
             if role == conn.execute(sa.text("SELECT current_user")).scalar_one():

@@ -12,7 +12,7 @@ attribution is the server's statement, as trustworthy as the server and its user
 a regulator who must be provably the author signs the recall with a key of their own and
 submits it through POST /v1/events. The signed body names no person: log entries are public
 and permanent, so the regulator's name stays in the user database, where the user ID leads
-(regulators and admins may look it up), never in the log.
+(regulators and admins find it with GET /v1/users), never in the log.
 
 Recalls are signed one at a time under a lock that all processes on the database share
 (`named_lock`): each needs the office's next `seq` and `prev`, and two API processes
