@@ -27,7 +27,8 @@ from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
-from traceability.storage.roles import RolePlan
+from traceability.storage.migrate import upgrade
+from traceability.storage.roles import RolePlan, grant_application_role
 
 pytestmark = pytest.mark.postgres
 
@@ -298,3 +299,20 @@ def test_a_superuser_or_the_owner_itself_is_refused_as_the_application_role(
     owner.dispose()
     with pytest.raises(ConfigurationError, match="superuser"):
         initialise(roles.settings())
+
+
+def test_the_application_role_never_migrates_and_says_who_should(roles: Roles) -> None:
+    """On a schema one migration behind, a server started as the application role stops with
+    a message naming the owner's setting, and the schema is left as it was."""
+    owner = make_engine(roles.owner_url)
+    try:
+        upgrade(owner, "0004")
+        with owner.begin() as conn:
+            grant_application_role(conn, roles.role, PASSWORD)
+        with pytest.raises(ConfigurationError, match="HERBTRACE_MIGRATION_DATABASE_URL"):
+            initialise(roles.settings(migration_database_url=None))
+        with owner.connect() as conn:
+            version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        owner.dispose()
+    assert version == "0004"
