@@ -17,6 +17,7 @@ The app answers from the supply-chain records (`api/record_facts.py`) unless
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal, Protocol
 
@@ -204,6 +205,17 @@ def coarsen(degrees: str) -> str:
     return str(Decimal(degrees).quantize(COARSE_DEGREES, rounding=ROUND_HALF_EVEN))
 
 
+_ATTRIBUTION = re.compile(r"\s*\[regulator [^\]]*\]\s*$")
+"""The office's attribution at the end of a recall reason: `[regulator #ID]`, and in recalls
+signed before names were kept out of the log, `[regulator <name> #ID]`."""
+
+
+def public_reason(reason: str) -> str:
+    """A recall reason as the public sees it: without the office's attribution of who asked
+    (older log entries carry the regulator's name there; the entry itself stays as signed)."""
+    return _ATTRIBUTION.sub("", reason)
+
+
 def _shown(name: str, name_en: str | None, is_person: bool) -> tuple[str, str | None]:
     """An organisation's names as the public sees them: a person's never."""
     return (INDIVIDUAL_GROWER, None) if is_person else (name, name_en)
@@ -246,7 +258,8 @@ def consumer_view(facts: ProductFacts, uri: str) -> PublicFacts:
         herb=facts.herb,
         herb_name=facts.herb_name,
         status="recalled" if facts.recall else "active",
-        recall=facts.recall,
+        recall=facts.recall
+        and facts.recall.model_copy(update={"reason": public_reason(facts.recall.reason)}),
         origin=origin,
         steps=steps,
         tests=facts.tests,

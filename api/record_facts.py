@@ -151,15 +151,19 @@ def _names(conn: Connection, table: sa.Table, ids: set[str]) -> dict[str, Any]:
 
 def _organisations(
     conn: Connection, ids: set[str], kept: EntryPayloads | None
-) -> tuple[Names, dict[str, str]]:
-    """The organisations' names from their latest registration entries, and their kinds."""
+) -> tuple[Names, dict[str, str], set[str]]:
+    """The organisations' names from their latest registration entries, their kinds, and
+    which of them are natural persons (`natural_person` in that entry)."""
     rows = _names(conn, state.organisations, ids)
     bodies = _payloads(conn, [int(r.updated_index) for r in rows.values()], kept)
     names: Names = {}
+    persons: set[str] = set()
     for org_id, row in rows.items():
         body = bodies.get(int(row.updated_index), {}).get("body", {})
         names[org_id] = (row.name, body.get("name_en"))
-    return names, {org_id: str(row.kind) for org_id, row in rows.items()}
+        if body.get("natural_person") is True:
+            persons.add(org_id)
+    return names, {org_id: str(row.kind) for org_id, row in rows.items()}, persons
 
 
 def _date(payload: dict[str, Any]) -> str:
@@ -193,6 +197,7 @@ def _custody(
                     kind=kinds.get(org_id),
                     since=step.on,
                     log_index=step.log_index,
+                    organisation_is_person=step.organisation_is_person,
                 )
             )
     return held
@@ -211,7 +216,11 @@ def _summary(body: dict[str, Any]) -> str | None:
 
 
 def _origin(
-    conn: Connection, batches: list[TraceBatch], names: Names, kept: EntryPayloads | None
+    conn: Connection,
+    batches: list[TraceBatch],
+    names: Names,
+    persons: set[str],
+    kept: EntryPayloads | None,
 ) -> OriginRecord | None:
     harvest = next((b for b in batches if b.kind == "harvest"), None)
     start = harvest or next((b for b in batches if b.origin_site), None)
@@ -223,7 +232,8 @@ def _origin(
     body = _payloads(conn, [int(site.updated_index)], kept).get(int(site.updated_index), {})
     body = body.get("body", {})
     if site.organisation not in names:
-        names |= _organisations(conn, {site.organisation}, kept)[0]
+        more, _, more_persons = _organisations(conn, {site.organisation}, kept)
+        names, persons = names | more, persons | more_persons
     name, name_en = names.get(site.organisation, (site.organisation, None))
     record = state.get_batch(conn, start.id)
     region = body.get("region") or {}
@@ -232,6 +242,7 @@ def _origin(
         site_name=site.name,
         organisation=name,
         organisation_en=name_en,
+        organisation_is_person=site.organisation in persons,
         region=Region(
             province=region.get("province", ""),
             city=region.get("city", ""),
@@ -265,7 +276,7 @@ def record_facts(
         signers = signers_by_id(conn, {p["signer"] for p in payloads.values()})
         labs = {str(p["body"]["lab"]) for p in payloads.values() if "lab" in p.get("body", {})}
         orgs = {s.organisation for s in signers.values()} | labs
-        names, kinds = _organisations(conn, orgs, kept)
+        names, kinds, persons = _organisations(conn, orgs, kept)
         steps, org_ids, tests = [], [], []
         recall: Recall | None = None
         for event in trace.events:
@@ -287,6 +298,7 @@ def record_facts(
                     form=next((o["form"] for o in body.get("outputs", []) if o.get("form")), None),
                     parameters=dict(body.get("parameters") or {}),
                     log_index=event.log_index,
+                    organisation_is_person=org_id in persons,
                     person=signer.name if signer else None,
                 )
             )
@@ -305,7 +317,7 @@ def record_facts(
             herb=herb,
             herb_name=herb_name(catalogue, herb),
             recall=recall,
-            origin=_origin(conn, trace.batches, names, kept),
+            origin=_origin(conn, trace.batches, names, persons, kept),
             steps=steps,
             tests=tests,
             custody=_custody(steps, kinds, org_ids),

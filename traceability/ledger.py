@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from traceability.errors import InvalidInput, NotFound
+from traceability.errors import ConfigurationError, InvalidInput, NotFound
 from traceability.key_wrapping import COSTS
 from traceability.log import tree_store
 from traceability.log.appender import Appender, Prepared
@@ -21,8 +21,9 @@ from traceability.log.note import NoteVerifier
 from traceability.log.policy import EntryPolicy
 from traceability.log.results import AppendResult
 from traceability.settings import Settings
-from traceability.storage.db import make_engine, read_statements
+from traceability.storage.db import is_sqlite, make_engine, read_statements
 from traceability.storage.migrate import upgrade
+from traceability.storage.roles import grant_application_role
 from traceability.storage.tables import LogEntry
 from traceability.types import LeafHash, NodeHash
 
@@ -32,12 +33,26 @@ PREPARE_AHEAD = 2
 """Batches being parsed and signature-checked while another commits."""
 
 
-def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier:
-    """Create or upgrade the database and create the log key; safe to run again."""
+def initialise(
+    settings: Settings, engine: Engine | None = None, *, app_role: str | None = None
+) -> NoteVerifier:
+    """Create or upgrade the database and create the log key; safe to run again.
+
+    It migrates through `engine`, else HERBTRACE_MIGRATION_DATABASE_URL, else
+    HERBTRACE_DATABASE_URL: the role it connects as owns the tables. On PostgreSQL it then
+    grants the application role (`app_role`, else HERBTRACE_DATABASE_URL's user when that is
+    not the owner) exactly what the servers need, creating it when missing with the URL's
+    password (traceability/storage/roles.py). Run by the application role itself on a
+    current schema it changes nothing.
+    """
     own = engine is None
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.migration_database_url or settings.database_url)
     try:
         upgrade(engine)
+        role, password = _application_role(settings, engine, app_role)
+        if role is not None:
+            with engine.begin() as conn:
+                grant_application_role(conn, role, password)
         return create_log_key(
             engine,
             settings.log_origin,
@@ -47,6 +62,31 @@ def initialise(settings: Settings, engine: Engine | None = None) -> NoteVerifier
     finally:
         if own:
             engine.dispose()
+
+
+def _application_role(
+    settings: Settings, engine: Engine, app_role: str | None
+) -> tuple[str | None, str | None]:
+    """The role to grant (None: the owner is the application) and its password, if known."""
+    app_url = sa.make_url(settings.database_url)
+    if is_sqlite(engine):
+        if app_role is not None:
+            raise ConfigurationError("SQLite has no roles: protect the database file instead")
+        return None, None
+    role = app_role or app_url.username
+    if role is None:
+        return None, None
+    if app_url.database != engine.url.database:
+        raise ConfigurationError(
+            f"HERBTRACE_DATABASE_URL names database {app_url.database!r} and the migration "
+            f"URL {engine.url.database!r}: both must name the same database"
+        )
+    if app_role is None:
+        with engine.connect() as conn:
+            if role == conn.execute(sa.text("SELECT current_user")).scalar_one():
+                return None, None  # one role for both: nothing to grant
+    password = app_url.password if app_url.username == role else None
+    return role, None if password is None else str(password)
 
 
 class Ledger:

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
         default="sqlite:///herbtrace.db",
         description="SQLAlchemy URL: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="The URL `herbtrace init` migrates through, as the role owning the tables; "
+        "unset means HERBTRACE_DATABASE_URL. On PostgreSQL, when its role differs from "
+        "HERBTRACE_DATABASE_URL's, init grants that application role only what it needs "
+        "(traceability/storage/roles.py)",
+    )
     log_origin: str = Field(
         default="herbtrace.local/log",
         description="The checkpoint origin line and the log key's name (C2SP tlog-checkpoint)",

@@ -45,7 +45,8 @@ class RecallIn(BaseModel):
     reason: str = Field(
         min_length=1,
         max_length=160,
-        description="why; the server appends `[regulator <name> #<user id>]`",
+        description="why; the server appends `[regulator #<user id>]` (never the name: "
+        "the reason is logged, and the log is public)",
     )
 
 
@@ -54,7 +55,12 @@ class RecallOut(BaseModel):
 
     batch: str = Field(examples=["FS-RS-2026-00001"])
     level: str = Field(examples=["II"])
-    reason: str = Field(examples=["农药残留超标 (lab report 17) [regulator li.jian #4]"])
+    reason: str = Field(examples=["农药残留超标 (lab report 17) [regulator #4]"])
+    regulator: str = Field(
+        description="the signed-in regulator the office signed for (this answer only; the "
+        "logged reason carries the user ID)",
+        examples=["li.jian"],
+    )
     index: int = Field(description="the recall's log index", examples=[120])
     signer: str = Field(description="key ID of the regulator office key that signed it")
     envelope: dict[str, Any] = Field(description="the signed `recall` envelope, as logged")
@@ -85,8 +91,9 @@ def create_recall(
     principal: Annotated[Principal, require("regulator")],
 ) -> RecallOut:
     """Recall a batch and everything downstream of it. The server signs the `recall` event
-    with its regulator office key on behalf of the signed-in regulator, whose name and user
-    ID end the logged reason (see docs/api.md on what that attribution proves). 404 for an
+    with its regulator office key on behalf of the signed-in regulator, whose user ID (not
+    name: the log is public) ends the logged reason (see docs/api.md on what that attribution
+    proves). 404 for an
     unknown batch; 409 when the rules refuse (already recalled: `batch_recalled`)."""
     with domain.engine.connect() as conn:
         batch = get_batch(conn, recall.batch)  # NotFound before anything is signed
@@ -97,7 +104,6 @@ def create_recall(
         batch=recall.batch,
         level=recall.level,
         reason=recall.reason,
-        regulator=principal.name,
         user_id=principal.user_id,
     )
     result = signed.result
@@ -110,6 +116,7 @@ def create_recall(
         batch=recall.batch,
         level=recall.level,
         reason=body["reason"],
+        regulator=principal.name,
         index=result.index,
         signer=office.key_id,
         envelope=signed.envelope,

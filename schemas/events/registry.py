@@ -46,6 +46,11 @@ class OrganisationRegistered(Body):
         pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
         description="统一社会信用代码 (18 characters)",
     )
+    natural_person: bool = Field(
+        default=False,
+        description="The organisation is one natural person (个体种植户, an individual grower): "
+        "public answers show it as such with its region, never by name",
+    )
 
 
 class GapStatus(Body):

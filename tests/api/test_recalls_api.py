@@ -25,11 +25,12 @@ RECALL = {"batch": "JA-HS-2026-001", "level": "II", "reason": "镉超标复检�
 
 def test_regulator_recall_reaches_everything_downstream(api: ResourceApi) -> None:
     """The recall is logged, signed by the regulator office key (a `regulator` signer),
-    names the regulator, and marks the batch, its children and units recalled."""
+    names the regulator by user ID, and marks the batch, its children and units recalled."""
     response = api.client.post("/v1/recalls", json=RECALL, headers=api.headers("regulator"))
     assert response.status_code == 201, response.text
     recall = response.json()
-    assert recall["reason"] == "镉超标复检确认 [regulator reg #3]"
+    assert recall["reason"] == "镉超标复检确认 [regulator #3]"
+    assert recall["regulator"] == "reg"
     assert set(recall["batches"]) == {
         "JA-HS-2026-001",
         "JA-HS-2026-001-A",

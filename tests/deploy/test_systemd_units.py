@@ -10,14 +10,17 @@ import shlex
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
 
 from devices.broker import LocalBroker
 from devices.broker.process import free_port
 from traceability.settings import Settings
+from traceability.storage.db import make_engine
 
 UNITS = Path(__file__).parents[2] / "deploy" / "systemd"
 INSTALLED = "/opt/herbtrace/.venv/bin/herbtrace"
@@ -47,10 +50,10 @@ def values(unit: dict[str, list[tuple[str, str]]], section: str, key: str) -> li
     return [v for k, v in unit.get(section, []) if k == key]
 
 
-def example_environment() -> dict[str, str]:
-    """The variables of deploy/systemd/herbtrace.env."""
+def example_environment(name: str = "herbtrace.env") -> dict[str, str]:
+    """The variables of deploy/systemd/herbtrace.env (or another example file there)."""
     env = {}
-    for raw in (UNITS / "herbtrace.env").read_text().splitlines():
+    for raw in (UNITS / name).read_text().splitlines():
         line = raw.strip()
         if line and not line.startswith("#"):
             key, _, value = line.partition("=")
@@ -71,6 +74,7 @@ def test_every_unit_is_complete_and_names_the_installed_command() -> None:
     services = sorted(UNITS.glob("*.service"))
     assert {p.name for p in services} >= {
         "herbtrace-api.service",
+        "herbtrace-init.service",
         "herbtrace-ingest@.service",
         "herbtrace-mosquitto.service",
         "herbtrace-verify.service",
@@ -83,9 +87,10 @@ def test_every_unit_is_complete_and_names_the_installed_command() -> None:
         for line in starts + values(unit, "Service", "ExecStartPre"):
             if "herbtrace" in line.split()[0]:
                 command(line)
-                assert values(unit, "Service", "EnvironmentFile") == [
-                    "/etc/herbtrace/herbtrace.env"
-                ]
+                shared = ["/etc/herbtrace/herbtrace.env"]
+                if path.name == "herbtrace-init.service":  # the owner's URL: init's alone
+                    shared.append("/etc/herbtrace/migrate.env")
+                assert values(unit, "Service", "EnvironmentFile") == shared, path.name
     timer = parse_unit(UNITS / "herbtrace-verify.timer")
     assert values(timer, "Timer", "OnCalendar")
     assert values(timer, "Install", "WantedBy") == ["timers.target"]
@@ -97,6 +102,7 @@ def test_the_example_environment_names_only_real_settings() -> None:
     fields = {f"HERBTRACE_{name.upper()}" for name in Settings.model_fields}
     env = example_environment()
     assert set(env) <= fields, set(env) - fields
+    assert set(example_environment("migrate.env")) == {"HERBTRACE_MIGRATION_DATABASE_URL"}
     needed = {"HERBTRACE_DATABASE_URL", "HERBTRACE_LOG_ORIGIN", "HERBTRACE_LOG_KEY_PASSPHRASE"}
     assert needed <= set(env)
 
@@ -104,7 +110,8 @@ def test_the_example_environment_names_only_real_settings() -> None:
 @pytest.fixture(name="service_env")
 def _service_env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The example environment on the test's database and its own broker (as an operator
-    would edit it), plus PATH and the like."""
+    would edit it), plus PATH and the like. On PostgreSQL the servers connect as an
+    application role of the test's own, which init creates; the owner is the test's."""
     broker = LocalBroker(tmp_path / "mosquitto")
     broker.start()
     base = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
@@ -113,7 +120,14 @@ def _service_env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         "HERBTRACE_LOG_KEY_PASSPHRASE": secrets.token_urlsafe(24),
         "HERBTRACE_IMPORT_KEY_PASSPHRASE": secrets.token_urlsafe(24),
         "HERBTRACE_SCAN_SALT": secrets.token_urlsafe(24),
-        "HERBTRACE_DATABASE_URL": db_url,
+    }
+    app_url, role = db_url, None
+    if db_url.startswith("postgresql"):
+        role = f"herbtrace_unit_{uuid.uuid4().hex[:10]}"
+        url = make_url(db_url).set(username=role, password="unit-app-password")  # noqa: S106
+        app_url = url.render_as_string(hide_password=False)
+    env |= {
+        "HERBTRACE_DATABASE_URL": app_url,
         "HERBTRACE_MQTT_HOST": broker.host,
         "HERBTRACE_MQTT_PORT": str(broker.port),
         "HERBTRACE_MQTT_PASSWORD": broker.gateway.password,
@@ -124,6 +138,12 @@ def _service_env(db_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         yield env
     finally:
         broker.stop()
+        if role is not None:
+            owner = make_engine(db_url)
+            with owner.begin() as conn:  # roles are the cluster's: leave none behind
+                conn.execute(text(f"DROP OWNED BY {role}"))
+                conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+            owner.dispose()
 
 
 def start(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -153,15 +173,21 @@ def answers(port: int) -> bool:
         conn.close()
 
 
-def test_the_services_start_as_written(service_env: dict[str, str], tmp_path: Path) -> None:
-    """With the example environment pointed at a real database and broker, the API unit's
-    ExecStartPre (init) and ExecStart (serve, two workers) answer /healthz, an ingest
-    instance subscribes, and the audit unit passes; each stops on SIGTERM (SQLite and
-    PostgreSQL)."""
-    api = parse_unit(UNITS / "herbtrace-api.service")
-    (pre,) = values(api, "Service", "ExecStartPre")
-    done = subprocess.run(command(pre), env=service_env, cwd=tmp_path, capture_output=True)
+def test_the_services_start_as_written(
+    service_env: dict[str, str], db_url: str, tmp_path: Path
+) -> None:
+    """With the example environments pointed at a real database and broker, the init unit
+    (as the owner, from migrate.env) and then the API unit (serve, two workers, as the
+    application role) answer /healthz, an ingest instance subscribes, and the audit unit
+    passes; each stops on SIGTERM (SQLite and PostgreSQL)."""
+    init = parse_unit(UNITS / "herbtrace-init.service")
+    (pre,) = values(init, "Service", "ExecStart")
+    owner = dict(example_environment("migrate.env"))
+    owner["HERBTRACE_MIGRATION_DATABASE_URL"] = db_url
+    done = subprocess.run(command(pre), env=service_env | owner, cwd=tmp_path, capture_output=True)
     assert done.returncode == 0, done.stderr
+    api = parse_unit(UNITS / "herbtrace-api.service")
+    assert values(api, "Unit", "Requires") == ["herbtrace-init.service"]
     port = free_port()
     (serve,) = values(api, "Service", "ExecStart")
     argv = command(serve)

@@ -38,9 +38,7 @@ def test_two_offices_recalling_at_once_sign_one_chain(
             office, recorder = offices[slot]
             start.wait()
             return [
-                office.recall(
-                    recorder, batch=batch, level="II", reason="镉超标", regulator="王", user_id=1
-                )
+                office.recall(recorder, batch=batch, level="II", reason="镉超标", user_id=1)
                 for batch in batches[slot::2]
             ]
 

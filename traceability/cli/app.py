@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from traceability.cli.bench import app as bench_app
 from traceability.cli.common import (
@@ -13,7 +14,6 @@ from traceability.cli.common import (
     fail,
     handles_errors,
     load_settings,
-    open_engine,
     refuse_demo_in_production,
 )
 from traceability.cli.domain import reindex
@@ -22,7 +22,11 @@ from traceability.cli.importer import app as import_app
 from traceability.cli.signer import app as signer_app
 from traceability.cli.user import app as user_app
 from traceability.cli.verify import verify
+from traceability.key_wrapping import COSTS
 from traceability.ledger import initialise
+from traceability.log.log_key import upgrade_log_key
+from traceability.storage.db import make_engine
+from traceability.storage.roles import RolePlan, check_role_name
 
 app = typer.Typer(
     name="herbtrace",
@@ -41,18 +45,52 @@ app.command()(reindex)
 
 @app.command()
 @handles_errors
-def init() -> None:
-    """Create or upgrade the database and create the log's signing key (or re-encrypt one
-    stored with the old PBKDF2 wrapping with Argon2id)."""
-    from traceability.key_wrapping import COSTS
-    from traceability.log.log_key import upgrade_log_key
+def init(
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL: the role the servers connect as, created if missing and granted "
+            "only what they need (default: HERBTRACE_DATABASE_URL's user, when not the owner)"
+        ),
+    ] = None,
+    print_sql: Annotated[
+        bool,
+        typer.Option(
+            "--print-sql",
+            help="Print the SQL that sets up --app-role, for a DBA to run as the owner; "
+            "connect to nothing",
+        ),
+    ] = False,
+) -> None:
+    """Create or upgrade the database (as the owner role) and create the log's signing key.
 
+    A log key stored with the old PBKDF2 wrapping is re-encrypted in place with Argon2id.
+
+    Migrates through HERBTRACE_MIGRATION_DATABASE_URL, else HERBTRACE_DATABASE_URL; on
+    PostgreSQL grants the application role SELECT and INSERT on the log tables and nothing
+    that could change a logged row.
+    """
     settings = load_settings()
-    verifier = initialise(settings)
-    console.print(f"database ready: {settings.database_url}")
-    with open_engine(settings) as engine:
+    if print_sql:
+        app_url = make_url(settings.database_url)
+        role = app_role or app_url.username
+        if app_url.get_backend_name() != "postgresql" or role is None or not app_url.database:
+            raise fail(
+                "--print-sql needs a PostgreSQL HERBTRACE_DATABASE_URL naming a database, "
+                "and --app-role or a user in that URL"
+            )
+        plan = RolePlan(check_role_name(role), app_url.database)
+        console.out(plan.script(), end="")  # plain text: rich markup would eat [brackets]
+        return
+    verifier = initialise(settings, app_role=app_role)
+    shown = make_url(settings.migration_database_url or settings.database_url)
+    console.print(f"database ready: {shown.render_as_string(hide_password=True)}")
+    owner = make_engine(settings.migration_database_url or settings.database_url)
+    try:
         cost = COSTS[settings.key_kdf_cost]
-        upgraded = upgrade_log_key(engine, settings.log_origin, settings.log_key_passphrase, cost)
+        upgraded = upgrade_log_key(owner, settings.log_origin, settings.log_key_passphrase, cost)
+    finally:
+        owner.dispose()
     if upgraded is not None:
         console.print(f"log key re-encrypted in place (the same key): {upgraded}")
     console.print(f"log key: {verifier.to_vkey()}")

@@ -64,15 +64,18 @@ _ORGANISATIONS = (
      "deer_farm", SHUANGYANG),
     (p.WUWEIZI_GROWER, "桦甸市北五味子种植专业合作社", "Huadian Schisandra Cooperative",
      "cooperative", BADAOHEZI),
-    (p.HUANGQI_GROWER, "蛟河市天岗中药材种植有限公司", "Jiaohe Tiangang Herb Growers Ltd.",
-     "grower", TIANGANG),
+    (p.HUANGQI_GROWER, "赵德林", "Zhao Delin", "grower", TIANGANG),
     (p.YINPIAN_FACTORY, "通化市东昌中药饮片有限公司", "Tonghua Dongchang Decoction Pieces Co.",
      "processor", DONGCHANG),
 )  # fmt: skip
 
+NATURAL_PERSONS = frozenset({p.HUANGQI_GROWER})
+"""Organisations that are one person: the 黄芪 grower of 天岗镇 is an individual grower
+(个体种植户), registered under his own (fictitious) name, which public answers never show."""
+
 ORGANISATIONS: tuple[dict[str, Any], ...] = tuple(
     {"type": "organisation", "id": i, "name": zh, "name_en": en, "kind": kind,
-     "region": place.region()}
+     "region": place.region()} | ({"natural_person": True} if i in NATURAL_PERSONS else {})
     for i, zh, en, kind, place in _ORGANISATIONS
 )  # fmt: skip
 """Every demo organisation's registration body (the platform operator is not one)."""

@@ -7,10 +7,12 @@ signer's (encrypted with the log key passphrase, in `rules_keys` under the name
 organisation `regulator-office`.
 
 Trust consequence: the log proves that the server's office key signed the recall, not which
-person asked for it. The recall's `reason` ends with `[regulator <name> #<user id>]`, and
-that attribution is the server's statement, as trustworthy as the server and its user
-database; a regulator who must be provably the author signs the recall with a key of their
-own and submits it through POST /v1/events.
+person asked for it. The recall's `reason` ends with `[regulator #<user id>]`, and that
+attribution is the server's statement, as trustworthy as the server and its user database;
+a regulator who must be provably the author signs the recall with a key of their own and
+submits it through POST /v1/events. The signed body names no person: log entries are public
+and permanent, so the regulator's name stays in the user database, where the user ID leads
+(regulators and admins find it with GET /v1/users), never in the log.
 
 Recalls are signed one at a time under a lock that all processes on the database share
 (`named_lock`): each needs the office's next `seq` and `prev`, and two API processes
@@ -61,14 +63,16 @@ class SignedRecall:
     result: AppendResult
 
 
-def attributed_reason(reason: str, regulator: str, user_id: int) -> str:
-    """The recall's reason with the regulator it was signed for: `<reason> [regulator N #ID]`.
+def attributed_reason(reason: str, user_id: int) -> str:
+    """The recall's reason with the regulator it was signed for: `<reason> [regulator #ID]`.
+
+    The user ID, not the name: the body goes into the public log (docs/security.md).
 
     InvalidInput when the whole would exceed MAX_REASON characters or the reason is blank.
     """
     if not reason.strip():
         raise InvalidInput("a recall needs a reason")
-    text = f"{reason} [regulator {regulator} #{user_id}]"
+    text = f"{reason} [regulator #{user_id}]"
     if len(text) > MAX_REASON:
         room = MAX_REASON - (len(text) - len(reason))
         raise InvalidInput(f"the reason is {len(reason)} characters; at most {room} fit")
@@ -97,15 +101,14 @@ class RecallOffice:
         batch: str,
         level: str,
         reason: str,
-        regulator: str,
         user_id: int,
     ) -> SignedRecall:
-        """Sign a `recall` of `batch` for the regulator and record it; return both."""
+        """Sign a `recall` of `batch` for the regulator `user_id` and record it; return both."""
         body = {
             "type": "recall",
             "batch": batch,
             "level": level,
-            "reason": attributed_reason(reason, regulator, user_id),
+            "reason": attributed_reason(reason, user_id),
         }
         with named_lock(self.engine, f"signer {self.key_id}"):
             with self.engine.connect() as conn:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
+
+from traceability.errors import ConfigurationError
 
 SCRIPT_LOCATION = "traceability:migrations"
 
@@ -18,11 +21,24 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database up to `revision`."""
+    """Migrate the database up to `revision`.
+
+    ConfigurationError when the schema needs changing and the role connected may not
+    change it (the application role, on PostgreSQL: see traceability/storage/roles.py).
+    """
     config = alembic_config(engine)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    except sa.exc.DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+            raise
+        raise ConfigurationError(
+            f"the database needs migrating and the role {engine.url.username!r} may not "
+            "change its schema: run `herbtrace init` with HERBTRACE_MIGRATION_DATABASE_URL "
+            "naming the role that owns the tables"
+        ) from exc
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

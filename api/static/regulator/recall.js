@@ -95,7 +95,8 @@ export function setupRecall(onRecalled) {
       });
       after.querySelector(".recorded").textContent =
         `已记入日志 #${recall.index}（监管办公室密钥 ${recall.signer} 签名）· recorded as log entry ` +
-        `#${recall.index}, signed by the regulator office key ${recall.signer}: ${recall.reason}`;
+        `#${recall.index}, signed by the regulator office key ${recall.signer} ` +
+        `for ${recall.regulator}: ${recall.reason}`;
       after.dataset.index = String(recall.index);
       renderImpact(after.querySelector(".impact-body"), await lineageOf(id));
       after.hidden = false;
