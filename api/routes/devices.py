@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, organisation_param, require
+from api.deps import EngineDep, organisation_param, require, require_body
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from api.services import BrokerAccountsDep
@@ -148,15 +148,16 @@ def _check_site(engine: Engine, organisation: str, site: str) -> None:
         raise InvalidInput(f"site {site} belongs to {owner}, not {organisation}")
 
 
-@router.post(
-    "",
-    status_code=201,
-    dependencies=[require("admin", "operator", owner=organisation_param())],
-    responses=error_responses(400, 401, 403, 409, 422),
-)
-def enrol(engine: EngineDep, accounts: BrokerAccountsDep, device: DeviceIn) -> EnrolmentOut:
-    """Enrol a device for a site of the organisation (operators: their own). 400 when the
-    key is malformed or already enrolled, or the site is not the organisation's."""
+@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
+def enrol(
+    engine: EngineDep,
+    accounts: BrokerAccountsDep,
+    device: Annotated[DeviceIn, require_body(DeviceIn, "admin", "operator", registers_key=True)],
+) -> EnrolmentOut:
+    """Enrol a device for a site of the organisation (operators: their own), in a role the
+    organisation's kind may hold (403 otherwise: only a testing laboratory has inspectors).
+    400 when the key is malformed or already enrolled, the organisation is not registered
+    or the site is not the organisation's; 422 when the query names another organisation."""
     key = _public_key(device.public_key)
     _check_site(engine, device.organisation, device.site)
     enrolment = enrol_device(
