@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -59,8 +58,12 @@ class DeviceIn(BaseModel):
     site: Identifier = Field(description="a registered site of the organisation")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Literal["device", "inspector"] = "device"
-    valid_from: datetime | None = Field(default=None, description="default: now (with zone)")
-    valid_until: datetime | None = Field(default=None, description="default: no end (with zone)")
+    valid_from: AwareDatetime | None = Field(
+        default=None, description="default: now; with a zone, from 1970 to before 9000"
+    )
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="default: no end; with a zone, from 1970 to before 9000"
+    )
 
 
 class SignerOut(BaseModel):
@@ -104,7 +107,11 @@ class RevokeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: datetime | None = Field(default=None, description="default: now (with zone)")
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="default: now; with a zone; after the device's last entry in the log "
+        "(an earlier time is refused with 400)",
+    )
 
 
 def device_out(info: DeviceInfo) -> DeviceOut:
@@ -235,7 +242,9 @@ def revoke(
     when: RevokeIn | None = None,
 ) -> DeviceOut:
     """Revoke a device from `at` (default now): the log refuses every envelope it signs
-    from then on, and its broker account is removed when this server manages the broker."""
+    from then on, and its broker account is removed when this server manages the broker.
+    400 when `at` is not after the device's last entry in the log (the log cannot take an
+    accepted entry back, so a revocation never predates one)."""
     info = revoke_device(engine, device_id, at=when.at if when else None)
     if accounts is not None:
         accounts.remove(info.broker_username)
