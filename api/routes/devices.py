@@ -13,7 +13,7 @@ import binascii
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +28,18 @@ from traceability.errors import InvalidInput, NotFound
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+def _rfc3339_text(value: object) -> object:
+    """Refuse a number as a time: 253402300800 would be read as milliseconds, silently."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("a time is an RFC 3339 string with a zone, e.g. 2026-09-15T08:00:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+"""A time in a request body: an RFC 3339 string with a zone (no naive times, no numbers)."""
+
 DeviceId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{32}$", description="the device's key ID (32 hex)")
 ]
@@ -58,10 +70,10 @@ class DeviceIn(BaseModel):
     site: Identifier = Field(description="a registered site of the organisation")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Literal["device", "inspector"] = "device"
-    valid_from: AwareDatetime | None = Field(
+    valid_from: Time | None = Field(
         default=None, description="default: now; with a zone, from 1970 to before 9000"
     )
-    valid_until: AwareDatetime | None = Field(
+    valid_until: Time | None = Field(
         default=None, description="default: no end; with a zone, from 1970 to before 9000"
     )
 
@@ -107,7 +119,7 @@ class RevokeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: AwareDatetime | None = Field(
+    at: Time | None = Field(
         default=None,
         description="default: now; with a zone; after the device's last entry in the log "
         "(an earlier time is refused with 400)",
