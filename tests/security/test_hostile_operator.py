@@ -153,9 +153,10 @@ def _enrol(_scene: Scene) -> list[Attempt]:
 
 WRITE_CASES: dict[tuple[str, str], Callable[[Scene], list[Attempt]]] = {
     ("POST", "/v1/devices"): _enrol,
-    ("POST", "/v1/devices/{device_id}/revoke"): lambda s: _mismatches(
-        f"/v1/devices/{s.victim_device}/revoke", _with_org({})
-    ),
+    ("POST", "/v1/devices/{device_id}/revoke"): lambda s: [
+        (f"/v1/devices/{s.victim_device}/revoke", None),  # the path names the victim's device
+        *_mismatches(f"/v1/devices/{s.victim_device}/revoke", _with_org({})),
+    ],
     ("POST", "/v1/events"): _events,
     ("POST", "/v1/recalls"): lambda _s: _mismatches(
         "/v1/recalls", _with_org({"batch": HARVEST, "level": "I", "reason": "hostile"})
