@@ -33,8 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from api.product_facts import FactsLookup
 from api.ratelimit import TokenBuckets, enforce
 from api.record_facts import records_lookup
-from traceability.domain.roles import kind_may_hold, roles_for_kind
-from traceability.domain.state import organisation_kind
+from traceability.domain.roles import require_key_role
 from traceability.errors import (
     ConfigurationError,
     ConflictingInput,
@@ -195,15 +194,7 @@ def _check_key_role(engine: Engine, body: RegistersKey) -> None:
     if body.organisation is None:
         raise InvalidInput("a key is registered for an organisation; none was named")
     with engine.connect() as conn:
-        kind = organisation_kind(conn, body.organisation)
-    if kind is None:
-        raise InvalidInput(f"organisation {body.organisation} is not registered")
-    if not kind_may_hold(kind, body.role):
-        allowed = ", ".join(sorted(roles_for_kind(kind))) or "none"
-        raise Forbidden(
-            f"{body.organisation} is a {kind}: its keys may hold the roles {allowed}, "
-            f"not {body.role}"
-        )
+        require_key_role(conn, body.organisation, body.role)
 
 
 async def decide(

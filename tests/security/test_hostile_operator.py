@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import sqlalchemy as sa
@@ -23,7 +23,9 @@ from support import TestSigner
 
 from api.deps import route_policies
 from api.main import create_app
+from schemas.events.registry import OrganisationKind
 from traceability import users
+from traceability.domain.roles import KIND_ROLES
 from traceability.enrolment import enrol_device, list_devices
 from traceability.errors import UnknownSigner
 from traceability.signers import get_signer, list_signers
@@ -245,6 +247,13 @@ def test_an_operator_enrols_keys_only_for_its_own_organisation(scene: Scene) -> 
     )
     assert response.status_code == 201, response.text
     assert get_signer(scene.api.engine, mine.key_id).organisation == PLANT
+
+
+def test_the_roles_table_covers_every_organisation_kind() -> None:
+    """A new organisation kind without its row of roles fails here, so no kind is left to
+    hold every role by omission; no kind holds herbtrace's own admin, importer or system."""
+    assert set(KIND_ROLES) == set(get_args(OrganisationKind))
+    assert all(roles.isdisjoint({"admin", "importer", "system"}) for roles in KIND_ROLES.values())
 
 
 @pytest.mark.parametrize(

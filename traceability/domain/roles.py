@@ -15,6 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from sqlalchemy.engine import Connection
+
+from traceability.domain.state import organisation_kind
+from traceability.errors import Forbidden, InvalidInput
+
 FIELD_ROLES = ("device", "operator")
 """Roles that record origin, processing and custody events (for the batch's custodian)."""
 
@@ -60,3 +65,19 @@ def roles_for_kind(kind: str | None) -> frozenset[str]:
 def kind_may_hold(kind: str | None, role: str) -> bool:
     """Whether an organisation of `kind` may hold a key in `role`."""
     return role in roles_for_kind(kind)
+
+
+def require_key_role(conn: Connection, organisation: str, role: str) -> None:
+    """Refuse to register a key of `organisation` in `role` unless its kind may hold it.
+
+    InvalidInput when the organisation is not registered (its kind is unknown); Forbidden,
+    naming the roles its kind may hold, when the role is not one of them.
+    """
+    kind = organisation_kind(conn, organisation)
+    if kind is None:
+        raise InvalidInput(f"organisation {organisation} is not registered")
+    if not kind_may_hold(kind, role):
+        allowed = ", ".join(sorted(roles_for_kind(kind))) or "none"
+        raise Forbidden(
+            f"{organisation} is a {kind}: its keys may hold the roles {allowed}, not {role}"
+        )
