@@ -5,7 +5,8 @@ signer registry (a 500). Every route that takes a date or time — enrolment's v
 revocation's `at`, and a signed envelope's `time` and its body's dates — is fed a list of
 hostile values; the answer is a 4xx JSON error (or, for an envelope, a signed rejection
 receipt or an acceptance: how far an event's dates may lie is the plausibility rules'
-business), and nothing invalid is stored. Both backends.
+business), and nothing invalid is stored. An audit bundle whose signer times are hostile is
+refused as malformed. Both backends.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from support import TestSigner
 
 from traceability.enrolment import list_devices
 from traceability.errors import InvalidInput
+from traceability.log.bundle import BundleSource, export_bundle
 from traceability.signers import get_signer
 
 SITE = "site-fusong-wanliang"
@@ -158,3 +161,29 @@ def test_a_signed_envelope_with_hostile_times_gets_a_receipt_never_a_500(api: Re
         receipt = api.receipt(response)
         if receipt["status"] == "accepted":
             signer.sign(payload)  # the chain moves on only with an accepted envelope
+
+
+@pytest.mark.parametrize(
+    "value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "not a time", 10**20]
+)
+def test_an_audit_bundle_with_a_hostile_signer_time_is_refused_cleanly(
+    api: ResourceApi, tmp_path: Path, value: Any
+) -> None:
+    """A bundle whose signer record carries a time with no UTC equivalent (a revocation or
+    validity time a hostile exporter wrote) is InvalidInput naming the line, not a crash."""
+    signer = api.world.signer(COOP)
+    good = tmp_path / "good.jsonl"
+    export_bundle(api.engine, api.domain.ledger.verifier, good)
+    lines = good.read_text(encoding="utf-8").splitlines()
+    tampered = []
+    for line in lines:
+        record = json.loads(line)
+        if record.get("signer", {}).get("key_id") == signer.key_id:
+            record["signer"]["revoked_at"] = value
+            line = json.dumps(record)
+        tampered.append(line)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(tampered) + "\n", encoding="utf-8")
+    assert BundleSource(good).signers()
+    with pytest.raises(InvalidInput, match="malformed signer"):
+        BundleSource(bad).signers()
