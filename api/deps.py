@@ -4,11 +4,16 @@ Every route states who may call it with exactly one of:
 
 * `Public` — anyone; anonymous callers are rate-limited per client IP (`api/ratelimit.py`);
 * `require(role, …, owner=lookup)` — a bearer token of one of the roles. For an operator,
-  `owner` finds the organisation the request acts for (from the path, the query, the JSON
-  body or the stored resource) and the request is refused unless it is the operator's own.
-  Admins and regulators act for every organisation.
+  `owner` finds the organisation the request acts for (from the path, the query or the
+  stored resource) and the request is refused unless it is the operator's own.
+* `require_body(Model, role, …)` — the same, where the JSON body names the organisation:
+  the dependency parses the body and hands the handler that very object, so the check and
+  the handler read the organisation from one place. Routes that register a key also check
+  the key's role against what the organisation's kind may hold.
 
-`authorize` is the only code that decides; handlers never check roles or ownership.
+Admins and regulators act for every organisation. For everyone, a path or query naming an
+organisation other than the one the request acts for is refused (422). `decide` is the only
+code that decides; handlers never check roles or ownership.
 
 Authenticated writes are rate-limited per account, and a client address that keeps
 presenting wrong tokens is refused with 429 before its tokens are even looked up
@@ -17,22 +22,30 @@ presenting wrong tokens is refused with 429 before its tokens are even looked up
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from json import JSONDecodeError
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.product_facts import FactsLookup
 from api.ratelimit import Limits, TokenBuckets, client_address, enforce, refuse
 from api.record_facts import records_lookup
-from traceability.errors import ConfigurationError, Forbidden, Unauthenticated
+from traceability.domain.roles import require_key_role
+from traceability.errors import (
+    ConfigurationError,
+    ConflictingInput,
+    Forbidden,
+    InvalidInput,
+    Unauthenticated,
+)
 from traceability.ledger import Ledger
 from traceability.settings import Settings
 from traceability.users import ROLES, Principal, Role, authenticate
@@ -137,69 +150,186 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 OwnerLookup = Callable[[Request, Engine], Awaitable[str | None]]
 """Finds the organisation a request acts for; None when there is none (or it is unknown)."""
 
+ORGANISATION = "organisation"
+"""The name of the organisation a request acts for, in a path, a query or a JSON body."""
+
+
+class ActsFor(Protocol):
+    """A parsed request body that names the organisation the request acts for."""
+
+    @property
+    def organisation(self) -> str | None:
+        """The organisation, or None for a body that acts for none (e.g. a regulator user)."""
+
+
+class RegistersKey(ActsFor, Protocol):
+    """A parsed request body that registers a key for an organisation, in a signer role."""
+
+    @property
+    def role(self) -> str:
+        """The signer role the key will hold."""
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Who may call a route: anyone (`public`), or these roles, operators for their owner."""
+    """Who may call a route: anyone (`public`), or these roles, operators for their owner.
+
+    The organisation a request acts for comes from exactly one place: the parsed `body`
+    model the handler receives (`require_body`), or else `owner` (the path, the query or a
+    stored resource). `registers_key` routes also bound the role of the key by the
+    organisation's kind (`traceability.domain.roles.KIND_ROLES`).
+    """
 
     roles: frozenset[Role] = frozenset()
     public: bool = False
     owner: OwnerLookup | None = None
+    body: type[BaseModel] | None = None
+    registers_key: bool = False
 
     def describe(self) -> str:
         """Say who may call, for documentation: e.g. `admin, regulator, operator (own)`."""
         if self.public:
             return "anyone (anonymous rate-limited)"
-        names = [r + (" (own)" if r == "operator" and self.owner else "") for r in ROLES]
+        owned = self.owner is not None or self.body is not None
+        names = [r + (" (own)" if r == "operator" and owned else "") for r in ROLES]
         return ", ".join(n for r, n in zip(ROLES, names, strict=True) if r in self.roles)
 
 
-def authorize(policy: Policy) -> Callable[..., Awaitable[Principal | None]]:
-    """Return the dependency enforcing `policy` (the only place access is decided)."""
+def claimed_organisations(request: Request) -> list[str]:
+    """Every organisation the path and the query name (`organisation`), in order."""
+    found = [str(v) for v in (request.path_params.get(ORGANISATION),) if v is not None]
+    return found + request.query_params.getlist(ORGANISATION)
 
-    async def check(request: Request, principal: Principal | None) -> Principal | None:
-        if principal is not None and request.method not in _READS:
-            account = get_limits(request).accounts.take(f"user:{principal.user_id}")
-            refuse(account, "from this account")
-        if policy.public:
-            if principal is None:
-                enforce(get_rate_limiter(request), request)
-            return principal
+
+def _one_organisation(claims: list[str | None]) -> str | None:
+    """The one organisation all `claims` name (None when none does); ConflictingInput if two."""
+    named = sorted({c for c in claims if c is not None})
+    if len(named) > 1:
+        raise ConflictingInput(
+            "the request names more than one organisation ("
+            + ", ".join(named)
+            + "); the path, the query and the body must agree on the one it acts for"
+        )
+    return named[0] if named else None
+
+
+def _check_key_role(engine: Engine, body: RegistersKey) -> None:
+    """Refuse a key whose role the organisation's kind may not hold (one table: roles)."""
+    if body.organisation is None:
+        raise InvalidInput("a key is registered for an organisation; none was named")
+    with engine.connect() as conn:
+        require_key_role(conn, body.organisation, body.role)
+
+
+async def decide(
+    policy: Policy, request: Request, principal: Principal | None, body: BaseModel | None
+) -> Principal | None:
+    """Decide whether `principal` may make `request` under `policy` (the only place that does).
+
+    The acting organisation is the parsed body's `organisation` when the route has a body
+    policy, else what `policy.owner` finds. Every organisation the path and the query name
+    must be that one (422 `conflicting_input` otherwise, for every caller); an operator
+    acts only for its own (403).
+    """
+    if principal is not None and request.method not in _READS:
+        account = get_limits(request).accounts.take(f"user:{principal.user_id}")
+        refuse(account, "from this account")
+    if policy.public:
         if principal is None:
-            raise Unauthenticated("this request needs a bearer token")
-        if principal.role not in policy.roles:
-            allowed = ", ".join(r for r in ROLES if r in policy.roles)
-            raise Forbidden(f"a {principal.role} may not do this; it needs: {allowed}")
-        if principal.role == "operator" and policy.owner is not None:
-            owner = await policy.owner(request, get_engine(request))
-            if owner is None or owner != principal.organisation:
-                raise Forbidden(
-                    f"operators act only for their own organisation ({principal.organisation})"
-                    "; this request is not for it"
-                )
+            enforce(get_rate_limiter(request), request)
         return principal
+    if principal is None:
+        raise Unauthenticated("this request needs a bearer token")
+    if principal.role not in policy.roles:
+        allowed = ", ".join(r for r in ROLES if r in policy.roles)
+        raise Forbidden(f"a {principal.role} may not do this; it needs: {allowed}")
+    claims: list[str | None] = list(claimed_organisations(request))
+    if policy.body is not None:
+        acting = cast(ActsFor, body).organisation
+        _one_organisation([acting, *claims])
+    elif policy.owner is not None:
+        acting = await policy.owner(request, get_engine(request))
+        _one_organisation([acting, *claims])
+    else:
+        acting = _one_organisation(claims)
+    owned = policy.owner is not None or policy.body is not None
+    if principal.role == "operator" and owned and acting != principal.organisation:
+        raise Forbidden(
+            f"operators act only for their own organisation ({principal.organisation})"
+            "; this request is not for it"
+        )
+    if policy.registers_key:
+        await run_in_threadpool(_check_key_role, get_engine(request), cast(RegistersKey, body))
+    return principal
 
+
+def authorize(policy: Policy) -> Callable[..., Awaitable[Any]]:
+    """Return the dependency enforcing `policy` through `decide`.
+
+    With `policy.body`, the dependency parses the JSON body as that model and returns the
+    parsed object itself: the handler acts on exactly what was authorised.
+    """
     # Public routes read the token without declaring the bearer scheme, so OpenAPI does not
     # say that they need one.
     source = optional_principal if policy.public else get_principal
 
-    async def dependency(
-        request: Request,
-        principal: Principal | None = Depends(source),  # a default: `source` is local here
-    ) -> Principal | None:
-        return await check(request, principal)
+    if policy.body is None:
 
-    dependency.policy = policy  # type: ignore[attr-defined]  # read by route_policy()
-    return dependency
+        async def dependency(
+            request: Request,
+            principal: Principal | None = Depends(source),  # a default: `source` is local here
+        ) -> Principal | None:
+            return await decide(policy, request, principal, None)
+
+        dependency.policy = policy  # type: ignore[attr-defined]  # read by route_policy()
+        return dependency
+
+    async def with_body(request: Request, body: BaseModel, principal: Principal | None) -> Any:
+        await decide(policy, request, principal, body)
+        return body
+
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    with_body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # for FastAPI
+        [
+            inspect.Parameter("request", keyword, annotation=Request),
+            inspect.Parameter("body", keyword, annotation=policy.body),
+            inspect.Parameter(
+                "principal", keyword, default=Depends(source), annotation=Principal | None
+            ),
+        ]
+    )
+    with_body.policy = policy  # type: ignore[attr-defined]  # read by route_policy()
+    return with_body
 
 
 def require(*roles: Role, owner: OwnerLookup | None = None) -> Any:
     """Depend on a principal of one of `roles`; operators only where `owner` is theirs."""
-    if not roles or any(r not in ROLES for r in roles):
-        raise ValueError(f"roles must be some of {ROLES}, got {roles}")
+    _check_roles(roles)
     if "operator" in roles and owner is None:
         raise ValueError("an operator route must say which organisation it acts for (owner=)")
     return Depends(authorize(Policy(roles=frozenset(roles), owner=owner)))
+
+
+def require_body(model: type[BaseModel], *roles: Role, registers_key: bool = False) -> Any:
+    """Depend on the JSON body parsed as `model` (which has an `organisation` field), once
+    a principal of one of `roles` may act for that organisation (operators: their own).
+
+    Use as the handler's body parameter, `device: Annotated[DeviceIn, require_body(…)]`:
+    the handler gets the very object that was authorised. `registers_key` also checks the
+    body's `role` against what the organisation's kind may hold.
+    """
+    _check_roles(roles)
+    if ORGANISATION not in model.model_fields:
+        raise ValueError(f"{model.__name__} has no `{ORGANISATION}` field to act for")
+    if registers_key and "role" not in model.model_fields:
+        raise ValueError(f"{model.__name__} registers a key but has no `role` field")
+    policy = Policy(roles=frozenset(roles), body=model, registers_key=registers_key)
+    return Depends(authorize(policy))
+
+
+def _check_roles(roles: tuple[Role, ...]) -> None:
+    if not roles or any(r not in ROLES for r in roles):
+        raise ValueError(f"roles must be some of {ROLES}, got {roles}")
 
 
 Public: Any = Depends(authorize(Policy(public=True)))
@@ -210,18 +340,19 @@ CurrentPrincipal = Annotated[Principal, Depends(authorize(Policy(roles=frozenset
 operator acts for no organisation but its own, so no ownership is checked)."""
 
 
-def organisation_param(name: str = "organisation") -> OwnerLookup:
-    """Return an owner lookup reading `name` from the path, else the query, else the JSON body."""
+def organisation_param(name: str = ORGANISATION) -> OwnerLookup:
+    """Return an owner lookup reading `name` from the path, else the query.
+
+    Only where the handler reads it too: a JSON body is never consulted (a route whose body
+    names the organisation uses `require_body`, so the handler and the check read one
+    object). A query naming `name` twice with different values is ConflictingInput.
+    """
 
     async def lookup(request: Request, _engine: Engine) -> str | None:
-        value = request.path_params.get(name) or request.query_params.get(name)
-        if value is None and request.headers.get("content-type", "").startswith("application/json"):
-            try:
-                body = await request.json()
-            except (JSONDecodeError, UnicodeDecodeError):
-                return None
-            value = body.get(name) if isinstance(body, dict) else None
-        return value if isinstance(value, str) else None
+        value = request.path_params.get(name)
+        if value is not None:
+            return str(value)
+        return _one_organisation(list(request.query_params.getlist(name)))
 
     return lookup
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from traceability.errors import (
     AlreadyExists,
     ConfigurationError,
+    ConflictingInput,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -27,6 +28,7 @@ from traceability.errors import (
 
 STATUS_BY_ERROR: dict[type[TraceabilityError], int] = {
     InvalidInput: 400,
+    ConflictingInput: 422,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

@@ -35,11 +35,16 @@ def test_enrol_twice_is_refused(engine: Engine) -> None:
 
 
 def test_existing_signer_enrols_only_in_its_organisation_and_active(engine: Engine) -> None:
-    """A key registered earlier enrols if active and of the same organisation; a revoked
-    key or another organisation is refused and no device row is written."""
+    """A key registered earlier enrols if active, of the same organisation and in the same
+    role; a revoked key, another organisation or another role is refused and no device row
+    is written."""
     a, b, c = support.TestSigner(), support.TestSigner(), support.TestSigner()
     for s in (a, b, c):
         register_signer(engine, public_key=s.public_key, name="n", organisation="o", role="device")
+    d = support.TestSigner()
+    register_signer(engine, public_key=d.public_key, name="n", organisation="o", role="operator")
+    with pytest.raises(InvalidInput, match="registered in role 'operator', not 'device'"):
+        enrol_device(engine, public_key=d.public_key, organisation="o", site="s")
     revoke_signer(engine, b.key_id)
     enrol_device(engine, public_key=a.public_key, organisation="o", site="s")
     with pytest.raises(SignerNotActive):

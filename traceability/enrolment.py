@@ -80,8 +80,9 @@ def enrol_device(
 ) -> Enrolment:
     """Register a device's public key and record it; return it with a new broker password.
 
-    A key already registered (e.g. by `herbtrace signer add`) is enrolled if it is active and
-    of the same organisation. Enrolling the same device twice is refused (InvalidInput).
+    A key already registered (e.g. by `herbtrace signer add`) is enrolled if it is active, of
+    the same organisation and in the same role (so the role checked before enrolment is the
+    role the key holds). Enrolling the same device twice is refused (InvalidInput).
     """
     if not site.strip():
         raise InvalidInput("a device needs a site")
@@ -103,6 +104,11 @@ def enrol_device(
     if signer.organisation != organisation:
         raise InvalidInput(
             f"key {device_id} is registered for {signer.organisation!r}, not {organisation!r}"
+        )
+    if signer.role != role:
+        raise InvalidInput(
+            f"key {device_id} is registered in role {signer.role!r}, not {role!r}: a device "
+            "is enrolled in the role its key was authorised for"
         )
     if signer.revoked_at is not None:
         raise SignerNotActive(f"key {device_id} was revoked at {signer.revoked_at}")

@@ -37,6 +37,10 @@ class InvalidInput(TraceabilityError):
     """The input is malformed; nothing was recorded."""
 
 
+class ConflictingInput(InvalidInput):
+    """The request names one thing twice, differently (e.g. two organisations); nothing done."""
+
+
 class CanonicalizationError(InvalidInput):
     """A value cannot be represented in RFC 8785 canonical JSON (e.g. an integer beyond 2^53)."""
 

@@ -5,18 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, SignerNotActive, UnknownSigner
 from traceability.keys import key_id_for, load_public_key
-from traceability.storage.db import WRITE
-from traceability.storage.tables import Signer
+from traceability.log.entry import format_time, parse_leaf
+from traceability.storage.db import WRITE, write_transaction
+from traceability.storage.tables import LogEntry, Signer
 from traceability.types import KeyID
 
 _signers = Signer.__table__  # type: ignore[attr-defined]
+_entries = LogEntry.__table__  # type: ignore[attr-defined]
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""No validity or revocation time of the registry is earlier (the log's times are all later)."""
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Nor this late: far enough to mean "no end", and far from `datetime.max`, whose arithmetic
+and UTC conversion overflow."""
+
+TICK = timedelta(microseconds=1)
+"""The resolution of the log's received times (RFC 3339 with microseconds)."""
 
 ROLES = ("device", "operator", "inspector", "regulator", "importer", "admin", "system")
 """`system` is herbtrace's own rules signer, which signs `alert` envelopes (traceability.domain)."""
@@ -65,9 +76,31 @@ class SignerInfo:
 
 
 def _utc(t: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (naive ones were stored in UTC)."""
     if t is None:
         return None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def registry_time(t: datetime | None, what: str) -> datetime | None:
+    """A validity or revocation time given to the registry, in UTC; InvalidInput when it has
+    no UTC equivalent (e.g. 0001-01-01T00:00+01:00) or lies outside [EARLIEST, LATEST).
+
+    A naive time is taken as UTC (the command line's `--valid-until 2027-01-01`); the HTTP
+    API refuses naive times before they get here.
+    """
+    if t is None:
+        return None
+    try:
+        when = t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise InvalidInput(f"{what} {t.isoformat()} has no UTC equivalent") from exc
+    if not EARLIEST <= when < LATEST:
+        raise InvalidInput(
+            f"{what} must lie from {EARLIEST.isoformat()} to before {LATEST.isoformat()}; "
+            f"got {when.isoformat()}"
+        )
+    return when
 
 
 def _info(row: sa.Row[tuple[object, ...]]) -> SignerInfo:
@@ -102,8 +135,8 @@ def register_signer(
     if not name.strip() or not organisation.strip():
         raise InvalidInput("a signer needs a name and an organisation")
     now = datetime.now(UTC)
-    start = _utc(valid_from) or now
-    end = _utc(valid_until)
+    start = registry_time(valid_from, "valid_from") or now
+    end = registry_time(valid_until, "valid_until")
     if end is not None and end <= start:
         raise InvalidInput("valid_until must be later than valid_from")
     key_id = key_id_for(public_key)
@@ -139,17 +172,52 @@ def _writing(raw: Connection) -> Iterator[Connection]:
 
 
 def revoke_signer(engine: Engine, key_id: str, *, at: datetime | None = None) -> SignerInfo:
-    """Revoke a signer from `at` (default now): the log refuses its envelopes from then on."""
-    when = _utc(at) or datetime.now(UTC)
-    with engine.begin() as conn:
-        result = conn.execute(
+    """Revoke a signer from `at` (default now): the log refuses its envelopes from then on.
+
+    A revocation takes effect after the signer's last entry in the log, never before: the
+    log cannot take back what it accepted, and an earlier time would make the audit report
+    that entry as signed outside its signer's validity, for ever. An `at` at or before that
+    entry's received time is refused (InvalidInput, naming the earliest time allowed); the
+    default, now, is moved just past it should the clock lag the log. The check runs in the
+    append lock's transaction (SQLite's write lock, PostgreSQL's advisory lock), so no entry
+    of the signer can slip in between it and the revocation. Revoking twice keeps the first.
+    """
+    asked = registry_time(at, "the revocation time")
+    with write_transaction(engine) as conn:
+        current = get_signer_in(conn, key_id)  # UnknownSigner when it does not exist
+        if current.revoked_at is not None:
+            return current
+        last = last_received(conn, key_id)
+        if asked is None:
+            when = datetime.now(UTC) if last is None else max(datetime.now(UTC), last + TICK)
+        elif last is not None and asked <= last:
+            raise InvalidInput(
+                f"signer {key_id}'s last entry was received at {format_time(last)}; "
+                f"a revocation takes effect after it, not at {asked.isoformat()} "
+                f"(use {format_time(last + TICK)} or later, or omit the time for now)"
+            )
+        else:
+            when = asked
+        conn.execute(
             _signers.update()
             .where(_signers.c.key_id == key_id, _signers.c.revoked_at.is_(None))
             .values(status="revoked", revoked_at=when)
         )
-        if result.rowcount == 0:
-            get_signer_in(conn, key_id)  # raises UnknownSigner when it does not exist
     return get_signer(engine, key_id)
+
+
+def last_received(conn: Connection, key_id: str) -> datetime | None:
+    """When the log received the signer's latest entry (its `received` line), or None."""
+    row = conn.execute(
+        sa.select(_entries.c.leaf)
+        .where(_entries.c.signer == key_id)
+        .order_by(_entries.c.idx.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    received = parse_leaf(bytes(row[0])).received
+    return datetime.fromisoformat(received.replace("Z", "+00:00"))
 
 
 def get_signer_in(conn: Connection, key_id: str) -> SignerInfo:

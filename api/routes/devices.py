@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, organisation_param, require
+from api.deps import EngineDep, organisation_param, require, require_body
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from api.services import BrokerAccountsDep
@@ -29,6 +28,18 @@ from traceability.errors import InvalidInput, NotFound
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+def _rfc3339_text(value: object) -> object:
+    """Refuse a number as a time: 253402300800 would be read as milliseconds, silently."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("a time is an RFC 3339 string with a zone, e.g. 2026-09-15T08:00:00Z")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+"""A time in a request body: an RFC 3339 string with a zone (no naive times, no numbers)."""
+
 DeviceId = Annotated[
     str, Path(pattern=r"^[0-9a-f]{32}$", description="the device's key ID (32 hex)")
 ]
@@ -59,8 +70,12 @@ class DeviceIn(BaseModel):
     site: Identifier = Field(description="a registered site of the organisation")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Literal["device", "inspector"] = "device"
-    valid_from: datetime | None = Field(default=None, description="default: now (with zone)")
-    valid_until: datetime | None = Field(default=None, description="default: no end (with zone)")
+    valid_from: Time | None = Field(
+        default=None, description="default: now; with a zone, from 1970 to before 9000"
+    )
+    valid_until: Time | None = Field(
+        default=None, description="default: no end; with a zone, from 1970 to before 9000"
+    )
 
 
 class SignerOut(BaseModel):
@@ -104,7 +119,11 @@ class RevokeIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: datetime | None = Field(default=None, description="default: now (with zone)")
+    at: Time | None = Field(
+        default=None,
+        description="default: now; with a zone; after the device's last entry in the log "
+        "(an earlier time is refused with 400)",
+    )
 
 
 def device_out(info: DeviceInfo) -> DeviceOut:
@@ -148,15 +167,16 @@ def _check_site(engine: Engine, organisation: str, site: str) -> None:
         raise InvalidInput(f"site {site} belongs to {owner}, not {organisation}")
 
 
-@router.post(
-    "",
-    status_code=201,
-    dependencies=[require("admin", "operator", owner=organisation_param())],
-    responses=error_responses(400, 401, 403, 409, 422),
-)
-def enrol(engine: EngineDep, accounts: BrokerAccountsDep, device: DeviceIn) -> EnrolmentOut:
-    """Enrol a device for a site of the organisation (operators: their own). 400 when the
-    key is malformed or already enrolled, or the site is not the organisation's."""
+@router.post("", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
+def enrol(
+    engine: EngineDep,
+    accounts: BrokerAccountsDep,
+    device: Annotated[DeviceIn, require_body(DeviceIn, "admin", "operator", registers_key=True)],
+) -> EnrolmentOut:
+    """Enrol a device for a site of the organisation (operators: their own), in a role the
+    organisation's kind may hold (403 otherwise: only a testing laboratory has inspectors).
+    400 when the key is malformed or already enrolled, the organisation is not registered
+    or the site is not the organisation's; 422 when the query names another organisation."""
     key = _public_key(device.public_key)
     _check_site(engine, device.organisation, device.site)
     enrolment = enrol_device(
@@ -234,7 +254,9 @@ def revoke(
     when: RevokeIn | None = None,
 ) -> DeviceOut:
     """Revoke a device from `at` (default now): the log refuses every envelope it signs
-    from then on, and its broker account is removed when this server manages the broker."""
+    from then on, and its broker account is removed when this server manages the broker.
+    400 when `at` is not after the device's last entry in the log (the log cannot take an
+    accepted entry back, so a revocation never predates one)."""
     info = revoke_device(engine, device_id, at=when.at if when else None)
     if accounts is not None:
         accounts.remove(info.broker_username)

@@ -85,10 +85,10 @@ class RecallEntryOut(BaseModel):
     responses=error_responses(401, 403, 404, 409, 422),
 )
 def create_recall(
+    principal: Annotated[Principal, require("regulator")],  # first: decided before the office
     domain: DomainDep,
     office: RecallOfficeDep,
     recall: RecallIn,
-    principal: Annotated[Principal, require("regulator")],
 ) -> RecallOut:
     """Recall a batch and everything downstream of it. The server signs the `recall` event
     with its regulator office key on behalf of the signed-in regulator, whose user ID (not

@@ -10,7 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CurrentPrincipal, EngineDep, SettingsDep, organisation_param, require
+from api.deps import (
+    CurrentPrincipal,
+    EngineDep,
+    SettingsDep,
+    organisation_param,
+    require,
+    require_body,
+)
 from api.errors import error_responses
 from api.pagination import MAX_ID, After, Limit, Page, page_of
 from traceability.errors import NotFound
@@ -179,9 +186,7 @@ def read_users(
 
 
 @router.post("/v1/users", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
-def add_user(
-    _principal: Annotated[Principal, require("admin")], engine: EngineDep, user: UserIn
-) -> UserOut:
+def add_user(engine: EngineDep, user: Annotated[UserIn, require_body(UserIn, "admin")]) -> UserOut:
     """Create a user (admins only)."""
     return _user_out(create_user(engine, user.name, user.role, user.organisation))
 

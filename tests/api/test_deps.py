@@ -1,4 +1,7 @@
-"""The one authoriser: roles, and operators' ownership read from the path, query or JSON body."""
+"""The one authoriser: roles, and operators' ownership read from the path, query or JSON body.
+
+A route owned through its body reads the organisation from the parsed body the handler gets
+(`require_body`); a route owned through the path or query never reads the body."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from api.deps import Public, organisation_param, require, route_policies
+from api.deps import Public, organisation_param, require, require_body, route_policies
 from api.errors import install_error_handlers
 from api.ratelimit import Limits
 from traceability.ledger import Ledger, initialise
@@ -44,10 +47,10 @@ def by_query(p: Annotated[Principal, require("operator", owner=OWNER)]) -> str:
 
 @router.post("/shipments")
 def by_body(
-    p: Annotated[Principal, require("operator", "admin", owner=OWNER)], shipment: Shipment
+    shipment: Annotated[Shipment, require_body(Shipment, "operator", "admin")],
 ) -> dict[str, str]:
     """A route owned through the JSON body."""
-    return {"by": p.name, "for": shipment.organisation, "note": shipment.note}
+    return {"for": shipment.organisation, "note": shipment.note}
 
 
 @router.get("/open", dependencies=[Public])
@@ -120,13 +123,55 @@ def test_ownership_from_the_body_leaves_the_body_intact(probe: tuple[TestClient,
     mine = {"organisation": ORG_A, "note": "人参 12 箱"}
     response = client.post("/shipments", json=mine, headers=callers.headers("operator_a"))
     assert response.status_code == 200
-    assert response.json() == {"by": "op-a", "for": ORG_A, "note": "人参 12 箱"}
+    assert response.json() == {"for": ORG_A, "note": "人参 12 箱"}
     theirs = {"organisation": ORG_B}
     refused = client.post("/shipments", json=theirs, headers=callers.headers("operator_a"))
     assert refused.status_code == 403
     assert (
         client.post("/shipments", json=theirs, headers=callers.headers("admin")).status_code == 200
     )
+
+
+@pytest.mark.parametrize("who", ["operator_a", "admin"])
+def test_a_query_naming_another_organisation_than_the_body_is_refused(
+    probe: tuple[TestClient, Callers], who: str
+) -> None:
+    """Query and body must name one organisation, for every caller: 422, whichever is own."""
+    client, callers = probe
+    for query, body in [(ORG_A, ORG_B), (ORG_B, ORG_A)]:
+        response = client.post(
+            f"/shipments?organisation={query}",
+            json={"organisation": body},
+            headers=callers.headers(who),
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["error"] == "conflicting_input"
+    agreeing = client.post(
+        f"/shipments?organisation={ORG_A}",
+        json={"organisation": ORG_A},
+        headers=callers.headers("operator_a"),
+    )
+    assert agreeing.status_code == 200
+
+
+def test_a_query_naming_two_organisations_is_refused(probe: tuple[TestClient, Callers]) -> None:
+    """`?organisation=own&organisation=other` is ambiguous: 422, not the last one wins."""
+    client, callers = probe
+    url = f"/stock?organisation={ORG_B}&organisation={ORG_A}"
+    response = client.get(url, headers=callers.headers("operator_a"))
+    assert response.status_code == 422, response.text
+
+
+def test_a_query_owned_route_never_reads_the_body(probe: tuple[TestClient, Callers]) -> None:
+    """A JSON body naming the operator's own organisation does not stand in for the query."""
+    client, callers = probe
+    response = client.request(
+        "GET",
+        "/stock",
+        json={"organisation": ORG_A},
+        headers=callers.headers("operator_a"),
+    )
+    assert response.status_code == 403, response.text
 
 
 @pytest.mark.parametrize(

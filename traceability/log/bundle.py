@@ -93,7 +93,10 @@ def export_bundle(engine: Engine, verifier: NoteVerifier, path: Path) -> int:
 
 def _signer(data: dict[str, Any]) -> SignerInfo:
     def when(value: object) -> datetime | None:
-        return None if value is None else datetime.fromisoformat(str(value))
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(str(value))  # in UTC now, or OverflowError: malformed
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     return SignerInfo(
         key_id=KeyID(str(data["key_id"])),
@@ -129,7 +132,7 @@ class BundleSource:
             elif "signer" in record:
                 try:
                     info = _signer(record["signer"])
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, OverflowError) as exc:
                     raise InvalidInput(f"{path}:{number}: malformed signer: {exc}") from exc
                 self._signers[info.key_id] = info
             elif "checkpoint" in record:

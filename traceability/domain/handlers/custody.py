@@ -10,8 +10,8 @@ from schemas.events import Recall, Receive, RetailSale, Ship
 from traceability.domain import quantities as q
 from traceability.domain import state
 from traceability.domain.context import Context
+from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules.custody import (
-    FIELD_ROLES,
     held,
     require_custodian,
     require_known,

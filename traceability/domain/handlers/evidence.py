@@ -5,9 +5,9 @@ from __future__ import annotations
 from schemas.events.quality import QualityTest, SensorReadings
 from traceability.domain import state
 from traceability.domain.context import Context
+from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules import cold_chain
 from traceability.domain.rules.custody import (
-    FIELD_ROLES,
     may_observe,
     require_active,
     require_known,

@@ -9,8 +9,8 @@ from traceability.domain import quantities as q
 from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.handlers.common import new_batch
+from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules.custody import (
-    FIELD_ROLES,
     held,
     require_new_batches,
     require_own_site,

@@ -10,7 +10,8 @@ from schemas.events import Alert, OrganisationRegistered, SiteRegistered
 from traceability.canonical import canonical_bytes
 from traceability.domain import state
 from traceability.domain.context import Context
-from traceability.domain.rules.custody import REGISTRARS, require_organisation, require_role
+from traceability.domain.roles import REGISTRARS
+from traceability.domain.rules.custody import require_organisation, require_role
 from traceability.domain.rules.importer import is_import
 
 

@@ -21,8 +21,8 @@ from traceability.domain.handlers.common import (
     shared,
     write_remaining,
 )
+from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules.custody import (
-    FIELD_ROLES,
     held,
     require_new_batches,
     require_own_site,

@@ -19,12 +19,6 @@ from traceability.domain.rules.importer import is_import
 from traceability.domain.rules.recall import require_not_recalled
 from traceability.domain.state import BatchRecord
 
-FIELD_ROLES = ("device", "operator")
-"""Roles that record origin, processing and custody events."""
-
-REGISTRARS = ("admin", "regulator")
-"""Roles that register organisations and sites."""
-
 
 def require_role(ctx: Context, allowed: Iterable[str], what: str) -> None:
     """Refuse (`unauthorised`) unless the signer's role is one of `allowed` (or importer)."""

@@ -17,11 +17,10 @@ from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.herbs import ItemResult
 from traceability.domain.lineage import downstream_ids
+from traceability.domain.roles import LABORATORY_KIND, TESTER_ROLES
 from traceability.domain.rules.importer import is_import
 from traceability.domain.state import BatchRecord
 from traceability.errors import InvalidInput
-
-TESTER_ROLES = ("inspector", "device", "operator")
 
 
 def require_not_failed(ctx: Context, batch: BatchRecord, action: str) -> None:
@@ -57,10 +56,10 @@ def require_tester(ctx: Context, body: QualityTest) -> None:
     kind = state.organisation_kind(ctx.conn, body.lab)
     if kind is None:
         ctx.refuse("unknown_organisation", f"laboratory {body.lab} is not registered", org=body.lab)
-    if kind != "testing_lab":
+    if kind != LABORATORY_KIND:
         ctx.refuse(
             "unauthorised",
-            f"{body.lab} is registered as a {kind}, not as a testing_lab",
+            f"{body.lab} is registered as a {kind}, not as a {LABORATORY_KIND}",
             lab=body.lab,
             kind=kind,
         )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.lineage import downstream_ids
+from traceability.domain.roles import RECALLER_ROLES
 from traceability.domain.rules.importer import is_import
 from traceability.domain.state import BatchRecord
 
@@ -47,7 +48,7 @@ def require_not_recalled(ctx: Context, batch: BatchRecord) -> None:
 def require_recaller(ctx: Context, batch: BatchRecord) -> None:
     """Refuse (`unauthorised`) unless a regulator, an operator of the owner, or an importer
     signed."""
-    if ctx.role == "regulator" or (ctx.role == "operator" and ctx.org == batch.owner):
+    if ctx.role in RECALLER_ROLES or (ctx.role == "operator" and ctx.org == batch.owner):
         return
     if is_import(ctx):
         return
