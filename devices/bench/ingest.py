@@ -124,13 +124,15 @@ def _run(
         "HERBTRACE_LOG_ORIGIN": ORIGIN,
         "HERBTRACE_MQTT_HOST": broker.host,
         "HERBTRACE_MQTT_PORT": str(broker.port),
-        "HERBTRACE_MQTT_USERNAME": broker.gateway.username,
-        "HERBTRACE_MQTT_PASSWORD": broker.gateway.password,
     }
-    gateways = [
-        GatewayProcess(env, "--client-id", f"bench-gateway-{n}", *plan.gateway_args)
-        for n in range(plan.gateways)
-    ]
+    gateways = []
+    for n in range(plan.gateways):  # each gateway process logs in with an account of its own
+        account = broker.add_gateway(f"bench-gateway-{n}")
+        own = {
+            "HERBTRACE_MQTT_USERNAME": account.username,
+            "HERBTRACE_MQTT_PASSWORD": account.password,
+        }
+        gateways.append(GatewayProcess(env | own, *plan.gateway_args))
     publishers: list[multiprocessing.process.BaseProcess] = []
     try:
         for gateway in gateways:

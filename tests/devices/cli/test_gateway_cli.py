@@ -63,7 +63,7 @@ def test_enrol_then_revoke_through_the_cli(
     assert code == 0, err
     credentials = enrolled(out)
     assert credentials.username == signer.key_id
-    assert "broker reloaded" in out
+    assert f"broker account {signer.key_id} created (broker running)" in out
     engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
     device = get_device(engine, signer.key_id)
     assert (device.site, device.signer.role, device.status) == (
@@ -72,7 +72,7 @@ def test_enrol_then_revoke_through_the_cli(
         "active",
     )
     log_key = _log_key(tmp_path, cli_env)
-    gateway = gateway_processes(cli_env, "--client-id", "gw-cli", "--no-rules")
+    gateway = gateway_processes(cli_env | broker.env("gw-cli"), "--no-rules")
     gateway.wait_ready()
     client = broker.client(credentials)
     client.subscribe(receipts_topic(signer.key_id))
@@ -151,6 +151,6 @@ def test_ingest_refuses_a_broker_it_cannot_log_in_to(
 ) -> None:
     """A wrong gateway password ends `herbtrace ingest` with a clear error, exit 1."""
     env = {**cli_env, "HERBTRACE_MQTT_PASSWORD": "wrong"}
-    code, _, err = run(["ingest", "--client-id", "gw-bad"], tmp_path, env)
+    code, _, err = run(["ingest"], tmp_path, env)
     assert code == 1
     assert "MQTT broker refused the gateway" in err
