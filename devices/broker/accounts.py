@@ -100,16 +100,18 @@ class BrokerAccounts:
         """Disable an account: its session ends within the second and it cannot log in."""
         self.disable([username])
 
-    def disable(self, usernames: Iterable[str]) -> None:
-        """Disable accounts (those the broker does not know are skipped)."""
+    def disable(self, usernames: Iterable[str]) -> list[str]:
+        """Disable accounts; return those the broker does not have (nothing to disable).
+
+        A stopped local broker's accounts are deleted from its state file instead.
+        """
         names = list(usernames)
         if not names:
-            return
+            return []
         if self.offline:
-            for username in names:
-                self._state().remove_client(username)
-        else:
-            self.admin.disable(names)
+            state = self._state()
+            return [u for u in names if not state.remove_client(u)]
+        return self.admin.disable(names)
 
     def _state(self) -> StateFile:
         assert self.directory is not None  # noqa: S101 - only called offline

@@ -43,15 +43,19 @@ def refused_accounts(engine: Engine, now: datetime | None = None) -> set[str]:
 def disable_revoked(
     engine: Engine, accounts: BrokerAccounts, done: set[str] | None = None
 ) -> list[str]:
-    """Disable the broker accounts of refused devices not in `done`; return them (and add
-    them to `done`)."""
+    """Disable the broker accounts of refused devices not in `done`; return those disabled
+    (and add them to `done`). Accounts the broker does not have (yet) are tried again on
+    the next call: one created later is disabled then."""
     done = set() if done is None else done
     new = sorted(refused_accounts(engine) - done)
-    if new:
-        accounts.disable(new)
-        done.update(new)
-        log.info("disabled the broker accounts of %d revoked devices", len(new))
-    return new
+    if not new:
+        return []
+    unknown = set(accounts.disable(new))
+    disabled = [u for u in new if u not in unknown]
+    done.update(disabled)
+    if disabled:
+        log.info("disabled the broker accounts of %d revoked devices", len(disabled))
+    return disabled
 
 
 class RevocationWatcher:

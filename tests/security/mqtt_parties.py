@@ -173,11 +173,15 @@ class Instance:
 
 @contextmanager
 def running_instance(
-    db_url: str, directory: Path, tls: TlsFiles | None = None
+    db_url: str,
+    directory: Path,
+    tls: TlsFiles | None = None,
+    settings: Settings | None = None,
 ) -> Iterator[Instance]:
-    """Broker (project configuration), log on `db_url`, and a gateway with admin rights."""
-    settings = settings_for(db_url)
-    verifier = initialise(settings)
+    """Broker (project configuration), log on `db_url` (initialised here unless `settings`
+    of an initialised one are given), and a gateway with admin rights on the broker."""
+    settings = settings or settings_for(db_url)
+    verifier = initialise(settings)  # creates the log, or reads the key of the existing one
     engine = make_engine(db_url)
     broker = LocalBroker(directory / "broker", tls=tls)
     broker.start()
