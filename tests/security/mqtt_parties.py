@@ -165,8 +165,12 @@ class Instance:
 
     def entries_of(self, signer: TestSigner) -> int:
         """How many entries of `signer` the log holds."""
+        return self.entries_of_id(signer.key_id)
+
+    def entries_of_id(self, key_id: str) -> int:
+        """How many entries of the signer `key_id` the log holds."""
         table = LogEntry.__table__  # type: ignore[attr-defined]
-        query = sa.select(sa.func.count()).where(table.c.signer == signer.key_id)
+        query = sa.select(sa.func.count()).where(table.c.signer == key_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
 
