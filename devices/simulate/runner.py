@@ -189,9 +189,7 @@ def _open_devices(plan: SimulationPlan) -> list[Device]:
                     f"no broker credentials for device {index} ({device.device_id}); "
                     "enrol it and add its password to the credentials file"
                 )
-            broker = BrokerConfig(
-                plan.broker_host, plan.broker_port, password, tls_ca=plan.ca_file
-            )
+            broker = BrokerConfig(plan.broker_host, plan.broker_port, password, tls_ca=plan.ca_file)
             device.connect(broker, plan.log_key, plan.policy)
     except BaseException:
         for device in devices:
