@@ -118,7 +118,11 @@ def _run(
             enrol_device(engine, public_key=key, organisation="抚松县人参合作社", site="晾晒棚")
     finally:
         engine.dispose()
+    # Written into the stopped broker's state file: the running broker's plugin rewrites
+    # its whole state file on every change, which makes thousands of accounts slow to add.
+    broker.stop()
     credentials = broker.add_clients([_key_id(seed) for seed in seeds])
+    broker.start()
     env = {
         "HERBTRACE_DATABASE_URL": settings.database_url,
         "HERBTRACE_LOG_ORIGIN": ORIGIN,

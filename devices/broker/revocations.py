@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -42,30 +43,42 @@ def refused_accounts(engine: Engine, now: datetime | None = None) -> set[str]:
 
 def disable_revoked(
     engine: Engine, accounts: BrokerAccounts, done: set[str] | None = None
-) -> list[str]:
-    """Disable the broker accounts of refused devices not in `done`; return those disabled
-    (and add them to `done`). Accounts the broker does not have (yet) are tried again on
-    the next call: one created later is disabled then."""
+) -> tuple[list[str], list[str]]:
+    """Disable the broker accounts of refused devices not in `done`; return the accounts
+    disabled and those the broker does not have, and add both to `done`."""
     done = set() if done is None else done
     new = sorted(refused_accounts(engine) - done)
     if not new:
-        return []
-    unknown = set(accounts.disable(new))
-    disabled = [u for u in new if u not in unknown]
-    done.update(disabled)
+        return [], []
+    unknown = accounts.disable(new)
+    disabled = [u for u in new if u not in set(unknown)]
+    done.update(new)
     if disabled:
         log.info("disabled the broker accounts of %d revoked devices", len(disabled))
-    return disabled
+    return disabled, unknown
 
 
 class RevocationWatcher:
-    """A thread that runs `disable_revoked` every `interval` seconds until stopped."""
+    """A thread that runs `disable_revoked` every `interval` seconds until stopped.
 
-    def __init__(self, engine: Engine, accounts: BrokerAccounts, interval: float = 1.0) -> None:
+    Revoked devices the broker has no account for (enrolled without one, say) are looked
+    at again every `retry_unknown` seconds, so an account created after the revocation is
+    disabled too, without a connection to the broker every second on their account.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        accounts: BrokerAccounts,
+        interval: float = 1.0,
+        retry_unknown: float = 30.0,
+    ) -> None:
         self._engine = engine
         self._accounts = accounts
         self._interval = interval
+        self._retry_unknown = retry_unknown
         self._done: set[str] = set()
+        self._unknown: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="revocations", daemon=True)
 
@@ -80,9 +93,15 @@ class RevocationWatcher:
             self._thread.join()
 
     def _run(self) -> None:
+        retry_at = time.monotonic() + self._retry_unknown
         while not self._stop.is_set():
+            if time.monotonic() >= retry_at:
+                self._done -= self._unknown
+                self._unknown.clear()
+                retry_at = time.monotonic() + self._retry_unknown
             try:
-                disable_revoked(self._engine, self._accounts, self._done)
+                _, unknown = disable_revoked(self._engine, self._accounts, self._done)
+                self._unknown.update(unknown)
             except (TraceabilityError, sa.exc.SQLAlchemyError, OSError) as exc:
                 log.warning("cannot carry revocations to the broker yet: %s", exc)
             self._stop.wait(self._interval)

@@ -163,8 +163,11 @@ def revoke(device_id: Annotated[str, typer.Argument(help="The device ID (its key
                 "gateway with admin rights disables the device's broker account"
             )
             return
-        disable_revoked(engine, accounts)
-    console.print(f"broker account {device.broker_username} disabled")
+        _, unknown = disable_revoked(engine, accounts)
+    if device.broker_username in unknown:
+        console.print(f"the broker has no account {device.broker_username}")
+    else:
+        console.print(f"broker account {device.broker_username} disabled")
 
 
 @device_app.command("gateway-account")

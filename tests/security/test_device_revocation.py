@@ -16,6 +16,7 @@ from resource_support import COOP, open_resource_api, public_key_b64
 from support import TestSigner, run_herbtrace, settings_for
 
 from devices.broker import Credentials, LocalBroker
+from devices.broker.revocations import RevocationWatcher
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
@@ -128,35 +129,55 @@ def test_a_revocation_made_while_no_gateway_ran_is_carried_out_when_one_starts(
     db_url: str, tmp_path: Path
 ) -> None:
     """A device revoked in the log while nothing with broker admin rights was running (the
-    CLI without a broker directory, say) is disconnected as soon as a gateway starts, and
-    so is one whose broker account is created only after the revocation."""
+    CLI without a broker directory, say) is disconnected as soon as a gateway starts."""
     settings = settings_for(db_url)
     initialise(settings)
     engine = make_engine(db_url)
-    signers = [TestSigner(), TestSigner()]
-    passwords = [
-        enrol_device(
-            engine, public_key=s.public_key, organisation="抚松县参业合作社", site="基地"
-        ).broker_password
-        for s in signers
-    ]
-    for signer in signers:
-        revoke_device(engine, signer.key_id)
+    signer = TestSigner()
+    password = enrol_device(
+        engine, public_key=signer.public_key, organisation="抚松县参业合作社", site="基地"
+    ).broker_password
+    revoke_device(engine, signer.key_id)
     try:
         with LocalBroker(tmp_path / "broker") as broker:
-            early = broker.add_client(signers[0].key_id, passwords[0])
-            session = online(broker.port, None, early)  # the broker alone knows nothing
+            credentials = broker.add_client(signer.key_id, password)
+            session = online(broker.port, None, credentials)  # the broker alone knows nothing
             account = broker.add_gateway("gateway-1")
             config = GatewayConfig(
                 port=broker.port, username=account.username, password=account.password
             )
             with Gateway(settings, config, engine=engine, broker_accounts=broker.accounts):
                 ended_within(session)
-                assert refused(broker.port, early)
-                late = broker.add_client(signers[1].key_id, passwords[1])
+                assert refused(broker.port, credentials)
+    finally:
+        engine.dispose()
+
+
+def test_an_account_created_after_the_revocation_is_disabled_too(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A revoked device that had no broker account when the watcher first looked gets one
+    later (by hand, say): the watcher, looking again, disables it."""
+    settings = settings_for(db_url)
+    initialise(settings)
+    engine = make_engine(db_url)
+    signer = TestSigner()
+    password = enrol_device(
+        engine, public_key=signer.public_key, organisation="抚松县参业合作社", site="基地"
+    ).broker_password
+    revoke_device(engine, signer.key_id)
+    try:
+        with LocalBroker(tmp_path / "broker") as broker:
+            watcher = RevocationWatcher(engine, broker.accounts, interval=0.1, retry_unknown=0.5)
+            watcher.start()
+            try:
+                time.sleep(0.5)  # the first look: no such account yet
+                credentials = broker.add_client(signer.key_id, password)
                 deadline = time.monotonic() + WITHIN
-                while not refused(broker.port, late):
+                while not refused(broker.port, credentials):
                     assert time.monotonic() < deadline, "the revoked device still logs in"
                     time.sleep(0.1)
+            finally:
+                watcher.stop()
     finally:
         engine.dispose()
