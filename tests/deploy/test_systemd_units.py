@@ -65,8 +65,9 @@ def command(line: str, instance: str = "1") -> list[str]:
 
 
 def test_every_unit_is_complete_and_names_the_installed_command() -> None:
-    """Each service has a description, an ExecStart and the shared environment file; every
-    herbtrace command is the installed one; the timer starts the audit."""
+    """Each service has a description, an ExecStart and the shared environment file (an
+    ingest instance also its own broker account's); every herbtrace command is the
+    installed one; the timer starts the audit."""
     services = sorted(UNITS.glob("*.service"))
     assert {p.name for p in services} >= {
         "herbtrace-api.service",
@@ -82,8 +83,14 @@ def test_every_unit_is_complete_and_names_the_installed_command() -> None:
         for line in starts + values(unit, "Service", "ExecStartPre"):
             if "herbtrace" in line.split()[0]:
                 command(line)
+                own = (
+                    ["/etc/herbtrace/ingest-%i.env"]
+                    if path.name.startswith("herbtrace-ingest@")
+                    else []
+                )
                 assert values(unit, "Service", "EnvironmentFile") == [
-                    "/etc/herbtrace/herbtrace.env"
+                    "/etc/herbtrace/herbtrace.env",
+                    *own,  # each ingest instance's own broker account
                 ]
     timer = parse_unit(UNITS / "herbtrace-verify.timer")
     assert values(timer, "Timer", "OnCalendar")
