@@ -8,6 +8,7 @@ is changed in its state file, which the broker reads when it starts.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -72,8 +73,16 @@ class BrokerAccounts:
 
     @property
     def offline(self) -> bool:
-        """Whether changes go to the state file (a local broker that is not running)."""
-        return self.directory is not None and not broker_running(self.directory)
+        """Whether changes go to the state file: a local broker that is not running (no
+        live process in its PID file, which only LocalBroker and `mosquitto -d` write, and
+        nothing listening where admin.json says it listens)."""
+        if self.directory is None or broker_running(self.directory):
+            return False
+        try:
+            with socket.create_connection((self.access.host, self.access.port), timeout=1.0):
+                return False
+        except OSError:
+            return True
 
     def set(self, username: str, password: str) -> None:
         """Create a device's account (username = client ID = device ID), or re-key it."""

@@ -8,7 +8,7 @@ import time
 import pytest
 from mqtt_helpers import NOT_AUTHORIZED, BrokerFixture, TestClient
 
-from devices.broker import Credentials
+from devices.broker import BrokerAccounts, Credentials, new_password
 from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
 
 DEVICE_A = "a" * 32
@@ -99,3 +99,16 @@ def test_removed_client_can_no_longer_connect(broker: BrokerFixture) -> None:
     while connects(broker, credentials):
         assert time.monotonic() < deadline, "still accepted after removal"
         time.sleep(0.05)
+
+
+def test_accounts_go_to_the_running_broker_even_without_its_pid_file(
+    broker: BrokerFixture,
+) -> None:
+    """A broker run by systemd writes no PID file: the accounts still go to it over MQTT,
+    not into its state file (which the running broker would overwrite), and work at once."""
+    broker.local.pid_path.unlink()
+    accounts = BrokerAccounts.from_directory(broker.directory)
+    assert not accounts.offline
+    password = new_password()
+    accounts.set(DEVICE_A, password)
+    assert connects(broker, Credentials(DEVICE_A, password))
