@@ -16,8 +16,8 @@ _office_lock = threading.Lock()
 
 
 class BrokerAccounts(Protocol):
-    """Where a device's broker credentials go (e.g. the Mosquitto password file of
-    `devices.broker`); set as `app.state.broker_accounts` by whoever runs the broker."""
+    """Where a device's broker credentials go (e.g. `devices.broker.BrokerAccounts`, the
+    broker's accounts); set as `app.state.broker_accounts` by whoever runs the broker."""
 
     def set(self, username: str, password: str) -> None: ...
 

@@ -96,9 +96,10 @@ class DemoRun:
             port=self.broker.port,
             username=self.broker.gateway.username,
             password=self.broker.gateway.password,
-            client_id="herbtrace-demo-gateway",
         )
-        self.gateway = Gateway(self.settings, config, domain=self.domain)
+        self.gateway = Gateway(
+            self.settings, config, domain=self.domain, broker_accounts=self.broker.accounts
+        )
         self.gateway.start()
         for party in SIGNERS:
             if party.role in FIELD_ROLES:

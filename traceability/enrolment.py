@@ -3,9 +3,10 @@
 A device's ID is the key ID of the Ed25519 key it generated itself (the private key never
 leaves it); the same ID is its MQTT username and client ID. Enrolment registers the public
 key as a signer, records organisation and site, and returns a fresh broker password once:
-the log keeps no copy, only the broker's password file holds its hash (written by
+the log keeps no copy, only the broker's accounts hold its hash (written by
 `devices.broker`). Revocation revokes the signer, so the log refuses every envelope it
-receives from then on, whatever the broker still lets through.
+receives from then on, whatever the broker still lets through; `devices.broker.revocations`
+carries it to the broker, which then disconnects the device.
 """
 
 from __future__ import annotations

@@ -62,10 +62,23 @@ class Settings(BaseSettings):
         default="herbtrace-gateway", description="The ingest gateway's MQTT username"
     )
     mqtt_password: str = Field(default="", description="The ingest gateway's MQTT password")
+    mqtt_ca_file: str | None = Field(
+        default=None,
+        description="CA certificate file that verifies the broker's TLS certificate; set, "
+        "the gateway and the broker admin connect over TLS",
+    )
+    mqtt_admin_username: str = Field(
+        default="herbtrace-admin", description="The broker's admin account (dynamic security)"
+    )
+    mqtt_admin_password: str = Field(
+        default="",
+        description="The broker admin's password, when no HERBTRACE_BROKER_DIR says it: with "
+        "it, `device enroll/revoke` and the gateway change device accounts on the broker",
+    )
     broker_dir: str | None = Field(
         default=None,
-        description="Directory of the local Mosquitto broker (devices/broker): `device enroll` "
-        "and `device revoke` update its password file and make it reload",
+        description="Directory of the local Mosquitto broker (devices/broker): its admin.json "
+        "lets `device enroll/revoke` and the gateway change device accounts on it",
     )
 
     catalogue_path: Path | None = Field(

@@ -2,7 +2,7 @@
 
 A device makes its own Ed25519 key and sends only the public half; its ID is the key ID.
 Enrolment registers the key as a signer and answers with a fresh MQTT broker password,
-shown once and kept nowhere by the log (the broker's password file holds its hash when the
+shown once and kept nowhere by the log (the broker's accounts hold its hash when the
 deployment connects one: `app.state.broker_accounts`).
 """
 
@@ -110,7 +110,7 @@ class EnrolmentOut(BaseModel):
     broker_username: str
     broker_password: str = Field(description="shown once; the log keeps no copy")
     broker_password_installed: bool = Field(
-        description="whether this server put it into the broker's password file"
+        description="whether this server created the device's broker account with it"
     )
 
 

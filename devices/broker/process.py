@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
-from devices.broker.config import CONFIG_DIR, GATEWAY_USER, prepare_directory
-from devices.broker.passwords import Credentials, PasswordFile, new_password
+from devices.broker.accounts import PID_FILE, BrokerAccounts
+from devices.broker.config import CONFIG_DIR, GATEWAY_USER, TlsFiles, prepare_directory
+from devices.broker.dynsec import STATE_FILE
+from devices.broker.passwords import Credentials, new_password
 from traceability.errors import ConfigurationError
 
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-PID_FILE = "mosquitto.pid"
 
 
 def mosquitto_binary() -> str:
@@ -36,25 +35,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def reload_broker(directory: Path) -> bool:
-    """SIGHUP the broker whose PID file is in `directory`: it re-reads passwords and ACL.
-
-    Returns False when no broker runs there (no PID file, or a stale one).
-    """
-    try:
-        pid = int((directory / PID_FILE).read_text().strip())
-        os.kill(pid, signal.SIGHUP)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
 class LocalBroker:
     """One Mosquitto process with herbtrace's configuration, keeping its files in `directory`.
 
-    `start()` renders the configuration (see `devices.broker.config`), creates the gateway's
-    credentials and waits until the broker accepts connections; `reload()` makes it re-read
-    its password file and ACL (SIGHUP); `stop()` ends it. Usable as a context manager.
+    `start()` renders the configuration (see `devices.broker.config`), gives the default
+    gateway account (`gateway`) a fresh password and waits until the broker accepts
+    connections; `add_client` and `add_gateway` create accounts, `disable_client` ends
+    one (over MQTT, as the broker's admin, while it runs); `stop()` ends it. With `tls`,
+    its only listener speaks TLS. Usable as a context manager.
     """
 
     def __init__(
@@ -63,12 +51,13 @@ class LocalBroker:
         port: int | None = None,
         host: str = "127.0.0.1",
         config_dir: Path = CONFIG_DIR,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.directory = directory
         self.host = host
         self.port = port or free_port(host)
         self.config_dir = config_dir
-        self.passwords = PasswordFile(directory / "passwd")
+        self.tls = tls
         self.gateway = Credentials(GATEWAY_USER, new_password())
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -79,7 +68,7 @@ class LocalBroker:
 
     @property
     def pid_path(self) -> Path:
-        """Where the running broker's process ID is written (read by `reload_broker`)."""
+        """Where the running broker's process ID is written."""
         return self.directory / PID_FILE
 
     @property
@@ -87,12 +76,22 @@ class LocalBroker:
         """The broker's process ID while it runs."""
         return None if self._process is None else self._process.pid
 
+    @property
+    def ca_file(self) -> str | None:
+        """The CA file clients verify the broker with (None without TLS)."""
+        return None if self.tls is None else str(self.tls.ca_file)
+
+    @property
+    def accounts(self) -> BrokerAccounts:
+        """The broker's accounts (over MQTT while it runs, else in its state file)."""
+        return BrokerAccounts.from_directory(self.directory, self.config_dir)
+
     def start(self, timeout: float = 10.0) -> None:
         """Start the broker and wait until it accepts TCP connections."""
         if self._process is not None and self._process.poll() is None:
             return
-        conf = prepare_directory(self.directory, self.port, self.host, self.config_dir)
-        self.passwords.set(self.gateway.username, self.gateway.password)
+        conf = prepare_directory(self.directory, self.port, self.host, self.config_dir, self.tls)
+        self.accounts.set_gateway(self.gateway.username, self.gateway.password)
         with open(self.directory / "mosquitto.stderr", "ab") as stderr:
             self._process = subprocess.Popen(  # noqa: S603 - the installed broker, no shell
                 [mosquitto_binary(), "-c", str(conf)],
@@ -114,28 +113,34 @@ class LocalBroker:
         raise ConfigurationError(f"mosquitto did not listen on port {self.port} in {timeout}s")
 
     def add_client(self, username: str, password: str | None = None) -> Credentials:
-        """Give `username` a password (a fresh random one by default) and reload the broker."""
+        """Give device `username` (its device ID) an account with `password` (a fresh random
+        one by default): client ID = username, its own topics only."""
         credentials = Credentials(username, password or new_password())
-        self.passwords.set(credentials.username, credentials.password)
-        self.reload()
+        self.accounts.set(credentials.username, credentials.password)
         return credentials
 
     def add_clients(self, usernames: list[str]) -> list[Credentials]:
-        """Give each of `usernames` a fresh random password, in one update, and reload."""
+        """Give each device of `usernames` an account with a fresh random password."""
         credentials = [Credentials(u, new_password()) for u in usernames]
-        self.passwords.set_many({c.username: c.password for c in credentials})
-        self.reload()
+        self.accounts.set_devices({c.username: c.password for c in credentials})
+        return credentials
+
+    def add_gateway(self, username: str, password: str | None = None) -> Credentials:
+        """Give one more gateway process an account of its own (client ID = username)."""
+        credentials = Credentials(username, password or new_password())
+        self.accounts.set_gateway(credentials.username, credentials.password)
         return credentials
 
     def remove_client(self, username: str) -> None:
-        """Remove `username` from the password file and reload the broker."""
-        self.passwords.remove(username)
-        self.reload()
+        """Disable `username`: its session ends and its login is refused from now on."""
+        self.accounts.disable([username])
 
-    def reload(self) -> None:
-        """Make the running broker re-read its password file and ACL."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGHUP)
+    def usernames(self) -> list[str]:
+        """The accounts in the broker's state file (as last saved)."""
+        from devices.broker.dynsec import Roles, StateFile
+
+        roles = Roles.load(self.config_dir / "roles.json")
+        return StateFile(self.directory / STATE_FILE, roles).usernames()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the broker (SIGTERM, then SIGKILL after `timeout` seconds)."""

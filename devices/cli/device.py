@@ -24,6 +24,15 @@ from traceability.cli.common import console, fail, handles_errors
 
 PASSPHRASE_ENV = "HERBTRACE_DEVICE_KEY_PASSPHRASE"  # noqa: S105 - a variable name
 
+CaFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        help="CA certificate (PEM) that verifies the broker's TLS certificate: with it the "
+        "device connects over TLS only, to a broker that CA vouches for",
+    ),
+]
+
 LogKey = Annotated[
     str | None,
     typer.Option(help="The log's verifier key, which signs receipts (`herbtrace init` prints it)"),
@@ -37,13 +46,17 @@ def init(
         "herbtrace-device"
     ),
     log_key: LogKey = None,
+    ca_file: CaFile = None,
 ) -> None:
     """Create this device's Ed25519 key (it never leaves the device); print its ID and key.
 
-    The key file is encrypted with HERBTRACE_DEVICE_KEY_PASSPHRASE when that is set.
+    The key file is encrypted with HERBTRACE_DEVICE_KEY_PASSPHRASE when that is set. With
+    --ca-file, the broker's CA is kept in the device's directory and used on every connect.
     """
     passphrase = _passphrase()
-    identity = init_device(directory, passphrase, parse_log_key(log_key) if log_key else None)
+    identity = init_device(
+        directory, passphrase, parse_log_key(log_key) if log_key else None, ca_file=ca_file
+    )
     console.print(f"device ID: {identity.device_id}")
     console.print(f"public key: {identity.public_key_b64}")
     console.print(f"key file: {DeviceFiles(directory).key} (mode 0600)")
@@ -135,6 +148,7 @@ def simulate(
         typer.Option(help="JSON object: device ID → broker password (from enrolment)"),
     ] = None,
     log_key: LogKey = None,
+    ca_file: CaFile = None,
     init_only: Annotated[
         bool, typer.Option(help="Only create the devices' keys and print them as JSON lines")
     ] = False,
@@ -179,6 +193,7 @@ def simulate(
         credentials=load_credentials(credentials),
         broker_host=broker_host,
         broker_port=broker_port,
+        ca_file=str(_readable(ca_file)) if ca_file else None,
         first=first,
         devices=devices,
         events=events,
@@ -210,6 +225,15 @@ def simulate(
         raise fail(f"the log rejected {report.rejected} events: see `herbtrace device status`")
     if not report.drained:
         raise fail("stopped before every event was in the log; run again to continue")
+
+
+def _readable(path: Path) -> Path:
+    """`path`, if it is a readable file; else a one-line error."""
+    try:
+        path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from exc
+    return path
 
 
 def _passphrase() -> str | None:

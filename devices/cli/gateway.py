@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
-from devices.broker import PasswordFile, reload_broker
+from devices.broker import BrokerAccounts, new_password
+from devices.broker.dynsec import check_username
+from devices.broker.revocations import disable_revoked
 from devices.cli import device_app
 from traceability.cli.bench import DEFAULT_PG
 from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
@@ -44,7 +46,17 @@ def ingest(
     ] = 5.0,
     client_id: Annotated[
         str | None,
-        typer.Option(help="MQTT client ID, one per gateway process (default: per host)"),
+        typer.Option(
+            help="MQTT client ID (default, and the only one the broker accepts: "
+            "the gateway's username; each gateway process has an account of its own)"
+        ),
+    ] = None,
+    ca_file: Annotated[
+        str | None,
+        typer.Option(
+            help="CA file that verifies the broker's TLS certificate "
+            "(default HERBTRACE_MQTT_CA_FILE; set, the gateway connects over TLS)"
+        ),
     ] = None,
     session_expiry: Annotated[
         int, typer.Option(min=0, help="Seconds the broker keeps this gateway's session")
@@ -75,7 +87,9 @@ def ingest(
         session_expiry=session_expiry,
         receive_maximum=receive_maximum,
         gap_grace=gap_grace,
+        ca_file=ca_file,
     )
+    accounts = BrokerAccounts.from_settings(settings)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -88,7 +102,7 @@ def ingest(
         from traceability.domain.service import Domain
 
         domain = Domain(settings)
-    gateway = Gateway(settings, config, domain=domain)
+    gateway = Gateway(settings, config, domain=domain, broker_accounts=accounts)
     try:
         gateway.start()
         while not stop.wait(1.0):
@@ -141,25 +155,55 @@ def revoke(device_id: Annotated[str, typer.Argument(help="The device ID (its key
     settings = load_settings()
     with open_engine(settings) as engine:
         device = revoke_device(engine, device_id)
-    console.print(f"device {device.device_id} revoked at {device.signer.revoked_at}")
-    _update_broker(settings, device.broker_username, None)
-
-
-def _update_broker(settings: Settings, username: str, password: str | None) -> None:
-    """Write (or, without a password, remove) the credentials in the local broker's files."""
-    if settings.broker_dir is None:
-        action = "add these credentials to" if password else "remove this device from"
-        console.print(f"HERBTRACE_BROKER_DIR is not set: {action} the broker's password file")
-        return
-    directory = Path(settings.broker_dir)
-    passwords = PasswordFile(directory / "passwd")
-    if password is None:
-        passwords.remove(username)
+        console.print(f"device {device.device_id} revoked at {device.signer.revoked_at}")
+        accounts = BrokerAccounts.from_settings(settings)
+        if accounts is None:
+            console.print(
+                "no broker admin (HERBTRACE_BROKER_DIR or HERBTRACE_MQTT_ADMIN_PASSWORD): a "
+                "gateway with admin rights disables the device's broker account"
+            )
+            return
+        _, unknown = disable_revoked(engine, accounts)
+    if device.broker_username in unknown:
+        console.print(f"the broker has no account {device.broker_username}")
     else:
-        passwords.set(username, password)
-    reloaded = reload_broker(directory)
-    state = "reloaded" if reloaded else "not running; it reads the file when it starts"
-    console.print(f"broker password file {directory / 'passwd'} updated; broker {state}")
+        console.print(f"broker account {device.broker_username} disabled")
+
+
+@device_app.command("gateway-account")
+@handles_errors
+def gateway_account(
+    username: Annotated[
+        str, typer.Argument(help="The gateway's username, also its only client ID")
+    ] = "herbtrace-gateway",
+) -> None:
+    """Create a broker account for one gateway process (or give it a new password); print it.
+
+    Each `herbtrace ingest` process has its own account: the broker binds the account to
+    one client ID, so no other client can take over a gateway's session.
+    """
+    check_username(username)
+    accounts = BrokerAccounts.from_settings(load_settings())
+    if accounts is None:
+        raise fail("set HERBTRACE_BROKER_DIR or HERBTRACE_MQTT_ADMIN_PASSWORD to reach the broker")
+    password = new_password()
+    accounts.set_gateway(username, password)
+    console.print(f"broker username: {username}")
+    console.print(f"broker password: {password}")
+
+
+def _update_broker(settings: Settings, username: str, password: str) -> None:
+    """Create the device's broker account, when this command has admin rights on the broker."""
+    accounts = BrokerAccounts.from_settings(settings)
+    if accounts is None:
+        console.print(
+            "no broker admin (HERBTRACE_BROKER_DIR or HERBTRACE_MQTT_ADMIN_PASSWORD): create "
+            "the device's broker account with these credentials"
+        )
+        return
+    accounts.set(username, password)
+    state = "stopped; it reads the account when it starts" if accounts.offline else "running"
+    console.print(f"broker account {username} created (broker {state})")
 
 
 @handles_errors

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 
 from traceability.settings import Settings
 
 
-def default_client_id() -> str:
-    """A stable MQTT client ID for this host's gateway: its session survives restarts.
+def default_client_id(username: str = "herbtrace-gateway") -> str:
+    """The MQTT client ID of the gateway logging in as `username`: the username itself.
 
-    Every gateway process needs its own ID (two with one ID take the session from each
-    other); pass `--client-id` when running several on one host.
+    The broker binds each account to one client ID (its username), so that no other
+    client can take over a gateway's session; every gateway process therefore has an
+    account of its own, and its session survives restarts under that ID.
     """
-    return f"herbtrace-ingest-{socket.gethostname()}"[:64]
+    return username
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,9 @@ class GatewayConfig:
     username: str = "herbtrace-gateway"
     password: str = ""
     client_id: str = ""
+    """Empty: the username (the broker accepts no other for a gateway's account)."""
+    ca_file: str | None = None
+    """CA certificate file: connect over TLS and verify the broker's certificate with it."""
     workers: int = 2
     """Threads checking batches (parsing, signature checks) while another batch commits."""
     batch_size: int = 500
@@ -50,8 +53,10 @@ class GatewayConfig:
             "port": settings.mqtt_port,
             "username": settings.mqtt_username,
             "password": settings.mqtt_password,
-            "client_id": default_client_id(),
+            "ca_file": settings.mqtt_ca_file,
             "batch_size": settings.append_batch_size,
         }
         base.update({k: v for k, v in overrides.items() if v is not None})
+        if not base.get("client_id"):
+            base["client_id"] = default_client_id(str(base["username"]))
         return cls(**base)  # type: ignore[arg-type]

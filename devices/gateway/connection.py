@@ -97,11 +97,13 @@ class Connection:
         self._unconfirmed = 0
         client = Client(
             CallbackAPIVersion.VERSION2,
-            client_id=config.client_id,
+            client_id=config.client_id or config.username,
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
         client.username_pw_set(config.username, config.password or None)
+        if config.ca_file:
+            client.tls_set(ca_certs=config.ca_file)
         client.max_inflight_messages_set(MAX_INFLIGHT_RECEIPTS)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect

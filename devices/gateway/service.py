@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
+from devices.broker.accounts import BrokerAccounts
+from devices.broker.revocations import RevocationWatcher
 from devices.gateway.config import GatewayConfig
 from devices.gateway.connection import Connection, Incoming
 from devices.gateway.gaps import AlertGapSink, GapDetector, GapSink, RecordingGapSink
@@ -36,6 +38,10 @@ class Gateway:
     ledger of the gateway's own. `gap_sink` overrides where gaps go (default: a warning and
     a `sequence_gaps` row, plus the alert when there is a domain). Several gateways, in
     one or several processes, may serve one database at once.
+
+    With `broker_accounts` (admin rights on the broker), the gateway also disables, within
+    a second or two, the broker account of every device the log revokes, however it was
+    revoked (`devices.broker.revocations`).
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class Gateway:
         policy: EntryPolicy | None = None,
         gap_sink: GapSink | None = None,
         domain: Domain | None = None,
+        broker_accounts: BrokerAccounts | None = None,
     ) -> None:
         self.settings = settings
         self.config = config
@@ -74,6 +81,11 @@ class Gateway:
             self._inbox,
             after_batch=None if domain is None else domain.log_alerts,
         )
+        self._revocations = (
+            None
+            if broker_accounts is None
+            else RevocationWatcher(self.ledger.engine, broker_accounts)
+        )
         self._stopped = threading.Event()
         self._started = False
 
@@ -93,6 +105,8 @@ class Gateway:
         except BaseException:
             self.stop()
             raise
+        if self._revocations is not None:
+            self._revocations.start()
         log.info(
             "ingesting from %s:%d as %s (client ID %s)",
             self.config.host,
@@ -107,6 +121,8 @@ class Gateway:
             return
         self._stopped.set()
         self.connection.pause()
+        if self._revocations is not None:
+            self._revocations.stop()
         if self._started:
             self._pipeline.stop()
         if not self.connection.flush():

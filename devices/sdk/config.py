@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class BrokerConfig:
-    """Where and as whom the device connects; the username is always the device ID."""
+    """Where and as whom the device connects; the username is always the device ID.
+
+    `tls_ca`: a CA certificate file; set, the device connects over TLS and only to a broker
+    whose certificate that CA issued for `host` (paho verifies chain and host name).
+    """
 
     host: str = "127.0.0.1"
     port: int = 1883

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 from pathlib import Path
@@ -17,8 +18,10 @@ from devices.sdk.keystore import (
     DeviceIdentity,
     create_device_key,
     identity_of,
+    load_broker_ca,
     load_device_key,
     load_log_key,
+    save_broker_ca,
     save_log_key,
 )
 from devices.sdk.outbox import Outbox, OutboxCounts, QueuedEvent
@@ -31,10 +34,13 @@ def init_device(
     passphrase: str | None = None,
     log_key: NoteVerifier | None = None,
     key: Ed25519PrivateKey | None = None,
+    ca_file: Path | None = None,
 ) -> DeviceIdentity:
     """Create a device in `root`: its key (`key`, or a new one), its empty outbox and, if
-    given, the log's key."""
+    given, the log's key and the CA that verifies the broker's TLS certificate."""
     identity = create_device_key(root, passphrase, key)
+    if ca_file is not None:
+        save_broker_ca(root, ca_file)
     Outbox(DeviceFiles(root).outbox, signer=identity.device_id).close()
     if log_key is not None:
         save_log_key(root, log_key.to_vkey())
@@ -81,7 +87,9 @@ class Device:
     ) -> DeviceClient:
         """Start sending the outbox to `broker`; receipts must be signed by `log_key`.
 
-        `log_key` defaults to the one stored by `herbtrace device init --log-key`.
+        `log_key` defaults to the one stored by `herbtrace device init --log-key`; the
+        broker's CA (TLS) to the one stored by `herbtrace device init --ca-file`: a device
+        with a stored CA connects over TLS only.
         """
         if self.client is not None:
             raise ConfigurationError(f"device {self.device_id} is already connected")
@@ -91,6 +99,8 @@ class Device:
                 f"device {self.device_id} has no log key to check receipts with: "
                 "pass --log-key (the output of `herbtrace init` or GET /v1/log/key)"
             )
+        if broker.tls_ca is None:
+            broker = dataclasses.replace(broker, tls_ca=load_broker_ca(self.files.root))
         self.client = DeviceClient(self.outbox, log_key, broker, policy)
         self.client.start()
         return self.client

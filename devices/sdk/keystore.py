@@ -12,6 +12,8 @@ Layout of a device directory (see `DeviceFiles`):
   ``herbtrace signer add --public-key`` and enrolment take.
 - ``outbox.db``: the durable outbox (`devices.sdk.outbox`).
 - ``log.vkey``: optional, the log's note verifier key that signs receipts.
+- ``broker-ca.pem``: optional, the CA certificate(s) that verify the broker's TLS
+  certificate; with it, the device connects only over TLS to a broker the CA vouches for.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -60,6 +63,10 @@ class DeviceFiles:
     @property
     def lock(self) -> Path:
         return self.root / "device.lock"
+
+    @property
+    def broker_ca(self) -> Path:
+        return self.root / "broker-ca.pem"
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,29 @@ def save_log_key(root: Path, vkey: str) -> NoteVerifier:
     verifier = parse_log_key(vkey)
     DeviceFiles(root).log_key.write_text(verifier.to_vkey() + "\n", encoding="utf-8")
     return verifier
+
+
+def save_broker_ca(root: Path, ca_file: Path) -> Path:
+    """Check that `ca_file` holds PEM certificates and store a copy in `root`; return it.
+
+    InvalidInput if the file cannot be read or holds no certificate.
+    """
+    try:
+        pem = ca_file.read_bytes()
+        certificates = x509.load_pem_x509_certificates(pem)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{ca_file} is not a PEM CA certificate file: {exc}") from exc
+    if not certificates:
+        raise InvalidInput(f"{ca_file} holds no certificate")
+    path = DeviceFiles(root).broker_ca
+    path.write_bytes(pem)
+    return path
+
+
+def load_broker_ca(root: Path) -> str | None:
+    """The path of the stored broker CA file of the device in `root`, or None."""
+    path = DeviceFiles(root).broker_ca
+    return str(path) if path.exists() else None
 
 
 def load_log_key(root: Path) -> NoteVerifier | None:

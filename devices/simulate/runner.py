@@ -73,6 +73,9 @@ class SimulationPlan:
     credentials: dict[str, str]
     broker_host: str = "127.0.0.1"
     broker_port: int = 1883
+    ca_file: str | None = None
+    """CA that verifies the broker's TLS certificate (None: plain MQTT, unless a device
+    directory holds its own CA from `herbtrace device init --ca-file`)."""
     first: int = 0
     devices: int = 1
     events: int = 100
@@ -186,7 +189,7 @@ def _open_devices(plan: SimulationPlan) -> list[Device]:
                     f"no broker credentials for device {index} ({device.device_id}); "
                     "enrol it and add its password to the credentials file"
                 )
-            broker = BrokerConfig(plan.broker_host, plan.broker_port, password)
+            broker = BrokerConfig(plan.broker_host, plan.broker_port, password, tls_ca=plan.ca_file)
             device.connect(broker, plan.log_key, plan.policy)
     except BaseException:
         for device in devices:

@@ -189,7 +189,7 @@ def _connack(broker: LocalBroker, username: str, password: str) -> int:
 
 def _eventually(broker: LocalBroker, username: str, password: str, *, accepted: bool) -> bool:
     """Whether the broker comes to accept (or refuse) the credentials within 5 s: it
-    re-reads its password file on SIGHUP, asynchronously."""
+    takes account changes over MQTT, from its admin."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         if (_connack(broker, username, password) == 0) == accepted:

@@ -216,7 +216,6 @@ def test_https_and_the_mqtt_gateway_answer_with_the_same_receipt(
             port=broker.port,
             username=broker.gateway.username,
             password=broker.gateway.password,
-            client_id="test-gateway",
             linger=0.002,
         )
         gateway = Gateway(settings, config, engine=api.engine)

@@ -69,8 +69,9 @@ def command(line: str, instance: str = "1") -> list[str]:
 
 
 def test_every_unit_is_complete_and_names_the_installed_command() -> None:
-    """Each service has a description, an ExecStart and the shared environment file; every
-    herbtrace command is the installed one; the timer starts the audit."""
+    """Each service has a description, an ExecStart and the shared environment file (an
+    ingest instance also its own broker account's); every herbtrace command is the
+    installed one; the timer starts the audit."""
     services = sorted(UNITS.glob("*.service"))
     assert {p.name for p in services} >= {
         "herbtrace-api.service",
@@ -90,6 +91,8 @@ def test_every_unit_is_complete_and_names_the_installed_command() -> None:
                 shared = ["/etc/herbtrace/herbtrace.env"]
                 if path.name == "herbtrace-init.service":  # the owner's URL: init's alone
                     shared.append("/etc/herbtrace/migrate.env")
+                if path.name.startswith("herbtrace-ingest@"):  # each instance's broker account
+                    shared.append("/etc/herbtrace/ingest-%i.env")
                 assert values(unit, "Service", "EnvironmentFile") == shared, path.name
     timer = parse_unit(UNITS / "herbtrace-verify.timer")
     assert values(timer, "Timer", "OnCalendar")

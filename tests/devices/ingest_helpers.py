@@ -35,12 +35,14 @@ def log_settings(url: str) -> Settings:
 
 
 def gateway_config(broker: BrokerFixture, client_id: str = "test-gateway") -> GatewayConfig:
-    """A gateway config for the test's broker, with short batching and gap grace."""
+    """A gateway config for the test's broker, with short batching and gap grace; the
+    gateway logs in with an account of its own named `client_id`."""
+    account = broker.add_gateway(client_id)
     return GatewayConfig(
         host=broker.host,
         port=broker.port,
-        username=broker.gateway.username,
-        password=broker.gateway.password,
+        username=account.username,
+        password=account.password,
         client_id=client_id,
         linger=0.002,
         gap_grace=0.3,

@@ -153,6 +153,10 @@ class BrokerFixture:
         """Give `username` broker credentials (nothing in any database)."""
         return self.local.add_client(username, password)
 
+    def add_gateway(self, username: str) -> Credentials:
+        """Give one more gateway an account of its own (client ID = username)."""
+        return self.local.add_gateway(username)
+
     def enrol(
         self,
         engine: Engine,
@@ -179,12 +183,14 @@ class BrokerFixture:
         assert code == 0, f"connection refused with reason code {code}"
         return client
 
-    def env(self) -> dict[str, str]:
-        """Environment variables pointing the herbtrace CLI at this broker as the gateway."""
+    def env(self, gateway: str | None = None) -> dict[str, str]:
+        """Environment variables pointing the herbtrace CLI at this broker as the default
+        gateway, or as gateway account `gateway` (created for it)."""
+        account = self.gateway if gateway is None else self.add_gateway(gateway)
         return {
             "HERBTRACE_MQTT_HOST": self.host,
             "HERBTRACE_MQTT_PORT": str(self.port),
-            "HERBTRACE_MQTT_USERNAME": self.gateway.username,
-            "HERBTRACE_MQTT_PASSWORD": self.gateway.password,
+            "HERBTRACE_MQTT_USERNAME": account.username,
+            "HERBTRACE_MQTT_PASSWORD": account.password,
             "HERBTRACE_BROKER_DIR": str(self.directory),
         }

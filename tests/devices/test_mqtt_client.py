@@ -10,7 +10,7 @@ import pytest
 from mqtt_helpers import BrokerFixture
 
 from devices.mqtt_client import READ_SIZE, BufferedSocket
-from schemas.mqtt import events_topic
+from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_the_client_sets_no_delay_and_delivers_a_burst(broker: BrokerFixture) ->
     device = broker.add_client("a" * 32)
     publisher = broker.client(device)
     listener = broker.client(broker.gateway)
-    assert listener.subscribe(events_topic("a" * 32)) == [1]
+    assert listener.subscribe(INGEST_SUBSCRIPTION) == [1]  # gateways read through the group
     sock = publisher.client.socket()
     assert isinstance(sock, BufferedSocket)
     assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

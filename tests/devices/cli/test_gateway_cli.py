@@ -63,7 +63,7 @@ def test_enrol_then_revoke_through_the_cli(
     assert code == 0, err
     credentials = enrolled(out)
     assert credentials.username == signer.key_id
-    assert "broker reloaded" in out
+    assert f"broker account {signer.key_id} created (broker running)" in out
     engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
     device = get_device(engine, signer.key_id)
     assert (device.site, device.signer.role, device.status) == (
@@ -72,7 +72,12 @@ def test_enrol_then_revoke_through_the_cli(
         "active",
     )
     log_key = _log_key(tmp_path, cli_env)
-    gateway = gateway_processes(cli_env, "--client-id", "gw-cli", "--no-rules")
+    code, out, err = run(["device", "gateway-account", "gw-cli"], tmp_path, cli_env)
+    assert code == 0, err
+    account = enrolled(out)  # the gateway's own account, printed the same way
+    assert account.username == "gw-cli"
+    own = {"HERBTRACE_MQTT_USERNAME": "gw-cli", "HERBTRACE_MQTT_PASSWORD": account.password}
+    gateway = gateway_processes(cli_env | own, "--no-rules")
     gateway.wait_ready()
     client = broker.client(credentials)
     client.subscribe(receipts_topic(signer.key_id))
@@ -82,6 +87,7 @@ def test_enrol_then_revoke_through_the_cli(
     code, out, err = run(["device", "revoke", signer.key_id], tmp_path, cli_env)
     assert code == 0, err
     assert f"device {signer.key_id} revoked" in out
+    assert f"broker account {signer.key_id} disabled" in out
     assert get_device(engine, signer.key_id).status == "revoked"
     deadline = time.monotonic() + 5
     while TestClient(broker.host, broker.port, credentials).connect() == 0:
@@ -151,6 +157,6 @@ def test_ingest_refuses_a_broker_it_cannot_log_in_to(
 ) -> None:
     """A wrong gateway password ends `herbtrace ingest` with a clear error, exit 1."""
     env = {**cli_env, "HERBTRACE_MQTT_PASSWORD": "wrong"}
-    code, _, err = run(["ingest", "--client-id", "gw-bad"], tmp_path, env)
+    code, _, err = run(["ingest"], tmp_path, env)
     assert code == 1
     assert "MQTT broker refused the gateway" in err

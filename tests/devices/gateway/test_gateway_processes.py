@@ -68,7 +68,8 @@ def test_gateway_killed_and_restarted_loses_nothing_receipted(
     the restart, and everything published is appended exactly once in the end."""
     engine, log_key = start_log(sqlite_url, tmp_path, broker)
     env = gateway_env(broker, sqlite_url)
-    args = ("--client-id", "gw-kill", "--linger-ms", "1", "--batch-size", "20", "--no-rules")
+    env |= broker.env("gw-kill")
+    args = ("--linger-ms", "1", "--batch-size", "20", "--no-rules")
     gateway = gateway_processes(env, *args)
     gateway.wait_ready()
     device = new_device(broker, engine)
@@ -111,7 +112,7 @@ def test_two_gateways_on_one_postgres_log_make_one_chain(
     engine, log_key = start_log(postgres_url, tmp_path, broker)
     env = gateway_env(broker, postgres_url)
     gateways = [
-        gateway_processes(env, "--client-id", f"gw-{n}", "--linger-ms", "2", "--no-rules")
+        gateway_processes(env | broker.env(f"gw-{n}"), "--linger-ms", "2", "--no-rules")
         for n in (1, 2)
     ]
     for gateway in gateways:

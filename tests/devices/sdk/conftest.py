@@ -23,7 +23,7 @@ def _make_responder(
     started: list[Responder] = []
 
     def make() -> Responder:
-        client = broker.client(broker.gateway, client_id=f"sdk-test-responder-{len(started)}")
+        client = broker.client(broker.add_gateway(f"sdk-test-responder-{len(started)}"))
         started.append(Responder(client, sqlite_ledger))
         return started[-1]
 

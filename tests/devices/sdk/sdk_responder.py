@@ -29,7 +29,7 @@ from traceability.log.results import AppendResult
 from traceability.receipts import receipt_payload, sign_receipt
 
 Mode = Literal["answer", "silent", "forge", "reject"]
-EVENTS = "herbtrace/v1/devices/+/events"
+EVENTS = "$share/herbtrace-ingest/herbtrace/v1/devices/+/events"  # gateways read through the group
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def test_mismatched_and_garbage_receipts_are_ignored(
     receipt = sign_receipt(
         receipt_payload(result, sqlite_ledger.settings.log_origin), _log_signer(sqlite_ledger)
     )
-    gateway = broker.client(broker.gateway, client_id="sdk-test-gateway")
+    gateway = broker.client(broker.add_gateway("sdk-test-gateway"))
     topic = receipts_topic(spec.device_id)
     assert gateway.publish(topic, receipt, correlation=second.envelope_hash) == 0
     assert gateway.publish(topic, b"not a receipt") == 0

@@ -63,7 +63,7 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
         "HERBTRACE_DATABASE_URL": url,
         "HERBTRACE_LOG_ORIGIN": ORIGIN,
         "HERBTRACE_CHECKPOINT_INTERVAL": "0.2",
-        **broker.env(),
+        **broker.env("fault-gateway"),
     }
     engine = make_engine(url)
     root = tmp_path / "sim"
@@ -76,7 +76,7 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
         # Delivery under faults is on trial here, not the rules: the simulated sensor and
         # handheld events name batches no recorded story created, so the rules would refuse
         # them (refusals are tested in tests/devices/gateway/test_gateway_rules.py).
-        args = ["ingest", "--client-id", "fault-gateway", "--no-rules"]
+        args = ["ingest", "--no-rules"]
         process = Herbtrace(args, tmp_path, env, tmp_path / "gateway.log")
         process.wait_for_output("ingesting from", 60)
         return process

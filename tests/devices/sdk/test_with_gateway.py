@@ -24,12 +24,12 @@ BODY = {"type": "harvest", "batch": "FS-RS-2026-00001", "quantity": {"value": "1
 @pytest.fixture(name="gateway")
 def _gateway(broker: BrokerFixture, sqlite_ledger: Ledger) -> Iterator[Gateway]:
     """The project's ingest gateway, in this process, on the test's log and broker."""
+    account = broker.add_gateway("sdk-test-gateway")
     config = GatewayConfig(
         host=broker.host,
         port=broker.port,
-        username=broker.gateway.username,
-        password=broker.gateway.password,
-        client_id="sdk-test-gateway",
+        username=account.username,
+        password=account.password,
         linger=0.002,
     )
     gateway = Gateway(sqlite_ledger.settings, config)
