@@ -175,11 +175,12 @@ WRITE_CASES: dict[tuple[str, str], Callable[[Scene], list[Attempt]]] = {
     ("DELETE", "/v1/tokens/{token_id}"): lambda s: _mismatches(
         f"/v1/tokens/{users.list_tokens(s.api.engine, 'op-coop')[0].id}", lambda _org: None
     ),
+    ("POST", "/v1/me/token"): lambda _s: _mismatches("/v1/me/token", lambda _org: None),
     ("DELETE", "/v1/me/token"): lambda _s: _mismatches("/v1/me/token", lambda _org: None),
 }
 """Every write route, with the hostile operator's mismatched attempts on it."""
 
-MAY_SUCCEED = {("DELETE", "/v1/me/token")}
+MAY_SUCCEED = {("POST", "/v1/me/token"), ("DELETE", "/v1/me/token")}
 """Routes where the caller acts only on itself (its own token), whatever organisation it names."""
 
 

@@ -115,7 +115,7 @@ def _chain(db_url: str, tmp_path: Path) -> Iterator[Chain]:
             port=broker.port,
             username=broker.gateway.username,
             password=broker.gateway.password,
-            client_id="test-gateway",
+            client_id=broker.gateway.username,
             linger=0.002,
         )
         domain = Domain(api.domain.settings, api.engine)  # as `herbtrace ingest` runs it

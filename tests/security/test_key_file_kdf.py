@@ -245,3 +245,35 @@ def test_an_old_rules_key_is_rewrapped_when_first_loaded(
     with pytest.raises(ConfigurationError, match="wrong HERBTRACE_LOG_KEY_PASSPHRASE"):
         decrypt_private_key(stored, "not the passphrase", "the rules key")
     assert raw_private_key(ensure_rules_signer(settings, engine).key) == raw_private_key(key)
+
+
+def test_init_rewraps_old_server_keys_so_the_servers_role_never_has_to(
+    old_log: tuple[Engine, Ed25519PrivateKey], db_url: str
+) -> None:
+    """`herbtrace init` (the owner) re-encrypts an old rules key in `rules_keys` too: on
+    PostgreSQL the servers' role may only read and add rows there, so a first load by a
+    server could not; the key stays the same and a second init has nothing to do."""
+    engine, _ = old_log
+    key = Ed25519PrivateKey.generate()
+    table = RulesKey.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            table.insert().values(
+                name="rules-old",
+                public_key=raw_public_key(key),
+                encrypted_private_key=old_wrapping(key, PASSPHRASE),
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    result = invoke(["init"], **env(db_url))
+    assert result.exit_code == 0, result.output
+    assert "server key rules-old re-encrypted in place" in result.output
+    with engine.connect() as conn:
+        new = bytes(
+            conn.execute(
+                sa.select(table.c.encrypted_private_key).where(table.c.name == "rules-old")
+            ).scalar_one()
+        )
+    assert new.startswith(HEADER)
+    assert raw_private_key(decrypt_private_key(new, PASSPHRASE)) == raw_private_key(key)
+    assert "server key" not in invoke(["init"], **env(db_url)).output

@@ -180,7 +180,7 @@ def test_an_mqtt_flood_of_refused_messages_is_bounded_and_still_answered(
             port=broker.port,
             username=broker.gateway.username,
             password=broker.gateway.password,
-            client_id="flood-gateway",
+            client_id=broker.gateway.username,
             linger=0.002,
         ),
     )

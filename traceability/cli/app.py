@@ -22,6 +22,7 @@ from traceability.cli.importer import app as import_app
 from traceability.cli.signer import app as signer_app
 from traceability.cli.user import app as user_app
 from traceability.cli.verify import verify
+from traceability.domain.server_key import rewrap_server_keys
 from traceability.key_wrapping import COSTS
 from traceability.ledger import initialise
 from traceability.log.log_key import upgrade_log_key
@@ -89,10 +90,13 @@ def init(
     try:
         cost = COSTS[settings.key_kdf_cost]
         upgraded = upgrade_log_key(owner, settings.log_origin, settings.log_key_passphrase, cost)
+        rewrapped = rewrap_server_keys(owner, settings.log_key_passphrase, cost)
     finally:
         owner.dispose()
     if upgraded is not None:
         console.print(f"log key re-encrypted in place (the same key): {upgraded}")
+    for name in rewrapped:
+        console.print(f"server key {name} re-encrypted in place (the same key)")
     console.print(f"log key: {verifier.to_vkey()}")
 
 

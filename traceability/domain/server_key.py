@@ -2,7 +2,9 @@
 
 A row holds `name`, the 32-byte raw public key and the private key encrypted with the log key
 passphrase (Argon2id and AES-256-GCM, `traceability.key_wrapping`). A row from before, PKCS#8
-encrypted with PBKDF2, is re-encrypted in place (same key) the first time it is loaded.
+encrypted with PBKDF2, is re-encrypted in place (same key) by `herbtrace init`, which runs
+as the tables' owner (`rewrap_server_keys`); where the servers' own role may update the row
+(SQLite, or a database they own) the first load does it too.
 """
 
 from __future__ import annotations
@@ -38,6 +40,38 @@ def ensure_server_key(
     if raw_public_key(key) != public:
         raise ConfigurationError(f"the stored {what}'s halves do not match")
     return key
+
+
+def rewrap_server_keys(
+    engine: Engine, passphrase: str, cost: Argon2Cost = RECOMMENDED
+) -> list[str]:
+    """Re-encrypt every server key still wrapped the old way (same keys); their names.
+
+    Run by `herbtrace init` as the owner role: on PostgreSQL the servers' role may only read
+    and add rows of `rules_keys`, so it could not do this on first load.
+    """
+    done: list[str] = []
+    with engine.connect() as raw:
+        conn = raw.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
+        with conn.begin():
+            rows = conn.execute(
+                sa.select(_keys.c.name, _keys.c.public_key, _keys.c.encrypted_private_key)
+            ).all()
+            for name, public, encrypted in rows:
+                stored = bytes(encrypted)
+                if not is_legacy(stored):
+                    continue
+                what = f"server key {name!r}"
+                key = decrypt_private_key(stored, passphrase, f"the {what}", PASSPHRASE_VARIABLE)
+                if raw_public_key(key) != bytes(public):
+                    raise ConfigurationError(f"the stored {what}'s halves do not match")
+                conn.execute(
+                    _keys.update()
+                    .where(_keys.c.name == name, _keys.c.encrypted_private_key == stored)
+                    .values(encrypted_private_key=encrypt_private_key(key, passphrase, cost))
+                )
+                done.append(str(name))
+    return done
 
 
 def stored_public_key(conn: Connection, name: str) -> bytes | None:
