@@ -29,7 +29,9 @@ import base64
 import binascii
 import json
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import rfc8785
@@ -186,3 +188,19 @@ def describe(blob: bytes) -> str:
         return f"Argon2id t={kdf['iterations']} p={kdf['lanes']} m={kdf['memory_kib']} KiB"
     except (ValueError, KeyError, TypeError):
         return "an unknown format"
+
+
+def replace_key_file(path: Path, data: bytes) -> None:
+    """Write `data` over the key file at `path` atomically: a 0600 file beside it, synced,
+    then renamed over it (atomic on POSIX), so a crash leaves the old file or the new one."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from traceability.errors import ConfigurationError, InvalidInput, NoteError
-from traceability.key_wrapping import HEADER, RECOMMENDED, Argon2Cost, is_legacy, unwrap, wrap
+from traceability.key_wrapping import (
+    HEADER,
+    RECOMMENDED,
+    Argon2Cost,
+    is_legacy,
+    replace_key_file,
+    unwrap,
+    wrap,
+)
 from traceability.keys import key_id_for, raw_public_key
 from traceability.log.note import NoteVerifier
 
@@ -142,7 +149,7 @@ def load_device_key(root: Path, passphrase: str | None = None) -> Ed25519Private
             raise ConfigurationError(f"cannot open {path}: it is encrypted; give its passphrase")
         key = unwrap(pem, passphrase, str(path), "passphrase")
         if is_legacy(pem):
-            _replace(path, wrap(key, passphrase))
+            replace_key_file(path, wrap(key, passphrase))
         return key
     try:
         loaded = serialization.load_pem_private_key(
@@ -155,21 +162,6 @@ def load_device_key(root: Path, passphrase: str | None = None) -> Ed25519Private
     if not isinstance(loaded, Ed25519PrivateKey):
         raise ConfigurationError(f"{path} does not hold an Ed25519 key")
     return loaded
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write `data` over the key file atomically: a 0600 file beside it, synced, renamed."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, KEY_FILE_MODE)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def save_log_key(root: Path, vkey: str) -> NoteVerifier:

@@ -10,13 +10,18 @@ may sign domain events; only its public half is registered, with role `importer`
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from traceability.errors import ConfigurationError, InvalidInput
-from traceability.key_wrapping import RECOMMENDED, Argon2Cost, describe, is_legacy
+from traceability.key_wrapping import (
+    RECOMMENDED,
+    Argon2Cost,
+    describe,
+    is_legacy,
+    replace_key_file,
+)
 from traceability.keys import decrypt_private_key, encrypt_private_key
 
 PASSPHRASE_VARIABLE = "HERBTRACE_IMPORT_KEY_PASSPHRASE"  # noqa: S105 - a name, not a secret
@@ -62,15 +67,5 @@ def upgrade_import_key(path: Path, passphrase: str, cost: Argon2Cost = RECOMMEND
         return None
     key = decrypt_private_key(old, passphrase, f"the import key {path}", PASSPHRASE_VARIABLE)
     new = encrypt_private_key(key, passphrase, cost)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(new)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_key_file(path, new)
     return f"{describe(old)} → {describe(new)}"
