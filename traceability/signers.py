@@ -12,13 +12,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, SignerNotActive, UnknownSigner
 from traceability.keys import key_id_for, load_public_key
-from traceability.log.entry import format_time, parse_leaf
+from traceability.log.entry import format_time
+from traceability.log.sequencing import last_received
 from traceability.storage.db import WRITE, write_transaction
-from traceability.storage.tables import LogEntry, Signer
+from traceability.storage.tables import Signer
 from traceability.types import KeyID
 
 _signers = Signer.__table__  # type: ignore[attr-defined]
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 """No validity or revocation time of the registry is earlier (the log's times are all later)."""
@@ -204,20 +204,6 @@ def revoke_signer(engine: Engine, key_id: str, *, at: datetime | None = None) ->
             .values(status="revoked", revoked_at=when)
         )
     return get_signer(engine, key_id)
-
-
-def last_received(conn: Connection, key_id: str) -> datetime | None:
-    """When the log received the signer's latest entry (its `received` line), or None."""
-    row = conn.execute(
-        sa.select(_entries.c.leaf)
-        .where(_entries.c.signer == key_id)
-        .order_by(_entries.c.idx.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    received = parse_leaf(bytes(row[0])).received
-    return datetime.fromisoformat(received.replace("Z", "+00:00"))
 
 
 def get_signer_in(conn: Connection, key_id: str) -> SignerInfo:

@@ -23,7 +23,8 @@ from traceability.errors import InvalidInput
 from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.note import NoteVerifier
-from traceability.signers import get_signer, last_received, revoke_signer
+from traceability.log.sequencing import last_received
+from traceability.signers import get_signer, revoke_signer
 
 SITE = "site-fusong-wanliang"
 

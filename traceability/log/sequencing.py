@@ -173,3 +173,17 @@ def _refuse(
         }
     )
     raise error
+
+
+def last_received(conn: Connection, key_id: str) -> datetime | None:
+    """When the log received the signer's latest entry (its `received` line), or None."""
+    row = conn.execute(
+        sa.select(_entries.c.leaf)
+        .where(_entries.c.signer == key_id)
+        .order_by(_entries.c.idx.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    received = parse_leaf(bytes(row[0])).received
+    return datetime.fromisoformat(received.replace("Z", "+00:00"))
