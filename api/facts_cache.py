@@ -28,37 +28,19 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_app_settings, get_engine
 from api.product_facts import FactsLookup, ProductFacts, PublicFacts, consumer_view
 from api.record_facts import records_lookup, unchanged_since
 from traceability.digital_link import DigitalLink
+from traceability.log.reading import log_size_of
 
 MAX_ENTRIES = 4096
 """Links kept; an entry is its answer's JSON, about 10 kB for a 50-event history."""
 
 _LinkKey = tuple[str, str | None, str | None]
 T = TypeVar("T")
-
-
-def log_size_of(engine: Engine) -> int:
-    """The number of entries in the log on `engine`: one statement on its primary key, on a
-    pooled driver connection (without SQLAlchemy's connection wrapper: it would double the
-    cost of a cache hit's database work)."""
-    conn = engine.raw_connection()
-    try:
-        cursor = conn.cursor()
-        try:
-            cursor.execute("SELECT max(idx) FROM log_entries")
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    finally:
-        conn.close()
-    last = row[0] if row else None
-    return 0 if last is None else int(last) + 1
 
 
 @dataclass(frozen=True, slots=True)

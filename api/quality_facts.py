@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from api.product_facts import HerbName, MeasuredItem, QualityLimit, QualityResult
-from traceability.catalogue import Catalogue, load_catalogue
+from traceability.catalogue.lookup import Catalogue, load_catalogue
 from traceability.errors import InvalidInput, NotFound
 from traceability.settings import Settings
 

@@ -33,14 +33,14 @@ from api.product_facts import (
     StepRecord,
 )
 from api.quality_facts import catalogue_for, herb_name, quality_result
-from traceability.catalogue import Catalogue
+from traceability.catalogue.lookup import Catalogue
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
 from traceability.domain.lineage import TraceBatch, trace_backward
 from traceability.errors import NotFound
-from traceability.log.entry import parse_leaf
+from traceability.log.reading import entries_at
 from traceability.settings import Settings
-from traceability.signers import signers_by_id
+from traceability.signers.registry import signers_by_id
 from traceability.storage.db import driver_rows, marks, read_transaction
 
 DATE_FIELDS = (
@@ -128,11 +128,7 @@ class EntryPayloads:
 
 def _read_payloads(conn: Connection, indices: list[int]) -> dict[int, dict[str, Any]]:
     """Read and decode the envelope payload of each log entry in `indices`."""
-    if not indices:
-        return {}
-    wanted = sorted(set(indices))
-    sql = f"SELECT idx, leaf FROM log_entries WHERE idx IN ({marks(len(wanted))})"  # noqa: S608
-    return {int(i): parse_leaf(bytes(leaf)).payload() for i, leaf in driver_rows(conn, sql, wanted)}
+    return {i: entry.payload() for i, entry in entries_at(conn, indices).items()}
 
 
 def _payloads(

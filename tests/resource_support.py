@@ -18,9 +18,9 @@ from sqlalchemy.engine import Engine
 from api.main import create_app
 from traceability import users
 from traceability.domain.service import Domain
+from traceability.ingest.receipts import verify_receipt
 from traceability.keys import load_public_key
 from traceability.ledger import initialise
-from traceability.receipts import verify_receipt
 from traceability.storage.db import make_engine
 
 OPERATORS = {"coop": ("op-coop", COOP), "plant": ("op-plant", PLANT)}

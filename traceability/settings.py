@@ -199,7 +199,7 @@ class Settings(BaseSettings):
         default=DEVELOPMENT_PASSPHRASE,
         min_length=16,
         description="Secret key of the salted hashes of scanners' network prefixes "
-        "(traceability/scans.py), so scanners are counted without storing addresses",
+        "(traceability/scans/counter.py), so scanners are counted without storing addresses",
     )
 
     key_kdf_cost: Literal["rfc9106", "development-fast"] = Field(

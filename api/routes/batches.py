@@ -23,11 +23,11 @@ from api.routes.batch_models import (
     trace_out,
 )
 from api.routes.proofs import ProofBundleOut, bundle_out
-from traceability.batch_proofs import Scope, batch_bundle
 from traceability.domain.history import batch_history
 from traceability.domain.lineage import trace_backward, trace_forward
 from traceability.domain.listings import BatchFilter, list_batches
 from traceability.domain.queries import get_batch
+from traceability.facts.proofs import Scope, batch_bundle
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 """Public reads (the app includes it with `Public`)."""

@@ -22,8 +22,14 @@ from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from api.services import BrokerAccountsDep
 from traceability.domain import state
-from traceability.enrolment import DeviceInfo, enrol_device, get_device, list_devices, revoke_device
 from traceability.errors import InvalidInput, NotFound
+from traceability.signers.enrolment import (
+    DeviceInfo,
+    enrol_device,
+    get_device,
+    list_devices,
+    revoke_device,
+)
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 

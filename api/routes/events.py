@@ -18,7 +18,7 @@ from api.deps import get_limits
 from api.ratelimit import refuse
 from api.services import get_domain
 from schemas.mqtt import Receipt
-from traceability.submissions import ANONYMOUS_NOT_KEPT, Submitter
+from traceability.ingest.submissions import ANONYMOUS_NOT_KEPT, Submitter
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 

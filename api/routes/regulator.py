@@ -23,7 +23,7 @@ from api.errors import error_responses
 from api.lineage_graph import Lineage, build_lineage
 from api.lineage_svg import render_svg
 from api.pagination import Limit, Page, page_of
-from traceability.catalogue import load_catalogue
+from traceability.catalogue.lookup import load_catalogue
 from traceability.errors import TraceabilityError
 from traceability.log.bundle import bundle_lines
 from traceability.log.checkpointing import StoredCheckpoint, newest_checkpoints

@@ -3,7 +3,7 @@
 Public and rate-limited like the resolver. Only the page posts scans, so a handheld's or a
 regulator's JSON lookup of the same Digital Link is never counted. The answer tells the page
 when and roughly where the code was first scanned, and whether it has been scanned too
-widely (`traceability/scans.py`); the first time a unit is scanned from more distinct
+widely (`traceability/scans/counter.py`); the first time a unit is scanned from more distinct
 networks than the threshold (as the server saw them, never places the browser claims),
 regulators get an alert.
 """
@@ -21,8 +21,8 @@ from api.errors import error_responses
 from api.ratelimit import client_address
 from api.services import DomainDep
 from traceability.digital_link import DigitalLink
-from traceability.scan_marks import Place, coarse_place
-from traceability.scans import ScanCounter, ScanSummary
+from traceability.scans.counter import ScanCounter, ScanSummary
+from traceability.scans.marks import Place, coarse_place
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"], dependencies=[Public])
 

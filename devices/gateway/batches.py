@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from devices.gateway.connection import Incoming
 from schemas.mqtt import device_of_events_topic
 from traceability.errors import InvalidInput, TopicMismatch
+from traceability.ingest.rejections import Rejection
 from traceability.ledger import Ledger
 from traceability.log.appender import Prepared
+from traceability.log.reading import received_at
 from traceability.log.results import AppendResult, rejected
-from traceability.rejections import Rejection
-from traceability.storage.db import driver_rows, marks
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,25 +76,12 @@ def commit_batch(ledger: Ledger, batch: CheckedBatch) -> list[AppendResult]:
 
 
 def received_times(ledger: Ledger, results: list[AppendResult]) -> dict[int, str]:
-    """Return the time received of every entry the results name (accepted or duplicate).
-
-    The leaf's fourth line is the time received (docs/protocol.md §3).
-    """
-    indices = sorted({r.index for r in results if r.index is not None})
+    """Return the time received of every entry the results name (accepted or duplicate)."""
+    indices = {r.index for r in results if r.index is not None}
     if not indices:
         return {}
-    out: dict[int, str] = {}
     with ledger.engine.connect() as conn:
-        for start in range(0, len(indices), 500):
-            chunk = indices[start : start + 500]
-            rows = driver_rows(
-                conn,
-                f"SELECT idx, leaf FROM log_entries WHERE idx IN ({marks(len(chunk))})",  # noqa: S608
-                chunk,
-            )
-            for idx, leaf in rows:
-                out[int(idx)] = bytes(leaf).split(b"\n", 4)[3].decode()
-    return out
+        return received_at(conn, indices)
 
 
 def rejection_of(

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
-from traceability.storage.db import driver_rows
+from traceability.log.reading import highest_seq_below
 from traceability.storage.tables import SequenceGapRow
 
 log = logging.getLogger("herbtrace.gateway")
@@ -153,12 +153,7 @@ class GapDetector:
 
     def _open_gap(self, device: str, seq: int) -> SequenceGap | None:
         with self._engine.connect() as conn:
-            rows = driver_rows(
-                conn,
-                "SELECT MAX(seq) FROM log_entries WHERE signer = {m} AND seq < {m}",
-                [device, seq],
-            )
-        below = int(rows[0][0]) if rows and rows[0][0] is not None else 0
+            below = highest_seq_below(conn, device, seq) or 0
         if below >= seq - 1:
             return None
         return SequenceGap(device, below + 1, seq - 1, seq, datetime.now(UTC))

@@ -6,7 +6,7 @@
                               committer: append ─► store rejections ─► sign and publish
                                          receipts ─► acknowledge ─► watch sequence gaps
 
-Refusals are stored within each device's budget (`traceability/rejections.py`) and, past
+Refusals are stored within each device's budget (`traceability/ingest/rejections.py`) and, past
 HERBTRACE_DEVICE_RATE kept refusals a second of one device, answered but only counted.
 
 Only the committer appends, so batches enter the log in the order they arrived, while the
@@ -40,11 +40,11 @@ from devices.gateway.config import GatewayConfig
 from devices.gateway.connection import Connection, Incoming
 from devices.gateway.gaps import GapDetector
 from schemas.mqtt import device_of_events_topic, receipts_topic
+from traceability.ingest.receipts import MessageSigner, sign_result
+from traceability.ingest.rejections import RefusalBudget, record_rejections
 from traceability.ledger import Ledger
 from traceability.log.appender import Prepared
 from traceability.log.results import AppendResult
-from traceability.receipts import MessageSigner, sign_result
-from traceability.rejections import RefusalBudget, record_rejections
 from traceability.throttle import TokenBuckets
 
 log = logging.getLogger("herbtrace.gateway")

@@ -39,8 +39,8 @@ from devices.sdk.config import BrokerConfig, RetryPolicy
 from devices.sdk.outbox import Outbox, VerifiedReceipt
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.errors import TraceabilityError
+from traceability.ingest.receipts import verify_receipt
 from traceability.log.note import NoteVerifier
-from traceability.receipts import verify_receipt
 
 log = logging.getLogger("herbtrace.device")
 

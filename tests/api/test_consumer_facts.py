@@ -21,7 +21,7 @@ from api.main import create_app
 from schemas.events import EVENT_TYPES
 from schemas.events.common import StepCode
 from schemas.events.registry import OrganisationKind
-from traceability.catalogue import load_catalogue
+from traceability.catalogue.lookup import load_catalogue
 from traceability.demo import parties
 from traceability.demo.places import ORGANISATIONS, SITES
 from traceability.storage.db import make_engine

@@ -22,8 +22,8 @@ from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import ReceiptPayload, events_topic, receipts_topic
 from traceability.bench.child_process import HerbtraceProcess
 from traceability.canonical import canonical_bytes
+from traceability.ingest.receipts import verify_receipt
 from traceability.log.note import NoteVerifier
-from traceability.receipts import verify_receipt
 from traceability.settings import Settings
 
 ORIGIN = "test.herbtrace/log"

@@ -10,7 +10,7 @@ from story import LAB, World, body
 
 from traceability.domain.alerts import pending_envelopes
 from traceability.errors import InvalidInput
-from traceability.signers import get_signer
+from traceability.signers.registry import get_signer
 from traceability.storage.tables import Equivocation
 
 FAIL = {"item": "cadmium", "value": "1.4", "unit": "mg/kg"}

@@ -17,7 +17,7 @@ from support import TestSigner
 
 from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
-from traceability.receipts import verify_receipt
+from traceability.ingest.receipts import verify_receipt
 
 N = 20
 """Events each honest device sends while the intruders are at work."""

@@ -17,7 +17,7 @@ from traceability.canonical import canonical_bytes
 from traceability.domain.service import Domain
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
-from traceability.signers import register_signer
+from traceability.signers.registry import register_signer
 
 GTIN = "06901234567892"
 UNIT_SERIAL = "0002"

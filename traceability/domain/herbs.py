@@ -1,6 +1,6 @@
 """The seam between the rules and the herb catalogue: yields, storage ranges, quality limits.
 
-The rules ask `HerbRules`; `CatalogueRules` answers from `traceability.catalogue` (loaded on
+The rules ask `HerbRules`; `CatalogueRules` answers from `traceability.catalogue.lookup` (loaded on
 first use), and tests may hand in any other implementation.
 """
 
@@ -17,7 +17,7 @@ from traceability.errors import NotFound
 from traceability.settings import Settings
 
 if TYPE_CHECKING:
-    from traceability.catalogue import Catalogue
+    from traceability.catalogue.lookup import Catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +96,7 @@ class HerbRules(Protocol):
 
 
 class CatalogueRules:
-    """HerbRules answered by `traceability.catalogue`, loaded on first use (thread-safe)."""
+    """HerbRules answered by `traceability.catalogue.lookup`, loaded on first use (thread-safe)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
@@ -107,7 +107,7 @@ class CatalogueRules:
         """The loaded catalogue (InvalidInput if its file is unreadable or inconsistent)."""
         with self._lock:
             if self._catalogue is None:
-                from traceability.catalogue import load_catalogue
+                from traceability.catalogue.lookup import load_catalogue
 
                 self._catalogue = load_catalogue(settings=self._settings)
             return self._catalogue

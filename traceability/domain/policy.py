@@ -16,9 +16,9 @@ from traceability.domain.rules_signer import rules_key_id
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
 from traceability.log.tree_store import log_size
-from traceability.scan_alerts import subject_of
+from traceability.scans.alerts import subject_of
 from traceability.settings import Settings
-from traceability.signers import SignerInfo
+from traceability.signers.registry import SignerInfo
 from traceability.storage.db import write_transaction
 
 ALERTING = {

@@ -39,7 +39,7 @@ from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
 from traceability.settings import Settings
-from traceability.signers import register_signer
+from traceability.signers.registry import register_signer
 from traceability.storage.named_lock import named_lock
 
 ORGANISATION = "regulator-office"

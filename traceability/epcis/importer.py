@@ -41,7 +41,7 @@ from traceability.ledger import Ledger
 from traceability.log.entry import parse_leaf
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
-from traceability.signers import get_signer
+from traceability.signers.registry import get_signer
 from traceability.storage.db import driver_rows
 
 Json = dict[str, Any]

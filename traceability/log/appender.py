@@ -26,7 +26,7 @@ from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
 from traceability.log.tree_store import frontier, log_size
-from traceability.signers import require_signer, signers_by_id
+from traceability.signers.registry import require_signer, signers_by_id
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import Equivocation, LogEntry, TreeNode, node_id
 from traceability.types import LeafHash

@@ -334,14 +334,14 @@ class RulesKey(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
-# --- Consumer scans of unit codes (traceability/scans.py): operational data, not in the log ---
+# --- Consumer scans of unit codes (traceability/scans/counter.py): not in the log ---
 
 
 class ScanRow(SQLModel, table=True):
     """One consumer scan of a unit's code: when, roughly where, and by which network.
 
     No address is stored: `scanner` is 32 hex digits of a keyed hash of the scanner's network
-    prefix (see traceability/scans.py). `lat`/`lon` are decimal strings rounded to 0.1°, or
+    prefix (see traceability/scans/counter.py). `lat`/`lon` are decimal strings rounded to 0.1°, or
     NULL when the scanner shared no place. `number`, `scanners` and `far_km` are running
     totals of the unit up to this scan: its ordinal, the distinct scanners, and the greatest
     distance in km between two places it was scanned from. `signal` is set on the one scan

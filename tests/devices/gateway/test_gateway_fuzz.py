@@ -14,9 +14,9 @@ from ingest_helpers import Device, Ingest
 from traceability.canonical import canonical_bytes
 from traceability.envelope import parse_envelope, verify_envelope
 from traceability.errors import TraceabilityError
+from traceability.ingest.receipts import verify_receipt
+from traceability.ingest.rejections import count_rejections
 from traceability.ledger import Ledger
-from traceability.receipts import verify_receipt
-from traceability.rejections import count_rejections
 
 FAST_EXAMPLES = 150
 SLOW_EXAMPLES = 10_000

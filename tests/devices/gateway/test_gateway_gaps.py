@@ -11,8 +11,8 @@ from ingest_helpers import Ingest
 from devices.gateway import SequenceGap
 from devices.gateway.gaps import GapDetector
 from traceability.canonical import canonical_bytes
+from traceability.ingest.receipts import verify_receipt
 from traceability.ledger import Ledger
-from traceability.receipts import verify_receipt
 
 
 class ListSink:

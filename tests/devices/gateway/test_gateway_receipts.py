@@ -8,8 +8,8 @@ import json
 from ingest_helpers import Ingest
 
 from traceability.canonical import canonical_bytes
+from traceability.ingest.receipts import verify_receipt
 from traceability.ledger import Ledger
-from traceability.receipts import verify_receipt
 
 
 def test_valid_envelope_gets_an_accepted_receipt_matching_the_log(ingest: Ingest) -> None:

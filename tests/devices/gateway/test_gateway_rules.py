@@ -14,10 +14,10 @@ from mqtt_helpers import BrokerFixture
 from devices.gateway import Gateway
 from traceability.canonical import canonical_bytes
 from traceability.domain.service import Domain
+from traceability.ingest.receipts import verify_receipt
+from traceability.ingest.rejections import list_rejections
 from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
-from traceability.receipts import verify_receipt
-from traceability.rejections import list_rejections
 
 
 @dataclass

@@ -23,10 +23,10 @@ from mqtt_helpers import TestClient
 
 from schemas.mqtt import device_of_events_topic, receipts_topic
 from traceability.envelope import parse_envelope
+from traceability.ingest.receipts import receipt_payload, sign_receipt
 from traceability.ledger import Ledger
 from traceability.log.log_key import load_log_signer
 from traceability.log.results import AppendResult
-from traceability.receipts import receipt_payload, sign_receipt
 
 Mode = Literal["answer", "silent", "forge", "reject"]
 EVENTS = "$share/herbtrace-ingest/herbtrace/v1/devices/+/events"  # gateways read through the group

@@ -18,10 +18,10 @@ from support import run_herbtrace
 
 from devices.sdk import Device, RetryPolicy
 from schemas.mqtt import receipts_topic
+from traceability.ingest.receipts import receipt_payload, sign_receipt
 from traceability.ledger import Ledger
 from traceability.log.log_key import load_log_signer
 from traceability.log.note import NoteSigner
-from traceability.receipts import receipt_payload, sign_receipt
 
 BODY = {"type": "harvest", "batch": "FS-RS-2026-00001", "quantity": {"value": "12.5", "unit": "kg"}}
 

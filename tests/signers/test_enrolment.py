@@ -6,9 +6,9 @@ import pytest
 import support
 from sqlalchemy.engine import Engine
 
-from traceability.enrolment import enrol_device, get_device, list_devices, revoke_device
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
-from traceability.signers import get_signer, register_signer, revoke_signer
+from traceability.signers.enrolment import enrol_device, get_device, list_devices, revoke_device
+from traceability.signers.registry import get_signer, register_signer, revoke_signer
 
 
 def test_enrol_registers_signer_and_device(engine: Engine) -> None:

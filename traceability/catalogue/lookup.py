@@ -15,8 +15,8 @@ from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
 
-from traceability.catalogue_file import STEP_CODES, parse_catalogue
-from traceability.catalogue_models import (
+from traceability.catalogue.file import STEP_CODES, parse_catalogue
+from traceability.catalogue.models import (
     CatalogueData,
     Herb,
     Kind,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
-from traceability.rejections import (
+from traceability.ingest.rejections import (
     MAX_STORED_PAYLOAD,
     Rejection,
     count_rejections,

@@ -16,10 +16,10 @@ from traceability.demo.seed import seed_events
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
 from traceability.errors import InvalidInput, NotFound
-from traceability.scan_alerts import subject_of
-from traceability.scan_marks import Place, distance_km
-from traceability.scan_store import scans
-from traceability.scans import ScanCounter
+from traceability.scans.alerts import subject_of
+from traceability.scans.counter import ScanCounter
+from traceability.scans.marks import Place, distance_km
+from traceability.scans.store import scans
 from traceability.settings import Settings
 
 PACKED_EVENTS = 33  # the registrations and the first 红参 story up to its pack

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from traceability.errors import InvalidInput
-from traceability.scan_marks import (
+from traceability.scans.marks import (
     Place,
     coarse_place,
     distance_km,

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
 from traceability.keys import key_id_for
-from traceability.signers import SignerInfo, get_signer_in, register_signer, revoke_signer
+from traceability.signers.registry import SignerInfo, get_signer_in, register_signer, revoke_signer
 from traceability.storage.tables import Device
 
 _devices = Device.__table__  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@
 An envelope submitted here goes the way a device's MQTT message goes through the ingest
 gateway, minus the topic: at most `max_envelope_bytes`, parsed and signature-checked by
 the ledger, appended through the domain rules (`Domain.record`), refusals stored as
-evidence (`traceability/rejections.py`), and answered with the receipt the log key signs
-(`traceability/receipts.py`: the same `receipt_payload` and `sign_receipt` the gateway
+evidence (`traceability/ingest/rejections.py`), and answered with the receipt the log key signs
+(`traceability/ingest/receipts.py`: the same `receipt_payload` and `sign_receipt` the gateway
 uses, so the receipt's bytes are the ones the gateway would publish for the same result).
 
 Refused messages are stored with `topic` set to the channel (e.g. `POST /v1/events`) and
@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 
 from traceability.domain.service import Domain
 from traceability.errors import InvalidInput
+from traceability.ingest.receipts import MessageSigner, receipt_payload, sign_receipt
+from traceability.ingest.rejections import RefusalBudget, Rejection, record_rejections
 from traceability.log.log_key import load_log_signer
 from traceability.log.results import AppendResult, rejected
-from traceability.receipts import MessageSigner, receipt_payload, sign_receipt
-from traceability.rejections import RefusalBudget, Rejection, record_rejections
 
 ANONYMOUS_NOT_KEPT = frozenset(
     {"invalid_input", "canonicalization_error", "unknown_signer", "signature_invalid"}

@@ -3,7 +3,7 @@
 A scan is recorded when a consumer's page for a unit opens (the page posts it); lookups by
 handhelds and regulators' tools are not scans. Each keeps its time, a place only when the
 visitor's browser shared one (rounded to 0.1°), and a keyed hash of the scanner's network
-instead of its address (`traceability/scan_marks.py`).
+instead of its address (`traceability/scans/marks.py`).
 
 Two signals say a code may have been copied onto counterfeit goods, and both warn the
 consumer on the unit's page:
@@ -25,7 +25,7 @@ alert.
 The scan that first crosses `many_scanners` is marked with it, under a lock on the unit (a
 row lock on PostgreSQL, the write lock on SQLite), so one scan per unit ever is. It raises
 the unit's one `counterfeit_scan` alert through an `AlertSink` (`Domain.raise_alert`, which
-logs it; `traceability/scan_alerts.py`). Should the process stop between the mark and the
+logs it; `traceability/scans/alerts.py`). Should the process stop between the mark and the
 alert, the next scan of the unit raises it.
 """
 
@@ -41,9 +41,9 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
 from traceability.errors import InvalidInput, NotFound
-from traceability.scan_alerts import AlertSink, alert_stored, ensure_alert, subject_of
-from traceability.scan_marks import Place, scanner_mark
-from traceability.scan_store import (
+from traceability.scans.alerts import AlertSink, alert_stored, ensure_alert, subject_of
+from traceability.scans.marks import Place, scanner_mark
+from traceability.scans.store import (
     farthest,
     last_scan,
     marked_scan,

@@ -15,15 +15,15 @@ from support import deterministic_key
 from schemas.mqtt import RECEIPT_SIGNING_PREFIX, ReceiptPayload
 from traceability.canonical import canonical_bytes
 from traceability.errors import InvalidInput, SignatureInvalid
-from traceability.keys import raw_public_key
-from traceability.log.results import AppendResult
-from traceability.receipts import (
+from traceability.ingest.receipts import (
     payload_bytes,
     receipt_payload,
     sign_receipt,
     sign_result,
     verify_receipt,
 )
+from traceability.keys import raw_public_key
+from traceability.log.results import AppendResult
 from traceability.types import EnvelopeHash, LeafHash
 
 LOG_KEY = deterministic_key("receipt test log key")
@@ -132,7 +132,7 @@ def test_fast_path_signs_the_same_bytes(result: AppendResult) -> None:
 def test_protocol_document_receipts_are_what_the_code_signs() -> None:
     """The receipts shown in docs/protocol.md §8 are exactly what the log key of the worked
     example signs, and they verify with its public key."""
-    doc = (Path(__file__).parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
     log_key = Ed25519PrivateKey.from_private_bytes(LOG_SEED)
     accepted = AppendResult(
         status="accepted",

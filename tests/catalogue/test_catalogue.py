@@ -14,7 +14,7 @@ from typing import get_args
 import pytest
 
 from schemas.events.common import HerbCode, StepCode
-from traceability.catalogue import Catalogue, load_catalogue
+from traceability.catalogue.lookup import Catalogue, load_catalogue
 from traceability.errors import InvalidInput, NotFound
 from traceability.settings import Settings
 
@@ -307,7 +307,7 @@ def test_environment_variable_points_at_the_operators_file(tmp_path: Path) -> No
     assert edited != packaged_text()
     path = write(tmp_path, edited)
     program = (
-        "import json; from traceability.catalogue import load_catalogue; "
+        "import json; from traceability.catalogue.lookup import load_catalogue; "
         "c = load_catalogue(); l = c.limit('renshen', 'moisture'); "
         "print(json.dumps([c.origin, str(l.max)]))"
     )

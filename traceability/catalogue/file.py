@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from schemas.events.common import StepCode
-from traceability.catalogue_models import (
+from traceability.catalogue.models import (
     CatalogueData,
     Herb,
     Kind,

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from traceability.scan_marks import Place, distance_km
+from traceability.scans.marks import Place, distance_km
 from traceability.storage.tables import ScanRow
 
 scans: sa.Table = ScanRow.__table__  # type: ignore[attr-defined]

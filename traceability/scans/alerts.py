@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
-from traceability.scan_store import farthest, place_of, scan_at, utc_text
+from traceability.scans.store import farthest, place_of, scan_at, utc_text
 from traceability.settings import Settings
 
 ALERT_KIND = "counterfeit_scan"
