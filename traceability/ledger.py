@@ -19,15 +19,13 @@ from traceability.log.entry import Entry, parse_leaf
 from traceability.log.log_key import create_log_key, load_log_signer, load_log_verifier
 from traceability.log.note import NoteVerifier
 from traceability.log.policy import EntryPolicy
+from traceability.log.reading import leaf_at, log_size
 from traceability.log.results import AppendResult
 from traceability.settings import Settings
 from traceability.storage.db import is_sqlite, make_engine, read_statements
 from traceability.storage.migrate import upgrade
 from traceability.storage.roles import grant_application_role
-from traceability.storage.tables import LogEntry
 from traceability.types import LeafHash, NodeHash
-
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
 
 PREPARE_AHEAD = 2
 """Batches being parsed and signature-checked while another commits."""
@@ -180,20 +178,18 @@ class Ledger:
     def size(self) -> int:
         """Return the number of entries."""
         with self.engine.connect() as conn:
-            return tree_store.log_size(conn)
+            return log_size(conn)
 
     def entry(self, index: int) -> tuple[bytes, LeafHash, Entry]:
         """Return entry `index`: its leaf bytes, leaf hash and decoded form."""
         if index < 0:
             raise InvalidInput("index must not be negative")
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(_entries.c.leaf, _entries.c.leaf_hash).where(_entries.c.idx == index)
-            ).first()
-        if row is None:
+            found = leaf_at(conn, index)
+        if found is None:
             raise NotFound(f"the log has no entry {index}")
-        leaf = bytes(row[0])
-        return leaf, LeafHash(bytes(row[1])), parse_leaf(leaf)
+        leaf, leaf_hash = found
+        return leaf, leaf_hash, parse_leaf(leaf)
 
     def latest_checkpoint(self) -> StoredCheckpoint:
         """Return the newest signed checkpoint."""

@@ -21,7 +21,7 @@ from traceability.demo.seed import register_demo_signers
 from traceability.envelope import GENESIS_PREV, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import initialise
-from traceability.log.tree_store import log_size
+from traceability.log.reading import log_size
 from traceability.signers.registry import list_signers
 from traceability.storage.db import make_engine
 

@@ -27,6 +27,7 @@ from traceability.bench.trace_story import GTIN, PLANT, ROOT, UNIT_SERIAL, Party
 from traceability.domain.service import Domain
 from traceability.domain.state import batch_events, batches, lineage, units
 from traceability.ledger import initialise
+from traceability.log.sequencing import signer_heads
 from traceability.settings import Settings
 
 STORY_BATCHES = 10
@@ -155,15 +156,8 @@ def measure_append(domain: Domain, count: int) -> float:
     """
     plant = Party("plant", PLANT, "device")  # the story's signer: continue its chain
     with domain.engine.connect() as conn:
-        seq = conn.execute(
-            sa.text("SELECT max(seq) FROM log_entries WHERE signer = :s"),
-            {"s": _key_id(plant)},
-        ).scalar_one()
-        prev = conn.execute(
-            sa.text("SELECT envelope_hash FROM log_entries WHERE signer = :s AND seq = :q"),
-            {"s": _key_id(plant), "q": seq},
-        ).scalar_one()
-    plant.seq, plant.prev = int(seq), bytes(prev).hex()
+        head = signer_heads(conn, {_key_id(plant)})[_key_id(plant)]
+    plant.seq, plant.prev = head.seq, head.envelope_hash.hex()
     envs = [
         plant.sign(
             {

@@ -15,7 +15,7 @@ from traceability.domain.projection import Projector
 from traceability.domain.rules_signer import rules_key_id
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
-from traceability.log.tree_store import log_size
+from traceability.log.reading import log_size
 from traceability.scans.alerts import subject_of
 from traceability.settings import Settings
 from traceability.signers.registry import SignerInfo

@@ -22,7 +22,7 @@ from traceability.domain import state
 from traceability.domain.projection import Projector
 from traceability.errors import RuleViolation
 from traceability.log.entry import parse_leaf
-from traceability.log.tree_store import log_size
+from traceability.log.reading import log_size
 from traceability.signers.registry import SignerInfo, signers_by_id
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import LogEntry

@@ -31,12 +31,11 @@ from traceability.epcis import masterdata
 from traceability.epcis import vocabulary as voc
 from traceability.epcis.identifiers import Identifiers
 from traceability.epcis.kinds import MAPPINGS, MASTER_DATA_KINDS
-from traceability.epcis.lineage import CHUNK, select_batch
+from traceability.epcis.lineage import select_batch
 from traceability.epcis.validate import validate_epcis
-from traceability.log.audit_sources import DatabaseSource
-from traceability.log.entry import parse_leaf
+from traceability.log.entry import Entry
 from traceability.log.merkle import hash_leaf
-from traceability.storage.db import driver_rows, marks
+from traceability.log.reading import all_entries, entries_in_order
 
 Json = dict[str, Any]
 EVENT_ID = "ni:///sha-256;{}?ver=herbtrace-envelope-1"
@@ -66,11 +65,11 @@ class ExportResult:
 
 
 def _read(
-    rows: Iterable[Sequence[Any]], bodies: list[LoggedBody], skipped: list[tuple[int, str]]
+    entries: Iterable[Entry], bodies: list[LoggedBody], skipped: list[tuple[int, str]]
 ) -> None:
-    """Add each (index, leaf, …) row's domain body to `bodies`, or (index, why) to `skipped`."""
-    for index, leaf, *_ in rows:
-        entry = parse_leaf(bytes(leaf))
+    """Add each entry's domain body to `bodies`, or (index, why) to `skipped`."""
+    for entry in entries:
+        index = entry.index
         payload = entry.payload()
         body = payload["body"]
         try:
@@ -83,7 +82,7 @@ def _read(
         bodies.append(
             LoggedBody(
                 index=int(index),
-                leaf_hash=hash_leaf(bytes(leaf)).hex(),
+                leaf_hash=hash_leaf(entry.leaf()).hex(),
                 received=entry.received,
                 time=payload["time"],
                 signer=payload["signer"],
@@ -101,15 +100,11 @@ def logged_bodies(
     bodies: list[LoggedBody] = []
     skipped: list[tuple[int, str]] = []
     if indices is None:
-        for chunk in DatabaseSource(engine).entries():
+        for chunk in all_entries(engine):
             _read(chunk, bodies, skipped)
         return bodies, skipped
     with engine.connect() as conn:
-        for start in range(0, len(indices), CHUNK):
-            part = list(indices[start : start + CHUNK])
-            where = f"WHERE idx IN ({marks(len(part))})"
-            sql = f"SELECT idx, leaf FROM log_entries {where} ORDER BY idx"  # noqa: S608
-            _read(driver_rows(conn, sql, part), bodies, skipped)
+        _read(entries_in_order(conn, indices), bodies, skipped)
     return bodies, skipped
 
 

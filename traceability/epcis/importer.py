@@ -38,11 +38,10 @@ from traceability.epcis.vocabulary import ext
 from traceability.errors import ConfigurationError, InvalidInput, TraceabilityError
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import Ledger
-from traceability.log.entry import parse_leaf
+from traceability.log.reading import entries_of_signer
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
 from traceability.signers.registry import get_signer
-from traceability.storage.db import driver_rows
 
 Json = dict[str, Any]
 Status = Literal["appended", "duplicate", "skipped", "rejected"]
@@ -148,10 +147,10 @@ def _logged(ledger: Ledger, key_id: str) -> dict[bytes, int]:
     """Return canonical (time, body) → log index of everything the import signer logged."""
     seen: dict[bytes, int] = {}
     with ledger.engine.connect() as conn:
-        rows = driver_rows(conn, "SELECT idx, leaf FROM log_entries WHERE signer = {m}", [key_id])
-    for index, leaf in rows:
-        payload = parse_leaf(bytes(leaf)).payload()
-        seen[canonical_bytes([payload["time"], payload["body"]])] = int(index)
+        entries = entries_of_signer(conn, key_id)
+    for entry in entries:
+        payload = entry.payload()
+        seen[canonical_bytes([payload["time"], payload["body"]])] = entry.index
     return seen
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.domain import state
 from traceability.domain.lineage import trace_backward, trace_forward
 from traceability.errors import ConfigurationError
-from traceability.log.tree_store import log_size
+from traceability.log.reading import log_size
 from traceability.storage.db import driver_rows, marks, read_transaction
 
 CHUNK = 500

@@ -23,9 +23,10 @@ from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
 from traceability.log.policy import EntryPolicy
 from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
+from traceability.log.reading import log_size
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
-from traceability.log.tree_store import frontier, log_size
+from traceability.log.tree_store import frontier
 from traceability.signers.registry import require_signer, signers_by_id
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import Equivocation, LogEntry, TreeNode, node_id

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from traceability.log.audit import StoredCheckpointNote
 from traceability.log.audit_pages import EntryPages, tile_pages, worker_url
 from traceability.log.entry_check import StoredRow
-from traceability.log.tree_store import log_size
+from traceability.log.reading import log_size
 from traceability.signers.registry import SignerInfo, list_signers
 from traceability.storage.db import driver_rows
 from traceability.storage.tables import CheckpointRow

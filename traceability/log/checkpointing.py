@@ -12,7 +12,8 @@ from traceability.errors import NotFound
 from traceability.log import merkle
 from traceability.log.checkpoint import Checkpoint, sign_checkpoint
 from traceability.log.note import NoteSigner
-from traceability.log.tree_store import log_size, root_at
+from traceability.log.reading import log_size
+from traceability.log.tree_store import root_at
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import CheckpointRow
 

@@ -12,12 +12,13 @@ be in a snapshot transaction or in autocommit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.log.entry import Entry, parse_leaf
 from traceability.storage.db import driver_rows, marks
+from traceability.types import LeafHash
 
 CHUNK = 500
 """Indices asked for in one statement: well below SQLite's 999 bound parameters."""
@@ -36,6 +37,44 @@ def entries_at(conn: Connection, indices: Iterable[int]) -> dict[int, Entry]:
         for idx, leaf in driver_rows(conn, sql, chunk):
             out[int(idx)] = parse_leaf(bytes(leaf))
     return out
+
+
+def entries_in_order(conn: Connection, indices: Iterable[int]) -> list[Entry]:
+    """Return the decoded entries at `indices` that are in the log, in index order."""
+    found = entries_at(conn, indices)
+    return [found[i] for i in sorted(found)]
+
+
+def all_entries(engine: Engine, chunk: int = CHUNK) -> Iterator[list[Entry]]:
+    """Yield every entry in index order, `chunk` at a time, each chunk from its own statement."""
+    low = 0
+    while True:
+        with engine.connect() as conn:
+            rows = driver_rows(
+                conn,
+                "SELECT idx, leaf FROM log_entries WHERE idx >= {m} ORDER BY idx LIMIT {m}",
+                [low, chunk],
+            )
+        if not rows:
+            return
+        yield [parse_leaf(bytes(leaf)) for _, leaf in rows]
+        low = int(rows[-1][0]) + 1
+
+
+def leaf_at(conn: Connection, index: int) -> tuple[bytes, LeafHash] | None:
+    """Return entry `index`'s exact leaf bytes and its stored leaf hash, or None."""
+    rows = driver_rows(conn, "SELECT leaf, leaf_hash FROM log_entries WHERE idx = {m}", [index])
+    if not rows:
+        return None
+    return bytes(rows[0][0]), LeafHash(bytes(rows[0][1]))
+
+
+def entries_of_signer(conn: Connection, signer: str) -> list[Entry]:
+    """Return every entry the signer has in the log, in index order."""
+    rows = driver_rows(
+        conn, "SELECT idx, leaf FROM log_entries WHERE signer = {m} ORDER BY idx", [signer]
+    )
+    return [parse_leaf(bytes(leaf)) for _, leaf in rows]
 
 
 def received_at(conn: Connection, indices: Iterable[int]) -> dict[int, str]:

@@ -5,25 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from traceability.errors import ChainBroken, InvalidInput
 from traceability.log import merkle
 from traceability.log.merkle import NodeID
 from traceability.log.node_cache import cache_for
+from traceability.log.reading import log_size
 from traceability.storage.db import driver_rows, is_sqlite, marks
-from traceability.storage.tables import LogEntry, TreeNode, node_id
+from traceability.storage.tables import TreeNode, node_id
 from traceability.types import NodeHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
 _nodes = TreeNode.__table__  # type: ignore[attr-defined]
-
-
-def log_size(conn: Connection) -> int:
-    """Return the number of entries in the log."""
-    last = conn.execute(sa.select(sa.func.max(_entries.c.idx))).scalar()
-    return 0 if last is None else int(last) + 1
 
 
 ARRAYS_FROM = 64
