@@ -21,13 +21,13 @@ from traceability.log.note import NoteVerifier
 from traceability.log.policy import EntryPolicy
 from traceability.log.results import AppendResult
 from traceability.settings import Settings
+from traceability.storage import tables
 from traceability.storage.db import is_sqlite, make_engine, read_statements
 from traceability.storage.migrate import upgrade
 from traceability.storage.roles import grant_application_role
-from traceability.storage.tables import LogEntry
 from traceability.types import LeafHash, NodeHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
 
 PREPARE_AHEAD = 2
 """Batches being parsed and signature-checked while another commits."""

@@ -12,12 +12,13 @@ from traceability.errors import ChainBroken, InvalidInput
 from traceability.log import merkle
 from traceability.log.merkle import NodeID
 from traceability.log.node_cache import cache_for
+from traceability.storage import tables
 from traceability.storage.db import driver_rows, is_sqlite, marks
-from traceability.storage.tables import LogEntry, TreeNode, node_id
+from traceability.storage.tables import node_id
 from traceability.types import NodeHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
-_nodes = TreeNode.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
+_nodes = tables.tree_nodes
 
 
 def log_size(conn: Connection) -> int:
