@@ -9,13 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from traceability import errors, users
+from traceability.storage import tables
 from traceability.storage.migrate import downgrade, upgrade
-from traceability.storage.tables import ApiToken
 
 
 def stored_token_rows(engine: Engine) -> list[tuple[bytes, ...]]:
     """Return every column of every api_tokens row, as bytes where binary."""
-    table = ApiToken.__table__  # type: ignore[attr-defined]
+    table = tables.api_tokens
     with engine.connect() as conn:
         return [
             tuple(bytes(v) if isinstance(v, bytes | memoryview) else v for v in row)

@@ -44,11 +44,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import AlreadyExists, InvalidInput, NotFound, Unauthenticated
+from traceability.storage import tables
 from traceability.storage.db import WRITE
-from traceability.storage.tables import ApiToken, User
 
-_users = User.__table__  # type: ignore[attr-defined]
-_tokens = ApiToken.__table__  # type: ignore[attr-defined]
+_users = tables.users
+_tokens = tables.api_tokens
 
 Role = Literal["admin", "operator", "regulator"]
 ROLES: tuple[Role, ...] = get_args(Role)

@@ -21,12 +21,12 @@ from sqlalchemy.engine import Engine
 
 from devices.broker.accounts import BrokerAccounts
 from traceability.errors import TraceabilityError
-from traceability.storage.tables import Device, Signer
+from traceability.storage import tables
 
 log = logging.getLogger("herbtrace.broker")
 
-_devices = Device.__table__  # type: ignore[attr-defined]
-_signers = Signer.__table__  # type: ignore[attr-defined]
+_devices = tables.devices
+_signers = tables.signers
 
 
 def refused_accounts(engine: Engine, now: datetime | None = None) -> set[str]:

@@ -19,10 +19,10 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 
 from traceability.log.reading import highest_seq_below
-from traceability.storage.tables import SequenceGapRow
+from traceability.storage import tables
 
 log = logging.getLogger("herbtrace.gateway")
-_gaps = SequenceGapRow.__table__  # type: ignore[attr-defined]
+_gaps = tables.sequence_gaps
 
 
 @dataclass(frozen=True, slots=True)

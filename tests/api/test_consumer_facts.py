@@ -24,8 +24,8 @@ from schemas.events.registry import OrganisationKind
 from traceability.catalogue.lookup import load_catalogue
 from traceability.demo import parties
 from traceability.demo.places import ORGANISATIONS, SITES
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import Signer
 
 ROOT = Path(__file__).resolve().parents[2]
 HTML = {"Accept": "text/html"}
@@ -185,7 +185,7 @@ def test_no_signer_names_phone_numbers_or_exact_places(client: TestClient, path:
     exact coordinates."""
     engine = make_engine(str(client.app.state.settings.database_url))  # type: ignore[attr-defined]
     with engine.connect() as conn:
-        names = [str(n) for (n,) in conn.execute(sa.select(Signer.__table__.c.name))]  # type: ignore[attr-defined]
+        names = [str(n) for (n,) in conn.execute(sa.select(tables.signers.c.name))]
     engine.dispose()
     assert len(names) >= len(parties.SIGNERS)
     exact = [s["location"][k] for s in SITES if "location" in s for k in ("lat", "lon")]

@@ -23,8 +23,8 @@ from traceability.log.checkpoint import open_checkpoint
 from traceability.log.entry import parse_leaf
 from traceability.log.note import NoteVerifier
 from traceability.log.proof_bundle import MAX_BUNDLE_INDICES
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import BatchEvent, LineageEdge
 
 ENTRIES = 41  # not a power of two: proofs near the right edge have border hashes
 
@@ -161,12 +161,12 @@ def index_batches(
     with ledger.engine.begin() as conn:
         for batch, indices in events.items():
             conn.execute(
-                sa.insert(BatchEvent.__table__),  # type: ignore[attr-defined]
+                sa.insert(tables.batch_events),
                 [{"batch": batch, "log_index": i, "type": "harvest"} for i in indices],
             )
         for k, (parent, child) in enumerate(edges):
             conn.execute(
-                sa.insert(LineageEdge.__table__),  # type: ignore[attr-defined]
+                sa.insert(tables.lineage),
                 {
                     "parent": parent,
                     "child": child,

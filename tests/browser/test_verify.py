@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from traceability.keys import key_id_for, raw_public_key
 from traceability.log.note import NoteSigner
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import BatchEvent, LineageEdge
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 INDICES = [0, 4, 8, 31, SEEDED_EVENTS - 1]  # both edges of the tree and a few between
@@ -309,7 +309,7 @@ def test_selftest_page_verifies_a_batch_by_id(
     try:  # the domain's index rows for two test batches, one the other's parent
         with engine.begin() as conn:
             conn.execute(
-                sa.insert(BatchEvent.__table__),  # type: ignore[attr-defined]
+                sa.insert(tables.batch_events),
                 [
                     {"batch": "BROWSER-PARENT", "log_index": 3, "type": "harvest"},
                     {"batch": "BROWSER-CHILD", "log_index": 20, "type": "processing"},
@@ -317,7 +317,7 @@ def test_selftest_page_verifies_a_batch_by_id(
                 ],
             )
             conn.execute(
-                sa.insert(LineageEdge.__table__),  # type: ignore[attr-defined]
+                sa.insert(tables.lineage),
                 {"parent": "BROWSER-PARENT", "child": "BROWSER-CHILD", "event_index": 20}
                 | {"quantity": "1.000", "unit": "kg"},
             )

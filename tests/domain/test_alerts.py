@@ -11,7 +11,7 @@ from story import LAB, World, body
 from traceability.domain.alerts import pending_envelopes
 from traceability.errors import InvalidInput
 from traceability.signers.registry import get_signer
-from traceability.storage.tables import Equivocation
+from traceability.storage import tables
 
 FAIL = {"item": "cadmium", "value": "1.4", "unit": "mg/kg"}
 
@@ -97,6 +97,8 @@ def test_two_services_logging_the_same_pending_alerts_do_not_equivocate(world: W
     assert [r.status for r in domain.ledger.append(second)] == ["duplicate"]
     assert domain.log_alerts() == []  # nothing left pending
     with domain.engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(Equivocation)).scalar() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(tables.equivocations)).scalar() == 0
+        )
     (alert,) = domain.alerts()
     assert alert.logged_index is not None

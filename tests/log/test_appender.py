@@ -22,9 +22,9 @@ from traceability.log.checkpointing import all_checkpoints
 from traceability.log.precheck import IN_PROCESS_BELOW
 from traceability.log.results import AppendResult
 from traceability.signers.registry import register_signer, revoke_signer
-from traceability.storage.tables import Equivocation
+from traceability.storage import tables
 
-_equivocations = Equivocation.__table__  # type: ignore[attr-defined]
+_equivocations = tables.equivocations
 
 
 def wire(envelope: dict[str, Any]) -> bytes:

@@ -31,8 +31,8 @@ from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
 from traceability.settings import Settings
 from traceability.signers.enrolment import enrol_device
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import LogEntry
 
 NOT_AUTHORIZED = 135
 """MQTT 5 reason code 0x87: the broker refused a CONNECT, SUBSCRIBE or PUBLISH."""
@@ -169,7 +169,7 @@ class Instance:
 
     def entries_of_id(self, key_id: str) -> int:
         """How many entries of the signer `key_id` the log holds."""
-        table = LogEntry.__table__  # type: ignore[attr-defined]
+        table = tables.log_entries
         query = sa.select(sa.func.count()).where(table.c.signer == key_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())

@@ -29,13 +29,13 @@ from traceability.key_wrapping import DEVELOPMENT_FAST, HEADER, LEGACY_HEADER, w
 from traceability.keys import decrypt_private_key, raw_private_key, raw_public_key
 from traceability.log.log_key import load_log_signer
 from traceability.settings import Settings
+from traceability.storage import tables
 from traceability.storage.db import make_engine
 from traceability.storage.migrate import upgrade
-from traceability.storage.tables import LogKey, RulesKey
 
 ORIGIN = "test.herbtrace/log"
 PASSPHRASE = "the log key passphrase of this test"  # noqa: S105 - a test value
-_keys = LogKey.__table__  # type: ignore[attr-defined]
+_keys = tables.log_keys
 
 
 def old_wrapping(key: Ed25519PrivateKey, passphrase: str) -> bytes:
@@ -227,7 +227,7 @@ def test_an_old_rules_key_is_rewrapped_when_first_loaded(
     """The rules key (in rules_keys, under the log key passphrase) stored with PBKDF2 is
     replaced by an Argon2id wrapping of the same key the first time it is loaded."""
     key = Ed25519PrivateKey.generate()
-    table = RulesKey.__table__  # type: ignore[attr-defined]
+    table = tables.rules_keys
     with engine.begin() as conn:
         conn.execute(
             table.insert().values(
@@ -255,7 +255,7 @@ def test_init_rewraps_old_server_keys_so_the_servers_role_never_has_to(
     server could not; the key stays the same and a second init has nothing to do."""
     engine, _ = old_log
     key = Ed25519PrivateKey.generate()
-    table = RulesKey.__table__  # type: ignore[attr-defined]
+    table = tables.rules_keys
     with engine.begin() as conn:
         conn.execute(
             table.insert().values(

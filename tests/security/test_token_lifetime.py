@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from traceability import users
 from traceability.ledger import initialise
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import ApiToken
 
 ATTACKER = ("198.51.100.7", 40000)
 HONEST = ("203.0.113.20", 40001)
@@ -46,7 +46,7 @@ def test_a_token_older_than_its_lifetime_gets_401(
     client, engine = served
     old = users.issue_token(engine, "op-a", "old")
     young = users.issue_token(engine, "op-a", "young")
-    table = ApiToken.__table__  # type: ignore[attr-defined]
+    table = tables.api_tokens
     now = datetime.now(UTC)
     with engine.begin() as conn:
         for issued, age in ((old, 91), (young, 89)):

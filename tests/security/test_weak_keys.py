@@ -24,8 +24,8 @@ from traceability.envelope import GENESIS_PREV
 from traceability.errors import WeakPublicKey
 from traceability.keys import check_public_key, key_id_for
 from traceability.signers.registry import list_signers
+from traceability.storage import tables
 from traceability.storage.db import make_engine
-from traceability.storage.tables import Signer
 
 P = 2**255 - 19
 IDENTITY = (1).to_bytes(32, "little")
@@ -122,7 +122,7 @@ def _insert_weak_signer(url: str, public_key: bytes, name: str) -> str:
     try:
         with engine.begin() as conn:
             conn.execute(
-                Signer.__table__.insert().values(  # type: ignore[attr-defined]
+                tables.signers.insert().values(
                     key_id=key_id,
                     public_key=public_key,
                     name=name,

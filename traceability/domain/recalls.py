@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from traceability.domain import state
 from traceability.errors import InvalidInput
 from traceability.log.entry import parse_leaf
-from traceability.storage.tables import LogEntry
+from traceability.storage import tables
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
 
 
 @dataclass(frozen=True)

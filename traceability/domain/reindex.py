@@ -24,13 +24,13 @@ from traceability.errors import RuleViolation
 from traceability.log.entry import parse_leaf
 from traceability.log.reading import log_size
 from traceability.signers.registry import SignerInfo, signers_by_id
+from traceability.storage import tables
 from traceability.storage.db import write_transaction
-from traceability.storage.tables import LogEntry
 
 if TYPE_CHECKING:
     from traceability.domain.policy import DomainPolicy
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
 
 PAGE = 2000
 """Entries read per query while replaying."""

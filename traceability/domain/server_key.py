@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.errors import ConfigurationError
 from traceability.key_wrapping import RECOMMENDED, Argon2Cost, is_legacy
 from traceability.keys import decrypt_private_key, encrypt_private_key, raw_public_key
+from traceability.storage import tables
 from traceability.storage.db import WRITE
-from traceability.storage.tables import RulesKey
 
-_keys = RulesKey.__table__  # type: ignore[attr-defined]
+_keys = tables.rules_keys
 PASSPHRASE_VARIABLE = "HERBTRACE_LOG_KEY_PASSPHRASE"  # noqa: S105 - a name, not a secret
 
 

@@ -9,30 +9,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from traceability.storage import tables
 from traceability.storage.db import driver_rows, marks
-from traceability.storage.tables import (
-    AlertRow,
-    Batch,
-    BatchEvent,
-    DomainMeta,
-    LineageEdge,
-    Organisation,
-    SensorExcursion,
-    ShipmentRow,
-    Site,
-    UnitRow,
-)
 
-organisations: sa.Table = Organisation.__table__  # type: ignore[attr-defined]
-sites: sa.Table = Site.__table__  # type: ignore[attr-defined]
-batches: sa.Table = Batch.__table__  # type: ignore[attr-defined]
-lineage: sa.Table = LineageEdge.__table__  # type: ignore[attr-defined]
-units: sa.Table = UnitRow.__table__  # type: ignore[attr-defined]
-batch_events: sa.Table = BatchEvent.__table__  # type: ignore[attr-defined]
-shipments: sa.Table = ShipmentRow.__table__  # type: ignore[attr-defined]
-alerts: sa.Table = AlertRow.__table__  # type: ignore[attr-defined]
-excursions: sa.Table = SensorExcursion.__table__  # type: ignore[attr-defined]
-meta: sa.Table = DomainMeta.__table__  # type: ignore[attr-defined]
+organisations: sa.Table = tables.organisations
+sites: sa.Table = tables.sites
+batches: sa.Table = tables.batches
+lineage: sa.Table = tables.lineage
+units: sa.Table = tables.units
+batch_events: sa.Table = tables.batch_events
+shipments: sa.Table = tables.shipments
+alerts: sa.Table = tables.alerts
+excursions: sa.Table = tables.sensor_excursions
+meta: sa.Table = tables.domain_meta
 
 INDEX_TABLES: tuple[sa.Table, ...] = (
     organisations,

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from traceability.domain.lineage import upstream_ids
 from traceability.errors import InvalidInput, NotFound
 from traceability.log.proof_bundle import MAX_BUNDLE_INDICES, ProofBundle, bundle_in
+from traceability.storage import tables
 from traceability.storage.db import read_transaction
-from traceability.storage.tables import BatchEvent
 
-_batch_events = BatchEvent.__table__  # type: ignore[attr-defined]
+_batch_events = tables.batch_events
 
 Scope = Literal["batch", "trace"]
 """`batch`: the entries recorded on the batch itself; `trace`: also on every batch upstream."""

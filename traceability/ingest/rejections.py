@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.settings import Settings
+from traceability.storage import tables
 from traceability.storage.db import WRITE
-from traceability.storage.tables import RejectedMessage
 
-_rejected = RejectedMessage.__table__  # type: ignore[attr-defined]
+_rejected = tables.rejected_messages
 
 MAX_STORED_PAYLOAD = 65_536
 """Bytes of a refused message kept; `payload_size` records how long it really was."""

@@ -28,13 +28,14 @@ from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
 from traceability.log.tree_store import frontier
 from traceability.signers.registry import require_signer, signers_by_id
+from traceability.storage import tables
 from traceability.storage.db import write_transaction
-from traceability.storage.tables import Equivocation, LogEntry, TreeNode, node_id
+from traceability.storage.tables import node_id
 from traceability.types import LeafHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
-_nodes = TreeNode.__table__  # type: ignore[attr-defined]
-_equivocations = Equivocation.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
+_nodes = tables.tree_nodes
+_equivocations = tables.equivocations
 
 
 @dataclass(frozen=True, slots=True)

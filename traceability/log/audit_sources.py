@@ -13,10 +13,10 @@ from traceability.log.audit_pages import EntryPages, tile_pages, worker_url
 from traceability.log.entry_check import StoredRow
 from traceability.log.reading import log_size
 from traceability.signers.registry import SignerInfo, list_signers
+from traceability.storage import tables
 from traceability.storage.db import driver_rows
-from traceability.storage.tables import CheckpointRow
 
-_checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
+_checkpoints = tables.checkpoints
 
 CHUNK = 2000
 _NODES_PAGE = (

@@ -14,10 +14,10 @@ from traceability.log.checkpoint import Checkpoint, sign_checkpoint
 from traceability.log.note import NoteSigner
 from traceability.log.reading import log_size
 from traceability.log.tree_store import root_at
+from traceability.storage import tables
 from traceability.storage.db import write_transaction
-from traceability.storage.tables import CheckpointRow
 
-_checkpoints = CheckpointRow.__table__  # type: ignore[attr-defined]
+_checkpoints = tables.checkpoints
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,9 @@ from traceability.errors import ConfigurationError
 from traceability.key_wrapping import RECOMMENDED, Argon2Cost, describe, is_legacy
 from traceability.keys import decrypt_private_key, encrypt_private_key, raw_public_key
 from traceability.log.note import NoteSigner, NoteVerifier, note_key_id
-from traceability.storage.tables import LogKey
+from traceability.storage import tables
 
-_keys = LogKey.__table__  # type: ignore[attr-defined]
+_keys = tables.log_keys
 
 
 def create_log_key(

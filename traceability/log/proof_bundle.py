@@ -19,11 +19,11 @@ from traceability.log.checkpointing import StoredCheckpoint, latest_checkpoint_i
 from traceability.log.merkle import NodeID
 from traceability.log.tree_store import fetch_nodes, inclusion_proofs
 from traceability.signers.registry import SignerInfo, require_signer, signers_by_id
+from traceability.storage import tables
 from traceability.storage.db import read_transaction
-from traceability.storage.tables import LogEntry
 from traceability.types import LeafHash, NodeHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
 
 MAX_BUNDLE_INDICES = 500
 """Most entries one bundle may name: bounds the response and the node look-up."""

@@ -14,11 +14,11 @@ from traceability.envelope import GENESIS_PREV, ParsedEnvelope
 from traceability.errors import ChainMismatch, Refused, SequenceConflict
 from traceability.log.entry import parse_leaf
 from traceability.log.results import AppendResult
+from traceability.storage import tables
 from traceability.storage.db import driver_rows, marks
-from traceability.storage.tables import LogEntry
 from traceability.types import EnvelopeHash, LeafHash
 
-_entries = LogEntry.__table__  # type: ignore[attr-defined]
+_entries = tables.log_entries
 
 
 @dataclass

@@ -12,11 +12,12 @@ from traceability.log import merkle
 from traceability.log.merkle import NodeID
 from traceability.log.node_cache import cache_for
 from traceability.log.reading import log_size
+from traceability.storage import tables
 from traceability.storage.db import driver_rows, is_sqlite, marks
-from traceability.storage.tables import TreeNode, node_id
+from traceability.storage.tables import node_id
 from traceability.types import NodeHash
 
-_nodes = TreeNode.__table__  # type: ignore[attr-defined]
+_nodes = tables.tree_nodes
 
 
 ARRAYS_FROM = 64

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from traceability.scans.marks import Place, distance_km
-from traceability.storage.tables import ScanRow
+from traceability.storage import tables
 
-scans: sa.Table = ScanRow.__table__  # type: ignore[attr-defined]
+scans: sa.Table = tables.scans
 
 
 def utc(value: datetime) -> datetime:

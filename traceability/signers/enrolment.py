@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
 from traceability.keys import key_id_for
 from traceability.signers.registry import SignerInfo, get_signer_in, register_signer, revoke_signer
-from traceability.storage.tables import Device
+from traceability.storage import tables
 
-_devices = Device.__table__  # type: ignore[attr-defined]
+_devices = tables.devices
 
 PASSWORD_BYTES = 24
 """Random bytes in a broker password (URL-safe base64: 32 characters)."""

@@ -14,11 +14,11 @@ from traceability.errors import InvalidInput, SignerNotActive, UnknownSigner
 from traceability.keys import key_id_for, load_public_key
 from traceability.log.entry import format_time
 from traceability.log.sequencing import last_received
+from traceability.storage import tables
 from traceability.storage.db import WRITE, write_transaction
-from traceability.storage.tables import Signer
 from traceability.types import KeyID
 
-_signers = Signer.__table__  # type: ignore[attr-defined]
+_signers = tables.signers
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 """No validity or revocation time of the registry is earlier (the log's times are all later)."""

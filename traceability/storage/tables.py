@@ -1,4 +1,9 @@
-"""The database tables of the log and the signer registry (created by the Alembic migrations)."""
+"""The database tables of the log and the signer registry (created by the Alembic migrations).
+
+Each table is declared once as a SQLModel class and exported beside it as its typed Core
+`sa.Table` (`log_entries`, `signers`, ...): the code queries those, never the classes, whose
+`__table__` SQLModel leaves untyped.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 APPEND_ONLY_TABLES = ("log_entries", "tree_nodes", "checkpoints", "equivocations", "log_keys")
 """Tables whose rows the database itself refuses to UPDATE or DELETE (triggers)."""
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """The Core table SQLAlchemy mapped `model` to (the SQLModel class's `__table__`)."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 class Signer(SQLModel, table=True):
@@ -31,6 +44,9 @@ class Signer(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+signers = _table(Signer)
+
+
 class LogKey(SQLModel, table=True):
     """The log's checkpoint signing key; the private half is PKCS#8 encrypted at rest."""
 
@@ -40,6 +56,9 @@ class LogKey(SQLModel, table=True):
     public_key: bytes = Field(sa_type=sa.LargeBinary)
     encrypted_private_key: bytes = Field(sa_type=sa.LargeBinary)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+log_keys = _table(LogKey)
 
 
 class LogEntry(SQLModel, table=True):
@@ -56,6 +75,9 @@ class LogEntry(SQLModel, table=True):
     envelope_hash: bytes = Field(sa_type=sa.LargeBinary)  # unique through (signer, seq)
 
 
+log_entries = _table(LogEntry)
+
+
 class TreeNode(SQLModel, table=True):
     """An interior node of the Merkle tree (level >= 1): node_id = level << 56 | index."""
 
@@ -63,6 +85,9 @@ class TreeNode(SQLModel, table=True):
 
     node_id: int = Field(sa_column=sa.Column(KEY, primary_key=True, autoincrement=False))
     hash: bytes = Field(sa_type=sa.LargeBinary)
+
+
+tree_nodes = _table(TreeNode)
 
 
 class CheckpointRow(SQLModel, table=True):
@@ -74,6 +99,9 @@ class CheckpointRow(SQLModel, table=True):
     root: bytes = Field(sa_type=sa.LargeBinary)
     note: str
     issued_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+checkpoints = _table(CheckpointRow)
 
 
 class Equivocation(SQLModel, table=True):
@@ -91,6 +119,9 @@ class Equivocation(SQLModel, table=True):
     received_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+equivocations = _table(Equivocation)
+
+
 def node_id(level: int, index: int) -> int:
     """Pack a (level, index) tree position into the tree_nodes primary key."""
     return (level << 56) | index
@@ -106,6 +137,9 @@ class Device(SQLModel, table=True):
     site: str = Field(max_length=200)
     broker_username: str = Field(max_length=64, unique=True)
     enrolled_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+devices = _table(Device)
 
 
 class RejectedMessage(SQLModel, table=True):
@@ -130,6 +164,9 @@ class RejectedMessage(SQLModel, table=True):
     payload_size: int
 
 
+rejected_messages = _table(RejectedMessage)
+
+
 class SequenceGapRow(SQLModel, table=True):
     """A device's missing sequence numbers, as the ingest gateway detected them."""
 
@@ -141,6 +178,9 @@ class SequenceGapRow(SQLModel, table=True):
     missing_to: int = Field(sa_type=sa.BigInteger)
     next_seq: int = Field(sa_type=sa.BigInteger)
     detected_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+sequence_gaps = _table(SequenceGapRow)
 
 
 class User(SQLModel, table=True):
@@ -155,6 +195,9 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
 
 
+users = _table(User)
+
+
 class ApiToken(SQLModel, table=True):
     """A bearer token of a user, stored only as SHA-256 of the token text (see users.py)."""
 
@@ -166,6 +209,9 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+api_tokens = _table(ApiToken)
 
 
 # --- The domain indexes beside the log (traceability/domain): rebuildable, not append-only ---
@@ -186,6 +232,9 @@ class Organisation(SQLModel, table=True):
     updated_index: int = Field(sa_type=sa.BigInteger)
 
 
+organisations = _table(Organisation)
+
+
 class Site(SQLModel, table=True):
     """A registered site of an organisation (from its latest `site` event)."""
 
@@ -197,6 +246,9 @@ class Site(SQLModel, table=True):
     kind: str = Field(max_length=32)
     registered_index: int = Field(sa_type=sa.BigInteger)
     updated_index: int = Field(sa_type=sa.BigInteger)
+
+
+sites = _table(Site)
 
 
 class Batch(SQLModel, table=True):
@@ -229,6 +281,9 @@ class Batch(SQLModel, table=True):
     created_index: int = Field(sa_type=sa.BigInteger)
 
 
+batches = _table(Batch)
+
+
 class LineageEdge(SQLModel, table=True):
     """An edge of the lineage DAG: `quantity` of `parent` went into `child` at `event_index`."""
 
@@ -240,6 +295,9 @@ class LineageEdge(SQLModel, table=True):
     event_index: int = Field(sa_type=sa.BigInteger, primary_key=True)
     quantity: str = Field(max_length=32)
     unit: str = Field(max_length=8)
+
+
+lineage = _table(LineageEdge)
 
 
 class UnitRow(SQLModel, table=True):
@@ -256,6 +314,9 @@ class UnitRow(SQLModel, table=True):
     sold_index: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
+units = _table(UnitRow)
+
+
 class BatchEvent(SQLModel, table=True):
     """The index from a batch to the log entries recorded on it."""
 
@@ -264,6 +325,9 @@ class BatchEvent(SQLModel, table=True):
     batch: str = Field(primary_key=True, max_length=ID)
     log_index: int = Field(sa_type=sa.BigInteger, primary_key=True)
     type: str = Field(max_length=32)
+
+
+batch_events = _table(BatchEvent)
 
 
 class ShipmentRow(SQLModel, table=True):
@@ -279,6 +343,9 @@ class ShipmentRow(SQLModel, table=True):
     shipped_index: int = Field(sa_type=sa.BigInteger)
     received_index: int | None = Field(default=None, sa_type=sa.BigInteger)
     received_site: str | None = Field(default=None, max_length=ID)
+
+
+shipments = _table(ShipmentRow)
 
 
 class AlertRow(SQLModel, table=True):
@@ -302,6 +369,9 @@ class AlertRow(SQLModel, table=True):
     logged_index: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
+alerts = _table(AlertRow)
+
+
 class SensorExcursion(SQLModel, table=True):
     """A sensor's open excursion outside a batch's storage range (cold-chain rule state)."""
 
@@ -314,6 +384,9 @@ class SensorExcursion(SQLModel, table=True):
     alerted: bool = False
 
 
+sensor_excursions = _table(SensorExcursion)
+
+
 class DomainMeta(SQLModel, table=True):
     """Bookkeeping of the indexes, e.g. `projected_through`: the last log index applied."""
 
@@ -321,6 +394,9 @@ class DomainMeta(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=200)
+
+
+domain_meta = _table(DomainMeta)
 
 
 class RulesKey(SQLModel, table=True):
@@ -332,6 +408,9 @@ class RulesKey(SQLModel, table=True):
     public_key: bytes = Field(sa_type=sa.LargeBinary)
     encrypted_private_key: bytes = Field(sa_type=sa.LargeBinary)
     created_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+
+
+rules_keys = _table(RulesKey)
 
 
 # --- Consumer scans of unit codes (traceability/scans/counter.py): not in the log ---
@@ -362,3 +441,6 @@ class ScanRow(SQLModel, table=True):
     scanners: int
     far_km: int
     signal: str | None = Field(default=None, max_length=16)
+
+
+scans = _table(ScanRow)
