@@ -7,9 +7,9 @@ import json
 import pytest
 import sqlalchemy as sa
 from read_support import read
-from story import LAB, World, body
+from story import COOP, LAB, PHARMACY, PLANT, World, body
 
-from traceability.domain.alerts import list_alerts, pending_envelopes
+from traceability.domain.alerts import alert_concerns, list_alerts, pending_envelopes
 from traceability.domain.history import batch_events
 from traceability.errors import InvalidInput
 from traceability.signers.registry import get_signer
@@ -58,6 +58,24 @@ def test_alerts_are_listed_newest_first_by_kind_and_page(world: World) -> None:
     assert read(domain.engine, list_alerts, batch="JA-HS-2026-001") == listed[1:]
     with pytest.raises(InvalidInput):
         read(domain.engine, list_alerts, limit=0)
+
+
+def test_an_organisation_lists_the_alerts_about_its_batches(world: World) -> None:
+    """`organisation` keeps the alerts that concern it; paging on from no alert is invalid."""
+    world.red_ginseng()
+    world.ok(LAB, body("quality_test", result="fail", items=[FAIL]), "inspector")
+    engine = world.domain.engine
+    (alert,) = read(engine, list_alerts)
+    concerned = []
+    for org in (COOP, PLANT, LAB, PHARMACY):
+        listed = read(engine, list_alerts, organisation=org)
+        assert listed in ([], [alert])
+        if listed:
+            concerned.append(org)
+        assert bool(listed) == read(engine, alert_concerns, alert, org)
+    assert concerned == [PLANT]  # the plant owns and holds the failed batch
+    with pytest.raises(InvalidInput, match="no alert"):
+        read(engine, list_alerts, after="AL-none")
 
 
 def test_only_the_rules_signer_logs_alerts(world: World) -> None:
