@@ -8,16 +8,16 @@ packed units tallied by status. It is what the regulator page draws (`api/lineag
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from traceability.domain import state
-from traceability.domain.lineage import TraceBatch, trace_backward, trace_forward
+from traceability.domain.batches import BatchRecord
+from traceability.domain.history import entry_types
+from traceability.domain.lineage import trace_backward, trace_forward
+from traceability.domain.units import status_counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ class Lineage:
         return asdict(self)
 
 
-def _node(batch: TraceBatch, herb_name: Callable[[str], str]) -> LineageNode:
+def _node(batch: BatchRecord, herb_name: Callable[[str], str]) -> LineageNode:
     return LineageNode(
         id=batch.id,
         herb=batch.herb,
@@ -92,31 +92,11 @@ def _node(batch: TraceBatch, herb_name: Callable[[str], str]) -> LineageNode:
     )
 
 
-def _event_types(conn: Connection, indices: set[int]) -> dict[int, str]:
-    """The entry type of each log index, as `batch_events` indexed it."""
-    if not indices:
-        return {}
-    t = state.batch_events
-    rows = conn.execute(
-        sa.select(t.c.log_index, t.c.type).where(t.c.log_index.in_(sorted(indices))).distinct()
-    )
-    return {int(index): str(kind) for index, kind in rows}
-
-
 def _tallies(conn: Connection, batches: list[str]) -> list[UnitTally]:
     """Each batch's units counted by status, for the batches that have units."""
-    t = state.units
-    counts: dict[str, Counter[str]] = {}
-    rows = conn.execute(
-        sa.select(t.c.batch, t.c.status, sa.func.count())
-        .where(t.c.batch.in_(batches))
-        .group_by(t.c.batch, t.c.status)
-    )
-    for batch, status, count in rows:
-        counts.setdefault(str(batch), Counter())[str(status)] += int(count)
     return [
         UnitTally(batch, sum(c.values()), c["recalled"], dict(sorted(c.items())))
-        for batch, c in sorted(counts.items())
+        for batch, c in sorted(status_counts(conn, batches).items())
     ]
 
 
@@ -128,7 +108,7 @@ def build_lineage(
     forward = trace_forward(conn, batch_id)
     found = {b.id: b for b in (*back.batches, *forward.batches)}
     edges = {(e.parent, e.child, e.event_index): e for e in (*back.edges, *forward.edges)}
-    types = _event_types(conn, {e.event_index for e in edges.values()})
+    types = entry_types(conn, {e.event_index for e in edges.values()})
     nodes = [_node(b, herb_name) for b in sorted(found.values(), key=_log_order)]
     links = [
         LineageLink(
@@ -146,5 +126,5 @@ def build_lineage(
     )
 
 
-def _log_order(batch: TraceBatch) -> tuple[int, str]:
+def _log_order(batch: BatchRecord) -> tuple[int, str]:
     return batch.created_index, batch.id

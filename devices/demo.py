@@ -25,6 +25,7 @@ from traceability.demo.parties import SIGNERS, DemoSigner
 from traceability.demo.seed import register_demo_signers, sign_events
 from traceability.demo.stories import events_from
 from traceability.demo.story import Event, utc_text
+from traceability.domain.alerts import list_alerts
 from traceability.domain.service import Domain
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
@@ -196,7 +197,8 @@ class DemoRun:
                 report.rejected.append(f"{device.device_id}: {rejected} rejected")
         domain.log_alerts()
         report.log_size = domain.ledger.size()
-        report.alerts = len(domain.alerts(limit=1000))
+        with domain.engine.connect() as conn:
+            report.alerts = len(list_alerts(conn, limit=1000))
         return report
 
     def _others_pending(self, device: Device) -> bool:

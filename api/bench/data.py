@@ -17,6 +17,7 @@ from traceability.bench.trace_story import GTIN, UNIT_SERIAL, record_story
 from traceability.demo import seed_events
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
+from traceability.domain.units import get_unit
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.settings import Settings
@@ -60,7 +61,7 @@ def build(url: str, background: int) -> LookupData:
         with domain.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
             batches = conn.exec_driver_sql("SELECT count(*) FROM batches").scalar_one()
-        unit = domain.unit(GTIN, UNIT_SERIAL)
+            unit = get_unit(conn, GTIN, UNIT_SERIAL)
         size = domain.ledger.size()
     return LookupData(
         url=url,

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EngineDep, organisation_param, require
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
-from traceability.domain import listings
-from traceability.domain.queries import AlertView, get_alert
+from traceability.domain import alerts as alert_store
+from traceability.domain.alerts import AlertView, alert_concerns, get_alert
 from traceability.errors import NotFound
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -64,7 +64,7 @@ def _alert_organisation() -> Any:
         def concerns() -> bool:
             with engine.connect() as conn:
                 try:
-                    return listings.alert_concerns(conn, get_alert(conn, alert_id), organisation)
+                    return alert_concerns(conn, get_alert(conn, alert_id), organisation)
                 except NotFound:
                     return False
 
@@ -95,7 +95,7 @@ def list_alerts(
     `?organisation=` their own and see the alerts about it (its batches, owned or held, and
     alerts whose subject it is)."""
     with engine.connect() as conn:
-        rows = listings.list_alerts(
+        rows = alert_store.list_alerts(
             conn,
             organisation=organisation,
             kind=kind,

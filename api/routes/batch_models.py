@@ -6,16 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from traceability.domain.batches import BatchRecord
 from traceability.domain.history import HistoryEntry
 from traceability.domain.lineage import (
     BackwardTrace,
     ForwardTrace,
-    TraceBatch,
     TraceEdge,
     TraceEvent,
     TraceUnit,
 )
-from traceability.domain.queries import BatchView
 
 
 class BatchOut(BaseModel):
@@ -41,9 +40,11 @@ class BatchOut(BaseModel):
     created_index: int = Field(description="log index of the event that made it")
 
 
-def batch_out(view: BatchView) -> BatchOut:
-    """The response model of a batch."""
-    return BatchOut(**view.to_json())
+def batch_out(record: BatchRecord) -> BatchOut:
+    """The response model of a batch (its `shipment` shown as `in_transit`)."""
+    data = record.to_json()
+    data["in_transit"] = data.pop("shipment")
+    return BatchOut(**data)
 
 
 class BatchEventOut(BaseModel):
@@ -61,6 +62,22 @@ class BatchEventOut(BaseModel):
 def event_out(entry: HistoryEntry) -> BatchEventOut:
     """The response model of a history entry."""
     return BatchEventOut(**entry.to_json())
+
+
+class TraceBatch(BaseModel):
+    """A batch on a trace."""
+
+    id: str
+    herb: str
+    kind: str
+    origin_site: str | None
+    owner: str
+    custodian: str
+    quantity: str
+    unit: str
+    status: str
+    quality: str
+    created_index: int
 
 
 class TraceOut(BaseModel):

@@ -23,10 +23,9 @@ from api.routes.batch_models import (
     trace_out,
 )
 from api.routes.proofs import ProofBundleOut, bundle_out
+from traceability.domain import batches
 from traceability.domain.history import batch_history
 from traceability.domain.lineage import trace_backward, trace_forward
-from traceability.domain.listings import BatchFilter, list_batches
-from traceability.domain.queries import get_batch
 from traceability.facts.proofs import Scope, batch_bundle
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -95,9 +94,9 @@ def list_batches_route(
     """List batches by ID, filtered. Regulators and admins see every batch; an operator
     names its own organisation as `organisation`, `owner` or `custodian` (the first given
     is the one checked), so it lists only batches it owns or holds."""
-    where = BatchFilter(herb, status, owner, custodian, site, organisation)
+    where = batches.BatchFilter(herb, status, owner, custodian, site, organisation)
     with engine.connect() as conn:
-        rows = list_batches(conn, where, after=after, limit=limit + 1)
+        rows = batches.list_batches(conn, where, after=after, limit=limit + 1)
     return key_page_of(rows, limit, lambda b: b.id, batch_out)
 
 
@@ -106,7 +105,7 @@ def read_batch(engine: EngineDep, batch_id: BatchId) -> BatchOut:
     """One batch: what it is, how much is left, who owns and holds it, its status and quality.
     Everything here is also in the public log, and it names no person."""
     with engine.connect() as conn:
-        return batch_out(get_batch(conn, batch_id))
+        return batch_out(batches.read_batch(conn, batch_id))
 
 
 @router.get("/{batch_id}/events", responses=error_responses(404, 422))

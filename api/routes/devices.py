@@ -21,7 +21,7 @@ from api.deps import EngineDep, organisation_param, require, require_body
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from api.services import BrokerAccountsDep
-from traceability.domain import state
+from traceability.domain.sites import get_site
 from traceability.errors import InvalidInput, NotFound
 from traceability.signers.enrolment import (
     DeviceInfo,
@@ -165,10 +165,11 @@ def _public_key(text: str) -> bytes:
 
 
 def _check_site(engine: Engine, organisation: str, site: str) -> None:
-    with engine.connect() as conn:
-        owner = state.site_organisation(conn, site)
-    if owner is None:
-        raise InvalidInput(f"site {site} is not registered")
+    try:
+        with engine.connect() as conn:
+            owner = get_site(conn, site).organisation
+    except NotFound as exc:
+        raise InvalidInput(f"site {site} is not registered") from exc
     if owner != organisation:
         raise InvalidInput(f"site {site} belongs to {owner}, not {organisation}")
 

@@ -14,7 +14,11 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
-from traceability.domain.listings import OrganisationView, get_organisation, list_organisations
+from traceability.domain.organisations import (
+    OrganisationView,
+    get_organisation,
+    list_organisations,
+)
 
 router = APIRouter(prefix="/v1/organisations", tags=["organisations"])
 

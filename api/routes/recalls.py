@@ -14,8 +14,8 @@ from api.errors import error_responses
 from api.pagination import MAX_ID, Limit, Page, page_of
 from api.services import DomainDep, RecallOfficeDep
 from traceability.domain import recalls as recall_store
+from traceability.domain.batches import read_batch
 from traceability.domain.lineage import trace_forward
-from traceability.domain.queries import get_batch
 from traceability.errors import RuleViolation
 from traceability.users import Principal
 
@@ -96,7 +96,7 @@ def create_recall(
     proves). 404 for an
     unknown batch; 409 when the rules refuse (already recalled: `batch_recalled`)."""
     with domain.engine.connect() as conn:
-        batch = get_batch(conn, recall.batch)  # NotFound before anything is signed
+        batch = read_batch(conn, recall.batch)  # NotFound before anything is signed
     if batch.status == "recalled":  # refused here, so the office raises no alert about itself
         raise RuleViolation("batch_recalled", f"batch {batch.id} is already recalled")
     signed = office.recall(
@@ -148,7 +148,10 @@ async def list_recalls(
     recalls that reached batches it owns or holds."""
 
     def read(e: Engine) -> list[recall_store.RecallEntry]:
-        return recall_store.list_recalls(e, organisation=organisation, after=after, limit=limit + 1)
+        with e.connect() as conn:
+            return recall_store.list_recalls(
+                conn, organisation=organisation, after=after, limit=limit + 1
+            )
 
     rows = await run_in_threadpool(read, engine)
     return page_of(rows, limit, lambda r: r.index, lambda r: RecallEntryOut(**r.to_json()))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentPrincipal, EngineDep
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
-from traceability.domain.listings import SiteView, get_site, list_sites
+from traceability.domain.sites import SiteView, get_site, list_sites
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
 

@@ -15,11 +15,16 @@ from typing import Any
 import pytest
 from api_support import WHO, Callers, api_settings
 from fastapi.testclient import TestClient
+from read_support import read
 
 from api.main import create_app
 from traceability.bench.scratch_db import scratch_postgres
 from traceability.demo import seed_events
+from traceability.domain.batches import read_batch
+from traceability.domain.history import batch_events
+from traceability.domain.lineage import trace_backward, trace_forward
 from traceability.domain.service import Domain
+from traceability.domain.units import batch_units
 from traceability.ledger import initialise
 from traceability.log.audit import Auditor
 from traceability.log.bundle import BundleSource
@@ -117,8 +122,8 @@ def test_page_and_checkpoints_are_public(desk: Desk) -> None:
 
 def trace_ids(desk: Desk, batch: str) -> tuple[set[str], set[str]]:
     """The batches upstream and downstream of `batch` (itself excluded), from the domain."""
-    up = {b.id for b in desk.domain.trace_back_batch(batch).batches} - {batch}
-    down = {b.id for b in desk.domain.trace_forward(batch).batches} - {batch}
+    up = {b.id for b in read(desk.domain.engine, trace_backward, batch).batches} - {batch}
+    down = {b.id for b in read(desk.domain.engine, trace_forward, batch).batches} - {batch}
     return up, down
 
 
@@ -132,13 +137,15 @@ def test_lineage_json_is_both_traces_with_events_and_unit_tallies(desk: Desk, ba
     assert {n["id"] for n in body["nodes"]} == up | down | {batch}
     by_id = {n["id"]: n for n in body["nodes"]}
     for node_id, node in by_id.items():
-        assert node["status"] == desk.domain.batch(node_id).status
+        assert node["status"] == read(desk.domain.engine, read_batch, node_id).status
     assert by_id[batch]["herb_name"] in ("人参", "五味子")
     for edge in body["links"]:
-        events = {e.log_index: e.type for e in desk.domain.events(edge["child"])}
+        events = {
+            e.log_index: e.type for e in read(desk.domain.engine, batch_events, edge["child"])
+        }
         assert edge["event"] == events[edge["event_index"]]
     for tally in body["units"]:
-        units = desk.domain.units(tally["batch"])
+        units = read(desk.domain.engine, batch_units, tally["batch"])
         assert tally["total"] == len(units) > 0
         assert tally["recalled"] == sum(u.status == "recalled" for u in units)
         assert sum(tally["by_status"].values()) == tally["total"]
@@ -167,7 +174,7 @@ def test_lineage_svg_is_well_formed_and_draws_every_batch_of_the_trace(
     }
     assert set(drawn) == up | down | {batch}
     for batch_id, group in drawn.items():
-        view = desk.domain.batch(batch_id)
+        view = read(desk.domain.engine, read_batch, batch_id)
         assert (group.get("data-status"), group.get("data-quality")) == (view.status, view.quality)
     edges = [g for g in svg.iterfind(".//svg:g", NS) if g.get("class") == "edge"]
     assert {g.get("data-event") for g in edges} >= {"harvest"}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from read_support import read
 from support import run_herbtrace
 
 from traceability.bench.trace import build_background, record_story, run
+from traceability.domain.lineage import trace_forward, trace_unit
 from traceability.domain.service import Domain
 from traceability.ledger import initialise
 from traceability.settings import Settings
@@ -31,11 +33,11 @@ def test_the_background_traces_like_recorded_batches(tmp_path: Path) -> None:
     with Domain(settings) as domain:
         record_story(domain)
         assert build_background(domain, 1_000, 10_000) == (1_000, 10_000, 2_000)
-        back = domain.trace_back("06901234560008", "7-1-3")
+        back = read(domain.engine, trace_unit, "06901234560008", "7-1-3")
         assert [o.id for o in back.origins] == ["G7-P"]
         assert {b.id for b in back.batches} == {"G7-P", "G7-H", "G7-X", "G7-M", "G7-S2", "G7-K2"}
         assert len(back.events) == 60
-        forward = domain.trace_forward("G7-P")
+        forward = read(domain.engine, trace_forward, "G7-P")
         assert len(forward.batches) == 10
         assert len(forward.units) == 20
 

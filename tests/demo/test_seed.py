@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from read_support import read
 from sqlalchemy.engine import Engine
 from support import TestSigner, run_herbtrace, settings_for
 
@@ -19,7 +20,11 @@ from traceability.demo.ginseng import RED_GINSENG_GTIN, ginseng
 from traceability.demo.places import ORGANISATIONS
 from traceability.demo.seed import DEMO_KEY_LABEL
 from traceability.demo.story import serials
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
+from traceability.domain.lineage import trace_unit
 from traceability.domain.service import Domain
+from traceability.domain.units import batch_units, get_unit
 from traceability.errors import ConfigurationError, InvalidInput
 from traceability.ledger import Ledger, initialise
 from traceability.log.audit import Auditor
@@ -79,13 +84,16 @@ def check_seeded(domain: Domain, count: int) -> None:
     results = seed_events(domain, count)
     assert len(results) == count
     assert refused(results) == []
-    alerts = Counter(a.kind for a in domain.alerts(limit=1000))
+    alerts = Counter(a.kind for a in read(domain.engine, list_alerts, limit=1000))
     assert alerts == expected_alerts(count)
     assert domain.ledger.size() == count + sum(alerts.values())
     if count >= 200:
-        assert domain.batch("JA-HS-2026-00000").quality == "passed"  # failed, then retested
-        assert domain.batch("JA-HS-2026-00002-P").status == "recalled"
-        assert {u.status for u in domain.units("JA-HS-2026-00002-P")} == {"recalled"}
+        # failed, then retested
+        assert read(domain.engine, read_batch, "JA-HS-2026-00000").quality == "passed"
+        assert read(domain.engine, read_batch, "JA-HS-2026-00002-P").status == "recalled"
+        assert {u.status for u in read(domain.engine, batch_units, "JA-HS-2026-00002-P")} == {
+            "recalled"
+        }
 
 
 def test_a_few_hundred_demo_events_are_all_accepted_on_sqlite(domain: Domain) -> None:
@@ -100,13 +108,13 @@ def test_a_sold_box_traces_back_to_its_planting(domain: Domain) -> None:
     planting at 抚松 it came from, six years earlier."""
     assert refused(seed_events(domain, 130)) == []
     box = serials("RS", 1, 1)[0]
-    assert domain.unit(RED_GINSENG_GTIN, box).status == "sold"
-    trace = domain.trace_back(RED_GINSENG_GTIN, box)
+    assert read(domain.engine, get_unit, RED_GINSENG_GTIN, box).status == "sold"
+    trace = read(domain.engine, trace_unit, RED_GINSENG_GTIN, box)
     assert [(o.id, o.origin_site) for o in trace.origins] == [("FS-PL-2020-00001", p.FUSONG_BASE)]
     steps = {e.type for e in trace.events}
     assert steps >= {"planting", "cultivation_input", "harvest", "fresh_processing", "ship",
                      "receive", "processing", "quality_test", "split", "pack"}  # fmt: skip
-    packed = domain.batch("JA-HS-2026-00001-P")
+    packed = read(domain.engine, read_batch, "JA-HS-2026-00001-P")
     planted = ginseng(1).events[0].body["planted_on"]
     assert (packed.herb, packed.growing_years, packed.planted_on) == ("renshen", 6, planted)
 

@@ -6,9 +6,11 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from story import LAB, World, body
+from read_support import read
+from story import COOP, LAB, PHARMACY, PLANT, World, body
 
-from traceability.domain.alerts import pending_envelopes
+from traceability.domain.alerts import alert_concerns, list_alerts, pending_envelopes
+from traceability.domain.history import batch_events
 from traceability.errors import InvalidInput
 from traceability.signers.registry import get_signer
 from traceability.storage import tables
@@ -21,7 +23,7 @@ def test_an_alert_is_logged_as_an_entry_signed_by_the_rules_signer(world: World)
     world.red_ginseng()
     world.ok(LAB, body("quality_test", result="fail", items=[FAIL]), "inspector")
     domain = world.domain
-    (alert,) = domain.alerts()
+    (alert,) = read(domain.engine, list_alerts)
     assert alert.logged_index is not None
     assert alert.source_index is not None
     assert alert.logged_index > alert.source_index
@@ -35,30 +37,51 @@ def test_an_alert_is_logged_as_an_entry_signed_by_the_rules_signer(world: World)
     assert source["body"]["type"] == "quality_test"
     signer = get_signer(domain.engine, payload["signer"])
     assert (signer.role, signer.key_id) == ("system", domain.rules_signer.key_id)
-    assert [e.type for e in domain.events("JA-HS-2026-001")][-2:] == ["quality_test", "alert"]
+    assert [e.type for e in read(domain.engine, batch_events, "JA-HS-2026-001")][-2:] == [
+        "quality_test",
+        "alert",
+    ]
 
 
 def test_alerts_are_listed_newest_first_by_kind_and_page(world: World) -> None:
-    """Listing filters by kind and batch, and pages on with `before`."""
+    """Listing filters by kind and batch, and pages on with `after`."""
     world.red_ginseng()
     for _ in range(3):
         world.ok(LAB, body("quality_test", result="fail", items=[FAIL]), "inspector")
     domain = world.domain
     domain.raise_alert("device_gap", "info", "logger 07 skipped seq 5–9", subject="logger-07")
-    listed = domain.alerts()
+    listed = read(domain.engine, list_alerts)
     assert [a.kind for a in listed] == ["device_gap"] + ["quality_failed"] * 3
     assert [a.raised_at for a in listed] == sorted((a.raised_at for a in listed), reverse=True)
-    assert domain.alerts(kind="quality_failed", limit=2) == listed[1:3]
-    assert domain.alerts(kind="quality_failed", before=listed[2].id) == listed[3:]
-    assert domain.alerts(batch="JA-HS-2026-001") == listed[1:]
+    assert read(domain.engine, list_alerts, kind="quality_failed", limit=2) == listed[1:3]
+    assert read(domain.engine, list_alerts, kind="quality_failed", after=listed[2].id) == listed[3:]
+    assert read(domain.engine, list_alerts, batch="JA-HS-2026-001") == listed[1:]
     with pytest.raises(InvalidInput):
-        domain.alerts(limit=0)
+        read(domain.engine, list_alerts, limit=0)
+
+
+def test_an_organisation_lists_the_alerts_about_its_batches(world: World) -> None:
+    """`organisation` keeps the alerts that concern it; paging on from no alert is invalid."""
+    world.red_ginseng()
+    world.ok(LAB, body("quality_test", result="fail", items=[FAIL]), "inspector")
+    engine = world.domain.engine
+    (alert,) = read(engine, list_alerts)
+    concerned = []
+    for org in (COOP, PLANT, LAB, PHARMACY):
+        listed = read(engine, list_alerts, organisation=org)
+        assert listed in ([], [alert])
+        if listed:
+            concerned.append(org)
+        assert bool(listed) == read(engine, alert_concerns, alert, org)
+    assert concerned == [PLANT]  # the plant owns and holds the failed batch
+    with pytest.raises(InvalidInput, match="no alert"):
+        read(engine, list_alerts, after="AL-none")
 
 
 def test_only_the_rules_signer_logs_alerts(world: World) -> None:
     """An `alert` envelope from any other signer, even a regulator, is refused."""
     world.refused(LAB, body("alert"), "unauthorised", role="regulator")
-    assert world.domain.alerts() == []
+    assert read(world.domain.engine, list_alerts) == []
 
 
 def test_an_alert_raised_outside_the_rules_is_stored_once_and_logged(world: World) -> None:
@@ -78,7 +101,7 @@ def test_an_alert_raised_outside_the_rules_is_stored_once_and_logged(world: Worl
         domain.raise_alert("bad_vibes", "info", "no such kind")
     with pytest.raises(InvalidInput, match="detail"):
         domain.raise_alert("device_gap", "info", "")
-    assert len(domain.alerts()) == 1
+    assert len(read(domain.engine, list_alerts)) == 1
 
 
 def test_two_services_logging_the_same_pending_alerts_do_not_equivocate(world: World) -> None:
@@ -100,5 +123,5 @@ def test_two_services_logging_the_same_pending_alerts_do_not_equivocate(world: W
         assert (
             conn.execute(sa.select(sa.func.count()).select_from(tables.equivocations)).scalar() == 0
         )
-    (alert,) = domain.alerts()
+    (alert,) = read(domain.engine, list_alerts)
     assert alert.logged_index is not None

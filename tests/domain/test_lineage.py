@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
@@ -12,8 +13,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from read_support import read
 from story import COOP, StandInHerbs, World, body
 
+from traceability.domain.batches import read_batch
+from traceability.domain.lineage import trace_backward, trace_forward, trace_unit
 from traceability.domain.service import Domain
 from traceability.ledger import initialise
 from traceability.settings import Settings
@@ -165,10 +169,10 @@ def grow(bench: Bench, ops: list[Op]) -> list[str]:
         model.event(index, parents + outs)
         model.link(parents, outs)
         for p in parents:
-            model.left[p] = Decimal(world.domain.batch(p).remaining)
+            model.left[p] = Decimal(read(world.domain.engine, read_batch, p).remaining)
         for o in outs:
             if o not in model.units:
-                model.left[o] = Decimal(world.domain.batch(o).remaining)
+                model.left[o] = Decimal(read(world.domain.engine, read_batch, o).remaining)
         made.extend(outs)
     return made
 
@@ -184,7 +188,7 @@ def test_traces_agree_with_a_naive_traversal(bench: Bench, ops: list[Op]) -> Non
     made = grow(bench, ops)
     model, domain = bench.model, bench.world.domain
     for batch in made:
-        back = domain.trace_back_batch(batch)
+        back = read(domain.engine, trace_backward, batch)
         up = model.ancestors(batch)
         assert {b.id for b in back.batches} == up
         assert {b.id for b in back.origins} == {b for b in up if not model.parents.get(b)}
@@ -193,7 +197,7 @@ def test_traces_agree_with_a_naive_traversal(bench: Bench, ops: list[Op]) -> Non
         assert {(e.parent, e.child) for e in back.edges} == {
             (p, c) for c in up for p in model.parents.get(c, ())
         }
-        forward = domain.trace_forward(batch)
+        forward = read(domain.engine, trace_forward, batch)
         down = model.descendants(batch)
         assert {b.id for b in forward.batches} == down
         assert {(u.batch, u.serial) for u in forward.units} == {
@@ -214,7 +218,7 @@ def test_a_unit_traces_back_to_every_origin_through_a_merge(world: World) -> Non
     )
     merged = world.ok(COOP, merge)
     world.ok(COOP, body("pack", batch="M", packed_batch="P", serials=["1", "2"]))
-    trace = world.domain.trace_back(GTIN, "2")
+    trace = read(world.domain.engine, trace_unit, GTIN, "2")
     assert {o.id for o in trace.origins} == {"FS-PL-2020-001", "FS-PL-2021-002"}
     assert [e.type for e in trace.events] == [
         "planting",
@@ -225,6 +229,23 @@ def test_a_unit_traces_back_to_every_origin_through_a_merge(world: World) -> Non
         "pack",
     ]
     assert {e.event_index for e in trace.edges if e.child == "M"} == {merged}
-    forward = world.domain.trace_forward("FS-PL-2021-002")
+    forward = read(world.domain.engine, trace_forward, "FS-PL-2021-002")
     assert [b.id for b in forward.batches] == ["FS-PL-2021-002", "H2", "M", "P"]
     assert [u.serial for u in forward.units] == ["1", "2"]
+
+
+def test_a_backward_trace_names_each_events_log_index(world: World) -> None:
+    """Every event on a unit's trace is the log entry of that type, concerning those batches."""
+    world.packed()
+    trace = read(world.domain.engine, trace_unit, GTIN, "0001")
+    assert [b.id for b in trace.origins] == ["FS-PL-2020-001"]
+    assert [e.type for e in trace.events] == [
+        "planting", "harvest", "fresh_processing", "ship", "receive",
+        "processing", "quality_test", "split", "pack",
+    ]  # fmt: skip
+    for event in trace.events:
+        _leaf, _hash, entry = world.domain.ledger.entry(event.log_index)
+        assert json.loads(entry.payload_bytes)["body"]["type"] == event.type
+    data = trace.to_json()
+    assert data["events"][0]["batches"] == ["FS-PL-2020-001"]
+    assert json.dumps(data)  # plain JSON data

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from read_support import read
 from sqlalchemy.engine import Engine
 from story import COOP, LAB, PLANT, World, body
 from support import TestSigner
 
+from traceability.domain.batches import read_batch
+from traceability.domain.history import batch_events
 from traceability.domain.policy import DomainPolicy
 from traceability.domain.reindex import dump
 from traceability.ledger import Ledger
@@ -94,8 +97,11 @@ def test_the_policy_catches_up_with_entries_appended_without_it(
         (junk,) = plain.append([signer.next({"type": "teleport"})])
         assert junk.status == "accepted"  # the plain ledger checks no rules
     world.ok(COOP, body("harvest"))
-    assert world.domain.batch("FS-PL-2020-001").created_index == result.index
-    assert next(e.log_index for e in world.domain.events("FS-PL-2020-001")) == result.index
+    assert read(world.domain.engine, read_batch, "FS-PL-2020-001").created_index == result.index
+    assert (
+        next(e.log_index for e in read(world.domain.engine, batch_events, "FS-PL-2020-001"))
+        == result.index
+    )
 
 
 def test_catch_up_applies_entries_appended_without_the_policy_and_only_those(
@@ -112,7 +118,7 @@ def test_catch_up_applies_entries_appended_without_the_policy_and_only_those(
     assert [r.status for r in results] == ["accepted", "accepted"]
     policy = DomainPolicy(settings, engine)
     assert policy.catch_up() == 2
-    assert world.domain.batch("FS-XS-2026-001").created_index == results[0].index
+    assert read(world.domain.engine, read_batch, "FS-XS-2026-001").created_index == results[0].index
     assert policy.catch_up() == 0
     with engine.connect() as conn:
         before = dump(conn)
@@ -153,4 +159,4 @@ def test_a_refusal_in_a_batch_loses_none_of_the_valid_envelopes(world: World) ->
     results = world.domain.record([planting, bad, harvest])
     assert [r.status for r in results] == ["accepted", "rejected", "accepted"]
     assert results[1].reason == "growing_age"
-    assert world.domain.batch("FS-RS-2026-002").growing_years == 6
+    assert read(world.domain.engine, read_batch, "FS-RS-2026-002").growing_years == 6

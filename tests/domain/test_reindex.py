@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from read_support import read
 from sqlalchemy.engine import Engine
 from story import COOP, FARM, LAB, PHARMACY, PLANT, World, body
 from support import run_herbtrace
 
 from schemas.events import EVENT_TYPES
+from traceability.domain.alerts import get_alert, list_alerts
+from traceability.domain.batches import read_batch
 from traceability.domain.reindex import dump
 from traceability.domain.service import Domain
 from traceability.ledger import Ledger
@@ -54,7 +57,7 @@ def every_kind(world: World) -> set[str]:
     )
     world.ok(COOP, body("recall"), role="regulator")
     world.domain.raise_alert("device_gap", "info", "logger 07 missed seq 4–6", subject="logger-07")
-    kinds = {a.kind for a in world.domain.alerts()}
+    kinds = {a.kind for a in read(world.domain.engine, list_alerts)}
     assert kinds == {"quality_failed", "cold_chain", "mass_balance", "recalled_batch", "device_gap"}
     with world.domain.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT DISTINCT type FROM batch_events")).scalars()
@@ -99,7 +102,7 @@ def test_reindex_repairs_damaged_indexes_and_skips_entries_that_break_rules(
     with engine.connect() as conn:
         after = dump(conn)
     assert {t for t in after if after[t] != before[t]} <= {"domain_meta"}
-    assert world.domain.batch("JA-HS-2026-001").custodian == PLANT
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001").custodian == PLANT
 
 
 def test_reindex_keeps_alerts_raised_outside_the_rules_that_are_not_logged_yet(
@@ -119,7 +122,7 @@ def test_reindex_keeps_alerts_raised_outside_the_rules_that_are_not_logged_yet(
         envelopes=[],
     )
     world.domain.reindex()  # logs pending alerts after rebuilding
-    assert world.domain.alert(alert_id).logged_index is not None
+    assert read(world.domain.engine, get_alert, alert_id).logged_index is not None
 
 
 def test_the_reindex_command_rebuilds_a_database_and_checks_it(tmp_path: Path) -> None:

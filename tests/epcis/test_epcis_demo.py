@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from epcis_samples import HOST, fresh_domain, import_into, importer
+from read_support import read
 from sqlalchemy.engine import Engine
 
 from traceability.demo import seed_events
+from traceability.domain.batches import read_batch
 from traceability.domain.service import Domain
 from traceability.epcis.export import export_epcis, stable_view
 from traceability.epcis.jsonout import dumps, loads
@@ -136,7 +138,7 @@ def test_a_batch_export_imports_whole_into_an_empty_log(demo: Domain, tmp_path: 
     with fresh_domain(tmp_path / "second.db") as second:
         outcomes = import_into(second, importer(second), loads(dumps(first)))
         assert {o.status for o in outcomes} == {"appended"}
-        assert second.batch("JA-HS-2026-00002-P").status == "recalled"
+        assert read(second.engine, read_batch, "JA-HS-2026-00002-P").status == "recalled"
         again = export_epcis(second.engine, HOST, batch="JA-HS-2026-00002-P").document
         own = second.rules_signer.key_id
     assert stable_view(_without(again, own)) == stable_view(first)

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 from epcis_samples import HOST, SampleLog, append_samples, fresh_domain, import_into, importer
+from read_support import read
 
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
+from traceability.domain.units import batch_units
 from traceability.epcis.export import VOLATILE_FIELDS, export_epcis, stable_view
 from traceability.epcis.jsonout import dumps, loads
 
@@ -50,17 +54,20 @@ def test_imported_events_are_indexed_as_at_the_source(
             "JA-HS-2026-0007-A",
             "JA-HS-2026-0010",
         ):
-            theirs, ours = source.batch(batch).to_json(), second.batch(batch).to_json()
+            theirs, ours = (
+                read(source.engine, read_batch, batch).to_json(),
+                read(second.engine, read_batch, batch).to_json(),
+            )
             del theirs["created_index"], ours["created_index"]
             assert ours == theirs, batch
-        assert second.batch("JA-HS-2026-0007-A").custodian == "JA-PLANT"
-        assert second.batch("JA-HS-2026-0010").status == "recalled"
-        assert [u.status for u in second.units("JA-HS-2026-0007-A-P")] == [
+        assert read(second.engine, read_batch, "JA-HS-2026-0007-A").custodian == "JA-PLANT"
+        assert read(second.engine, read_batch, "JA-HS-2026-0010").status == "recalled"
+        assert [u.status for u in read(second.engine, batch_units, "JA-HS-2026-0007-A-P")] == [
             "packed",
             "sold",
             "packed",
         ]
-        [imported] = second.alerts()
+        [imported] = read(second.engine, list_alerts)
         assert imported.id.startswith("AI-")
         assert (imported.kind, imported.batch) == ("quality_failed", "JA-HS-2026-0010")
 

@@ -20,6 +20,7 @@ import pytest
 from api_support import api_settings
 from domain.story import World
 from paho.mqtt.enums import CallbackAPIVersion
+from read_support import read
 from resource_support import COOP, ResourceApi, body, open_resource_api
 from support import TestSigner
 
@@ -27,6 +28,7 @@ from devices.broker import Credentials, LocalBroker
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
+from traceability.domain.batches import read_batch
 from traceability.domain.service import Domain
 from traceability.ingest.receipts import verify_receipt
 from traceability.ledger import Ledger, initialise
@@ -385,14 +387,14 @@ def test_an_implausible_entry_already_in_the_log_still_verifies_and_rebuilds(
             [result] = Ledger(settings, engine).append([signer.next(old)])
             assert result.status == "accepted"
             assert domain.policy.catch_up() == 1
-            assert domain.batch("PL-OLD").herb == "renshen"
+            assert read(domain.engine, read_batch, "PL-OLD").herb == "renshen"
 
             world.refused(COOP, dict(old, batch="PL-NEW"), "implausible_time")
 
             report = domain.reindex(check=True)
             assert report.changed == []
             assert report.skipped == {}
-            assert domain.batch("PL-OLD").herb == "renshen"
+            assert read(domain.engine, read_batch, "PL-OLD").herb == "renshen"
             audit = Auditor(domain.ledger.verifier).run(DatabaseSource(engine))
             assert audit.ok, audit
     finally:

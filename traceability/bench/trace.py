@@ -18,12 +18,14 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from traceability.bench.trace_story import GTIN, PLANT, ROOT, UNIT_SERIAL, Party, record_story
+from traceability.domain.batches import read_batch
+from traceability.domain.lineage import trace_forward, trace_unit
 from traceability.domain.service import Domain
 from traceability.domain.state import batch_events, batches, lineage, units
 from traceability.ledger import initialise
@@ -137,6 +139,21 @@ def build_background(domain: Domain, total_batches: int, total_events: int) -> t
     return made[0], made[1], made[2]
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def read(
+    engine: Engine,
+    query: Callable[Concatenate[Connection, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run one domain read on its own connection, as an HTTP request does."""
+    with engine.connect() as conn:
+        return query(conn, *args, **kwargs)
+
+
 def timed(name: str, query: Callable[[int], object], count: int) -> Timing:
     """Run `query(i)` `count` times after a warm-up; latency of each call in ms."""
     for i in range(min(50, count)):
@@ -223,23 +240,27 @@ def run(
         rng = random.Random(7)  # noqa: S311 - picks rows to query, not secrets
         picks = [rng.randrange(stories) for _ in range(queries)]
         history = figures.history_events
+        engine = domain.engine
         cases: list[tuple[str, Callable[[int], object]]] = [
-            ("primary-key look-up of a batch (baseline)", lambda i: domain.batch(f"G{picks[i]}-M")),
+            (
+                "primary-key look-up of a batch (baseline)",
+                lambda i: read(engine, read_batch, f"G{picks[i]}-M"),
+            ),
             (
                 f"backward trace of the sold unit ({history} events, 6 batches)",
-                lambda _i: domain.trace_back(GTIN, UNIT_SERIAL),
+                lambda _i: read(engine, trace_unit, GTIN, UNIT_SERIAL),
             ),
             (
                 "backward trace of a background unit (60 events, 6 batches)",
-                lambda i: domain.trace_back(BACKGROUND_GTIN, f"{picks[i]}-1-3"),
+                lambda i: read(engine, trace_unit, BACKGROUND_GTIN, f"{picks[i]}-1-3"),
             ),
             (
                 "forward trace of the story's planting (7 batches, 100 units)",
-                lambda _i: domain.trace_forward(ROOT),
+                lambda _i: read(engine, trace_forward, ROOT),
             ),
             (
                 "forward trace of a background planting (10 batches, 20 units)",
-                lambda i: domain.trace_forward(f"G{picks[i]}-P"),
+                lambda i: read(engine, trace_forward, f"G{picks[i]}-P"),
             ),
         ]
         figures.timings = [timed(name, query, queries) for name, query in cases]

@@ -14,6 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from traceability.canonical import canonical_bytes
+from traceability.domain.lineage import trace_unit
 from traceability.domain.service import Domain
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
@@ -230,4 +231,5 @@ def record_story(domain: Domain) -> int:
     refused = [r for r in domain.record(envs) if r.status != "accepted"]
     if refused:
         raise RuntimeError(f"bench story refused: {refused[0].reason}: {refused[0].detail}")
-    return len(domain.trace_back(GTIN, UNIT_SERIAL).events)
+    with domain.engine.connect() as conn:
+        return len(trace_unit(conn, GTIN, UNIT_SERIAL).events)

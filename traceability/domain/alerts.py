@@ -1,4 +1,4 @@
-"""Alerts: stored beside the log, listed for regulators, and themselves logged.
+"""Alerts: stored beside the log, read and listed for regulators, and themselves logged.
 
 Rules raise alerts while applying an entry (stored with the entry's projection, IDs
 `AL-<index>-<n>`); refusals that look like fraud, and findings from outside the rules
@@ -10,6 +10,9 @@ An alert envelope is a function of the alert and the signer's chain head alone (
 is the alert's `raised_at`; Ed25519 is deterministic), so two processes logging the same
 pending alerts from the same head produce the same envelopes: the second copy is a
 duplicate, not an equivocation. Pending alerts and the head are read in one snapshot.
+
+Alerts are listed newest first (raised time, then ID, both descending) and page on with
+`after`, an alert ID: the next page holds older alerts.
 """
 
 from __future__ import annotations
@@ -17,21 +20,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from schemas.events import parse_body
 from traceability.canonical import canonical_bytes
 from traceability.domain import state
+from traceability.domain.batches import held_by
+from traceability.domain.paging import check_limit
 from traceability.domain.policy import Finding
 from traceability.domain.projection import validation_message
 from traceability.domain.rules_signer import RulesSigner
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
-from traceability.errors import InvalidInput
+from traceability.errors import InvalidInput, NotFound
 from traceability.ledger import Ledger
 from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
@@ -40,6 +46,91 @@ from traceability.storage.db import WRITE
 
 SEVERITY = "warning"
 """Severity of an alert about a refused envelope."""
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """An alert for regulators; `logged_index` is its own log entry once logged."""
+
+    id: str
+    kind: str
+    severity: str
+    batch: str | None
+    subject: str | None
+    detail: str
+    evidence: dict[str, Any]
+    envelopes: list[str]
+    raised_at: str
+    source_index: int | None
+    logged_index: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The alert as JSON data."""
+        return asdict(self)
+
+
+def _alert(row: sa.Row[Any]) -> AlertView:
+    m = dict(row._mapping)
+    m["evidence"] = json.loads(m["evidence"])
+    m["envelopes"] = json.loads(m["envelopes"])
+    return AlertView(**m)
+
+
+def get_alert(conn: Connection, alert_id: str) -> AlertView:
+    """One alert; NotFound if unknown."""
+    row = conn.execute(sa.select(state.alerts).where(state.alerts.c.id == alert_id)).first()
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return _alert(row)
+
+
+def alert_concerns(conn: Connection, alert: AlertView, organisation: str) -> bool:
+    """Whether an alert is about `organisation`: its subject, or its batch's owner or holder."""
+    if alert.subject == organisation:
+        return True
+    if alert.batch is None:
+        return False
+    batch = state.get_batch(conn, alert.batch)
+    return batch is not None and organisation in (batch.owner, batch.custodian)
+
+
+def list_alerts(
+    conn: Connection,
+    *,
+    organisation: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    batch: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[AlertView]:
+    """Alerts newest first, older than the alert `after`; at most `limit`.
+
+    With `organisation`, only the alerts about it (see `alert_concerns`). InvalidInput when
+    `after` names no alert.
+    """
+    check_limit(limit)
+    t = state.alerts
+    query = sa.select(t)
+    if organisation is not None:
+        held = held_by(organisation)
+        query = query.where(sa.or_(t.c.subject == organisation, t.c.batch.in_(held)))
+    for column, value in (("kind", kind), ("severity", severity), ("batch", batch)):
+        if value is not None:
+            query = query.where(t.c[column] == value)
+    if after is not None:
+        anchor = conn.execute(sa.select(t.c.raised_at, t.c.id).where(t.c.id == after)).first()
+        if anchor is None:
+            raise InvalidInput(f"after: no alert {after} to page on from")
+        raised_at, anchor_id = anchor
+        query = query.where(
+            sa.or_(
+                t.c.raised_at < raised_at,
+                sa.and_(t.c.raised_at == raised_at, t.c.id < anchor_id),
+            )
+        )
+    rows = conn.execute(query.order_by(t.c.raised_at.desc(), t.c.id.desc()).limit(limit))
+    return [_alert(r) for r in rows]
 
 
 def body_of(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,13 @@
-"""A batch's history: the log entries recorded on it, decoded from their leaves, paged."""
+"""What was recorded on batches: the log entries indexed under each batch, and their bodies.
+
+`batch_events` gives a batch's entries as (log index, type); `batch_history` pages through
+them with the signed event bodies, read back through the log (`traceability.log.reading`).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -10,11 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from traceability.domain import state
-from traceability.errors import InvalidInput, NotFound
-from traceability.log.entry import parse_leaf
-from traceability.storage import tables
+from traceability.domain.batches import read_batch
+from traceability.domain.paging import check_limit
+from traceability.log.reading import entries_at
 
-_entries = tables.log_entries
+
+@dataclass(frozen=True)
+class EventRef:
+    """A log entry recorded on a batch."""
+
+    log_index: int
+    type: str
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,27 @@ class HistoryEntry:
         return asdict(self)
 
 
+def batch_events(conn: Connection, batch_id: str) -> list[EventRef]:
+    """The log entries recorded on a batch, in log order."""
+    t = state.batch_events
+    rows = conn.execute(
+        sa.select(t.c.log_index, t.c.type).where(t.c.batch == batch_id).order_by(t.c.log_index)
+    )
+    return [EventRef(int(i), kind) for i, kind in rows]
+
+
+def entry_types(conn: Connection, indices: Iterable[int]) -> dict[int, str]:
+    """The type of each of the log entries at `indices` recorded on some batch."""
+    wanted = sorted(set(indices))
+    if not wanted:
+        return {}
+    t = state.batch_events
+    rows = conn.execute(
+        sa.select(t.c.log_index, t.c.type).where(t.c.log_index.in_(wanted)).distinct()
+    )
+    return {int(index): str(kind) for index, kind in rows}
+
+
 def batch_history(
     conn: Connection, batch_id: str, *, after: int | None = None, limit: int = 50
 ) -> list[HistoryEntry]:
@@ -41,25 +73,17 @@ def batch_history(
 
     NotFound when the batch is not recorded.
     """
-    if not 1 <= limit <= 1001:
-        raise InvalidInput(f"limit must be 1–1000, got {limit}")
-    if state.get_batch(conn, batch_id) is None:
-        raise NotFound(f"batch {batch_id} is not recorded")
+    check_limit(limit)
+    read_batch(conn, batch_id)
     e = state.batch_events
     query = sa.select(e.c.log_index, e.c.type).where(e.c.batch == batch_id)
     if after is not None:
         query = query.where(e.c.log_index > after)
     indexed = {int(i): str(t) for i, t in conn.execute(query.order_by(e.c.log_index).limit(limit))}
-    if not indexed:
-        return []
-    leaves = conn.execute(
-        sa.select(_entries.c.leaf)
-        .where(_entries.c.idx.in_(sorted(indexed)))
-        .order_by(_entries.c.idx)
-    ).scalars()
+    entries = entries_at(conn, indexed)
     out = []
-    for leaf in leaves:
-        entry = parse_leaf(bytes(leaf))
+    for index in sorted(entries):
+        entry = entries[index]
         payload = json.loads(entry.payload_bytes)
         out.append(
             HistoryEntry(

@@ -11,12 +11,14 @@ sort); PostgreSQL plans it as an ordinary join.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from traceability.domain.state import BatchRecord
+from traceability.domain.units import get_unit
 from traceability.errors import NotFound
 
 _UP = """WITH RECURSIVE walk(id) AS (
@@ -31,10 +33,10 @@ _DOWN = """WITH RECURSIVE walk(id) AS (
     SELECT l.child FROM lineage l JOIN walk w ON l.parent = w.id
 )
 """
-_BATCHES = """SELECT b.id, b.herb, b.kind, b.origin_site, b.owner, b.custodian, b.quantity, b.unit,
-    b.status, b.quality, b.created_index,
+_BATCH_FIELDS = [f.name for f in fields(BatchRecord)]
+_BATCHES = f"""SELECT {", ".join(f"b.{name}" for name in _BATCH_FIELDS)},
     (SELECT count(*) FROM lineage p WHERE p.child = b.id) AS parents
-FROM walk w CROSS JOIN batches b WHERE b.id = w.id ORDER BY b.created_index, b.id"""
+FROM walk w CROSS JOIN batches b WHERE b.id = w.id ORDER BY b.created_index, b.id"""  # noqa: S608
 _EDGES_UP = """SELECT l.parent, l.child, l.event_index, l.quantity, l.unit
 FROM walk w CROSS JOIN lineage l WHERE l.child = w.id ORDER BY l.event_index, l.parent, l.child"""
 _EDGES_DOWN = """SELECT l.parent, l.child, l.event_index, l.quantity, l.unit
@@ -48,21 +50,8 @@ _UNITS = """SELECT u.gtin, u.serial, u.lot, u.batch, u.status
 FROM walk w CROSS JOIN units u WHERE u.batch = w.id ORDER BY u.gtin, u.serial"""
 
 
-@dataclass(frozen=True, slots=True)
-class TraceBatch:
-    """A batch on a trace."""
-
-    id: str
-    herb: str
-    kind: str
-    origin_site: str | None
-    owner: str
-    custodian: str
-    quantity: str
-    unit: str
-    status: str
-    quality: str
-    created_index: int
+TraceBatch = BatchRecord
+"""A batch on a trace is the stored record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +90,8 @@ class BackwardTrace:
     """Everything upstream of `batch`: batches (itself included), origins, edges, events."""
 
     batch: str
-    batches: list[TraceBatch]
-    origins: list[TraceBatch]
+    batches: list[BatchRecord]
+    origins: list[BatchRecord]
     edges: list[TraceEdge]
     events: list[TraceEvent]
 
@@ -116,7 +105,7 @@ class ForwardTrace:
     """Everything downstream of `batch`: batches (itself included), edges, packed units."""
 
     batch: str
-    batches: list[TraceBatch]
+    batches: list[BatchRecord]
     edges: list[TraceEdge]
     units: list[TraceUnit]
 
@@ -132,12 +121,13 @@ def _json(trace: BackwardTrace | ForwardTrace) -> dict[str, Any]:
     return out
 
 
-def _walk_batches(conn: Connection, walk: str, batch: str) -> tuple[list[TraceBatch], set[str]]:
+def _walk_batches(conn: Connection, walk: str, batch: str) -> tuple[list[BatchRecord], set[str]]:
     rows = conn.execute(sa.text(walk + _BATCHES), {"batch": batch}).all()
     if not rows:
         raise NotFound(f"batch {batch} is not recorded")
-    found = [TraceBatch(*r[:11]) for r in rows]
-    roots = {r[0] for r in rows if r[11] == 0}
+    width = len(_BATCH_FIELDS)
+    found = [BatchRecord(*r[:width]) for r in rows]
+    roots = {r[0] for r in rows if r[width] == 0}
     return found, roots
 
 
@@ -159,6 +149,14 @@ def trace_backward(conn: Connection, batch: str) -> BackwardTrace:
         edges=edges,
         events=_events(conn, _UP, batch),
     )
+
+
+def trace_unit(conn: Connection, gtin: str, serial: str) -> BackwardTrace:
+    """A packed unit back to every origin: its batch's backward trace.
+
+    NotFound if the unit was never packed, InvalidInput for a malformed GTIN.
+    """
+    return trace_backward(conn, get_unit(conn, gtin, serial).batch)
 
 
 def trace_forward(conn: Connection, batch: str) -> ForwardTrace:

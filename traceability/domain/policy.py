@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.domain import state
 from traceability.domain.herbs import CatalogueRules, HerbRules
 from traceability.domain.projection import Projector
+from traceability.domain.reindex import replay
 from traceability.domain.rules_signer import rules_key_id
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
@@ -110,8 +111,6 @@ class DomainPolicy:
         """Check the envelope's rules and index it as entry `index`, or raise RuleViolation."""
         through = state.projected_through(conn)
         if through < index - 1:
-            from traceability.domain.reindex import replay  # replay imports this module's peers
-
             replay(conn, self.projector, through + 1, index)
         payload = json.loads(env.payload_bytes)
         try:
@@ -147,8 +146,6 @@ class DomainPolicy:
         with self.engine.connect() as conn:
             if state.projected_through(conn) >= log_size(conn) - 1:
                 return 0
-        from traceability.domain.reindex import replay  # replay imports this module's peers
-
         with write_transaction(self.engine) as conn:
             return replay(conn, self.projector, state.projected_through(conn) + 1).entries
 

@@ -1,4 +1,4 @@
-"""Recalls as the log holds them: the `recall` entries, read back from their leaves."""
+"""Recalls as the log holds them: the `recall` entries, read back through the log."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 
 from traceability.domain import state
-from traceability.errors import InvalidInput
-from traceability.log.entry import parse_leaf
-from traceability.storage import tables
-
-_entries = tables.log_entries
+from traceability.domain.batches import held_by
+from traceability.domain.paging import check_limit
+from traceability.log.entry import Entry
+from traceability.log.reading import entries_at
 
 
 @dataclass(frozen=True)
@@ -34,34 +33,29 @@ class RecallEntry:
 
 
 def list_recalls(
-    engine: Engine, *, organisation: str | None = None, after: int | None = None, limit: int = 50
+    conn: Connection,
+    *,
+    organisation: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
 ) -> list[RecallEntry]:
-    """Recall entries in log order after log index `after`; with `organisation`, only those
-    that reached a batch it owns or holds."""
-    if not 1 <= limit <= 1001:
-        raise InvalidInput(f"limit must be 1–1000, got {limit}")
+    """Recall entries in log order after log index `after`; at most `limit`.
+
+    With `organisation`, only those that reached a batch it owns or holds.
+    """
+    check_limit(limit)
     e = state.batch_events
-    b = state.batches
     query = sa.select(e.c.log_index).where(e.c.type == "recall").distinct()
     if organisation is not None:
-        held = sa.select(b.c.id).where(
-            sa.or_(b.c.owner == organisation, b.c.custodian == organisation)
-        )
-        query = query.where(e.c.batch.in_(held))
+        query = query.where(e.c.batch.in_(held_by(organisation)))
     if after is not None:
         query = query.where(e.c.log_index > after)
-    with engine.connect() as conn:
-        indices = list(conn.execute(query.order_by(e.c.log_index).limit(limit)).scalars())
-        if not indices:
-            return []
-        rows = conn.execute(
-            sa.select(_entries.c.leaf).where(_entries.c.idx.in_(indices)).order_by(_entries.c.idx)
-        ).scalars()
-        return [_recall(bytes(leaf)) for leaf in rows]
+    indices = list(conn.execute(query.order_by(e.c.log_index).limit(limit)).scalars())
+    entries = entries_at(conn, indices)
+    return [_recall(entries[i]) for i in sorted(entries)]
 
 
-def _recall(leaf: bytes) -> RecallEntry:
-    entry = parse_leaf(leaf)
+def _recall(entry: Entry) -> RecallEntry:
     payload = json.loads(entry.payload_bytes)
     body = payload["body"]
     return RecallEntry(

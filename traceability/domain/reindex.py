@@ -13,7 +13,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -26,9 +26,6 @@ from traceability.log.reading import log_size
 from traceability.signers.registry import SignerInfo, signers_by_id
 from traceability.storage import tables
 from traceability.storage.db import write_transaction
-
-if TYPE_CHECKING:
-    from traceability.domain.policy import DomainPolicy
 
 _entries = tables.log_entries
 
@@ -97,8 +94,9 @@ def _unlogged_external(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def reindex(engine: Engine, policy: DomainPolicy, *, check: bool = False) -> ReindexReport:
-    """Clear every index table and replay the whole log, holding the append lock throughout.
+def reindex(engine: Engine, projector: Projector, *, check: bool = False) -> ReindexReport:
+    """Clear every index table and replay the whole log through `projector`, holding the
+    append lock throughout (the projector of the entry policy: `DomainPolicy.projector`).
 
     With `check`, compare the rebuilt state with the state before, table by table.
     """
@@ -107,7 +105,7 @@ def reindex(engine: Engine, policy: DomainPolicy, *, check: bool = False) -> Rei
         keep = _unlogged_external(conn)
         for table in reversed(state.INDEX_TABLES):
             conn.execute(table.delete())
-        report = replay(conn, policy.projector, 0)
+        report = replay(conn, projector, 0)
         if keep:
             conn.execute(state.alerts.insert(), keep)
         if report.entries == 0:

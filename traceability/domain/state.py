@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ PROJECTED_THROUGH = "projected_through"
 
 @dataclass(frozen=True, slots=True)
 class BatchRecord:
-    """A row of `batches`."""
+    """A row of `batches`: the one shape of a batch for every reader."""
 
     id: str
     herb: str
@@ -62,6 +62,10 @@ class BatchRecord:
     harvested_on: str | None
     growing_years: int | None
     created_index: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The batch as JSON data."""
+        return asdict(self)
 
 
 _BATCH_COLUMNS = [f.name for f in fields(BatchRecord)]

@@ -10,9 +10,11 @@ import pytest
 from event_examples import EXAMPLES
 from ingest_helpers import Device, gateway_config, log_settings, new_device
 from mqtt_helpers import BrokerFixture
+from read_support import read
 
 from devices.gateway import Gateway
 from traceability.canonical import canonical_bytes
+from traceability.domain.alerts import list_alerts
 from traceability.domain.service import Domain
 from traceability.ingest.receipts import verify_receipt
 from traceability.ingest.rejections import list_rejections
@@ -76,7 +78,7 @@ def test_sequence_gap_becomes_a_device_gap_alert(ruled: RuledIngest) -> None:
     assert status_of(ruled, first)[0] == "accepted"
     assert status_of(ruled, third)[0] == "accepted"
     deadline = time.monotonic() + 10
-    while not (alerts := ruled.domain.alerts(kind="device_gap")):
+    while not (alerts := read(ruled.domain.engine, list_alerts, kind="device_gap")):
         assert time.monotonic() < deadline, "no device_gap alert"
         time.sleep(0.1)
     [alert] = alerts

@@ -6,9 +6,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from read_support import read
 from story import COOP, PHARMACY, PLANT, World, body
 
 from schemas.events import Reading
+from traceability.domain.alerts import list_alerts
 from traceability.domain.herbs import StorageRange
 from traceability.domain.rules.cold_chain import outside
 
@@ -48,9 +50,10 @@ def test_an_excursion_longer_than_the_tolerance_alerts_once(world: World) -> Non
     """25 °C from 02:00 to 02:31 (> 30 min) raises one cold-chain alert, however long it lasts."""
     world.packed()
     world.ok(PLANT, readings((0, "25"), (10, "25"), (20, "25"), (30, "25")))
-    assert world.domain.alerts(kind="cold_chain") == []  # 30 minutes is within tolerance
+    # 30 minutes is within tolerance
+    assert read(world.domain.engine, list_alerts, kind="cold_chain") == []
     index = world.ok(PLANT, readings((31, "26"), (40, "27")))
-    (alert,) = world.domain.alerts(kind="cold_chain")
+    (alert,) = read(world.domain.engine, list_alerts, kind="cold_chain")
     assert alert.source_index == index
     assert alert.evidence["since"] == "2026-10-10T02:00:00Z"
     assert alert.evidence["until"] == "2026-10-10T02:31:00Z"
@@ -62,14 +65,14 @@ def test_a_return_to_range_ends_the_excursion(world: World) -> None:
     """Out for 20 minutes, back in range, out for 20 more: no alert."""
     world.packed()
     world.ok(PLANT, readings((0, "25"), (20, "25"), (25, "5"), (30, "25"), (50, "25")))
-    assert world.domain.alerts(kind="cold_chain") == []
+    assert read(world.domain.engine, list_alerts, kind="cold_chain") == []
 
 
 def test_drying_rooms_are_not_held_to_storage_ranges(world: World) -> None:
     """A drying room at 60 °C for an hour raises nothing."""
     world.packed()
     world.ok(PLANT, readings((0, "60"), (59, "60"), kind="drying_room"))
-    assert world.domain.alerts() == []
+    assert read(world.domain.engine, list_alerts) == []
 
 
 def test_readings_come_from_the_custodian_or_the_recipient_in_transit(world: World) -> None:
@@ -80,4 +83,5 @@ def test_readings_come_from_the_custodian_or_the_recipient_in_transit(world: Wor
     world.ok(PLANT, body("ship", carrier=None))
     world.ok(PHARMACY, readings((0, "5")))
     world.refused(COOP, readings((1, "5")), "custody")
-    assert world.domain.alerts(kind="custody") == []  # a stray logger's readings alert nobody
+    # a stray logger's readings alert nobody
+    assert read(world.domain.engine, list_alerts, kind="custody") == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from read_support import read
 from story import COOP, LAB, PHARMACY, PLANT, World, body
+
+from traceability.domain.batches import read_batch
 
 
 def test_only_the_custodians_signers_record_events_on_a_batch(world: World) -> None:
@@ -12,7 +15,7 @@ def test_only_the_custodians_signers_record_events_on_a_batch(world: World) -> N
     refused = world.refused(PLANT, body("cultivation_input"), "custody")
     assert "held by org-fusong-coop" in (refused.detail or "")
     world.refused(PLANT, body("harvest"), "custody")
-    assert world.domain.batch("FS-PL-2020-001").custodian == COOP
+    assert read(world.domain.engine, read_batch, "FS-PL-2020-001").custodian == COOP
 
 
 def test_a_transfer_needs_the_ship_and_the_receive_side(world: World) -> None:
@@ -24,7 +27,7 @@ def test_a_transfer_needs_the_ship_and_the_receive_side(world: World) -> None:
     )
     world.refused(PLANT, receive, "unknown_shipment")
     world.ok(COOP, body("ship", shipment="SHP-1", batches=["FS-XS-2026-001"], to=PLANT))
-    assert world.domain.batch("FS-XS-2026-001").in_transit == "SHP-1"
+    assert read(world.domain.engine, read_batch, "FS-XS-2026-001").shipment == "SHP-1"
     world.refused(PLANT, body("processing"), "custody")  # not PLANT's until received
     world.refused(COOP, body("split", batch="FS-XS-2026-001"), "in_transit")
     world.refused(PHARMACY, receive, "custody")
@@ -32,8 +35,8 @@ def test_a_transfer_needs_the_ship_and_the_receive_side(world: World) -> None:
     world.refused(PLANT, {**receive, "sender": LAB}, "shipment_mismatch")
     world.refused(PLANT, {**receive, "site": "site-fusong-wanliang"}, "custody")
     world.ok(PLANT, receive)
-    batch = world.domain.batch("FS-XS-2026-001")
-    assert (batch.custodian, batch.owner, batch.in_transit) == (PLANT, COOP, None)
+    batch = read(world.domain.engine, read_batch, "FS-XS-2026-001")
+    assert (batch.custodian, batch.owner, batch.shipment) == (PLANT, COOP, None)
     world.refused(PLANT, receive, "shipment_mismatch")  # received once only
     world.refused(COOP, body("split", batch="FS-XS-2026-001"), "custody")
     world.ok(PLANT, body("processing"))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from read_support import read
 from story import COOP, FARM, World, body
 
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
 from traceability.domain.rules.growing_age import completed_years
 
 
@@ -32,8 +35,8 @@ def test_a_claim_must_agree_with_the_planting_date(world: World) -> None:
     world.ok(COOP, body("harvest", batch="H-6", growing_years=6))
     world.ok(COOP, body("harvest", batch="H-7", growing_years=7))
     world.ok(COOP, body("harvest", batch="H-none", growing_years=None))
-    assert world.domain.batch("H-6").growing_years == 6
-    (alert, other) = world.domain.alerts(kind="growing_age")
+    assert read(world.domain.engine, read_batch, "H-6").growing_years == 6
+    (alert, other) = read(world.domain.engine, list_alerts, kind="growing_age")
     assert {alert.evidence["claimed"], other.evidence["claimed"]} == {8, 5}
 
 

@@ -3,7 +3,11 @@ only, and every rule but who-may-sign still applies."""
 
 from __future__ import annotations
 
+from read_support import read
 from story import COOP, LAB, PHARMACY, PLANT, World, body
+
+from traceability.domain.alerts import get_alert, list_alerts
+from traceability.domain.batches import read_batch
 
 PLATFORM = "org-national-platform"
 """The importer's own organisation: not a registered organisation, and never a party."""
@@ -37,17 +41,17 @@ def test_an_importer_records_a_supply_chain_for_the_parties_it_names(world: Worl
     """Batches are made, held and shipped by the organisations the events name, never by the
     importer's; a native signer then carries on where the import left off."""
     chain_to_plant(world)
-    harvested = world.domain.batch("FS-RS-2026-001")
+    harvested = read(world.domain.engine, read_batch, "FS-RS-2026-001")
     assert (harvested.owner, harvested.custodian, harvested.growing_years) == (COOP, COOP, 6)
-    fresh = world.domain.batch("FS-XS-2026-001")
-    assert (fresh.owner, fresh.custodian, fresh.in_transit) == (COOP, PLANT, None)
+    fresh = read(world.domain.engine, read_batch, "FS-XS-2026-001")
+    assert (fresh.owner, fresh.custodian, fresh.shipment) == (COOP, PLANT, None)
     imported(world, body("processing"))
     imported(world, body("quality_test"))
     imported(world, body("split"))
     imported(world, body("pack"))
-    red = world.domain.batch("JA-HS-2026-001")
+    red = read(world.domain.engine, read_batch, "JA-HS-2026-001")
     assert (red.owner, red.custodian, red.quality) == (PLANT, PLANT, "passed")
-    packed = world.domain.batch("JA-HS-2026-001-P")
+    packed = read(world.domain.engine, read_batch, "JA-HS-2026-001-P")
     assert (packed.owner, packed.custodian, packed.quality) == (PLANT, PLANT, "passed")
     world.ok(PLANT, body("retail_sale", batch="JA-HS-2026-001-P"), "operator")
     world.refused(COOP, body("retail_sale", serials=["0003"]), "custody", "operator")
@@ -94,7 +98,7 @@ def test_every_rule_but_who_may_sign_applies_to_an_importer(world: World) -> Non
     imported(world, failed)
     imported(world, body("split"))  # failure follows the material into the children
     world.refused(PLATFORM, body("pack"), "quality_failed", IMPORTER)
-    alerts = world.domain.alerts()
+    alerts = read(world.domain.engine, list_alerts)
     failed_test = [a for a in alerts if a.kind == "quality_failed" and a.id.startswith("AL-")]
     assert [a.batch for a in failed_test] == ["JA-HS-2026-001"]
     refusals = sorted(a.evidence["reason"] for a in alerts if a.id.startswith("AX-"))
@@ -128,13 +132,13 @@ def test_imported_alerts_are_kept_under_their_own_ids(world: World) -> None:
     log's alert IDs, which stays as it was; other signers still may not sign alerts."""
     world.packed()
     world.ok(LAB, body("quality_test", result="fail", report_no="R-2"), "inspector")
-    [own] = world.domain.alerts()
+    [own] = read(world.domain.engine, list_alerts)
     assert own.logged_index is not None
     index = imported(world, body("alert", id=own.id, detail="reported by the other system"))
-    theirs = world.domain.alert(f"AI-{index:012d}")
+    theirs = read(world.domain.engine, get_alert, f"AI-{index:012d}")
     assert (theirs.logged_index, theirs.detail) == (index, "reported by the other system")
     assert theirs.raised_at == "2026-09-20T08:30:00Z"  # the envelope's time
-    assert world.domain.alert(own.id) == own
+    assert read(world.domain.engine, get_alert, own.id) == own
     world.refused(PHARMACY, body("alert"), "unauthorised", "operator")
 
 

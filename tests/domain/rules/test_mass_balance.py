@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from read_support import read
 from story import COOP, PLANT, World, body
+
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
+from traceability.domain.units import batch_units
 
 
 def portion(batch: str, value: str, unit: str = "kg") -> dict[str, Any]:
@@ -28,7 +33,7 @@ def test_a_transformation_may_not_yield_more_than_its_steps_allow(world: World) 
     refused = world.refused(PLANT, steam("55.441"), "mass_balance")
     assert "55.44 kg" in (refused.detail or "")
     world.ok(PLANT, steam("55.44"))
-    assert world.domain.batch("FS-XS-2026-001").status == "consumed"
+    assert read(world.domain.engine, read_batch, "FS-XS-2026-001").status == "consumed"
 
 
 def test_a_portion_cannot_exceed_what_is_left_of_its_batch(world: World) -> None:
@@ -44,7 +49,7 @@ def test_a_portion_cannot_exceed_what_is_left_of_its_batch(world: World) -> None
         "outputs": [portion("FS-XS-2026-001", "99")],
     }
     world.ok(COOP, grams)
-    assert world.domain.batch("FS-RS-2026-001").remaining == "80.5"
+    assert read(world.domain.engine, read_batch, "FS-RS-2026-001").remaining == "80.5"
     world.refused(
         COOP,
         grams
@@ -63,7 +68,7 @@ def test_a_splits_children_cannot_exceed_the_parent(world: World) -> None:
     world.refused(PLANT, body("split", children=children), "mass_balance")
     children[1] = portion("JA-HS-2026-001-B", "22800", "g")
     world.ok(PLANT, body("split", children=children))
-    parent = world.domain.batch("JA-HS-2026-001")
+    parent = read(world.domain.engine, read_batch, "JA-HS-2026-001")
     assert (parent.remaining, parent.status) == ("0", "consumed")
     world.refused(PLANT, body("split", children=[portion("X-1", "1")]), "batch_consumed")
 
@@ -76,8 +81,8 @@ def test_units_packed_cannot_exceed_the_batch(world: World) -> None:
     refused = world.refused(PLANT, pack, "mass_balance")
     assert "29.25" in (refused.detail or "")
     world.ok(PLANT, pack | {"serials": serials[:117]})
-    assert world.domain.batch("JA-HS-2026-001-A").status == "consumed"
-    assert len(world.domain.units("JA-HS-2026-001-Q")) == 117
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001-A").status == "consumed"
+    assert len(read(world.domain.engine, batch_units, "JA-HS-2026-001-Q")) == 117
 
 
 def test_a_merge_cannot_put_out_more_than_went_in(world: World) -> None:
@@ -95,7 +100,7 @@ def test_a_merge_cannot_put_out_more_than_went_in(world: World) -> None:
     world.refused(PLANT, merge, "mass_balance")
     merge["output"] = portion("JA-HS-2026-M01", "42.8")
     world.ok(PLANT, merge)
-    assert world.domain.batch("JA-HS-2026-M01").kind == "merged"
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-M01").kind == "merged"
 
 
 def test_an_impossible_transformation_raises_a_mass_balance_alert(world: World) -> None:
@@ -103,7 +108,7 @@ def test_an_impossible_transformation_raises_a_mass_balance_alert(world: World) 
     world.grow()
     fresh = body("fresh_processing", outputs=[portion("FS-XS-2026-001", "181")])
     refused = world.refused(COOP, fresh, "mass_balance")
-    (alert,) = world.domain.alerts(kind="mass_balance")
+    (alert,) = read(world.domain.engine, list_alerts, kind="mass_balance")
     assert refused.envelope_hash is not None
     assert alert.envelopes == [refused.envelope_hash.hex()]
     assert alert.logged_index is not None

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from read_support import read
 from story import LAB, PHARMACY, PLANT, World, body
+
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
 
 CADMIUM = {"item": "cadmium", "value": "1.4", "unit": "mg/kg"}
 
@@ -18,9 +22,10 @@ def test_a_failed_batch_is_held_until_a_passing_retest(world: World) -> None:
     """After a failing test, pack and ship are refused; after a passing retest they work."""
     world.red_ginseng()
     world.ok(LAB, lab_test("JA-HS-2026-001", "fail"), "inspector")
-    assert world.domain.batch("JA-HS-2026-001").quality == "failed"
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001").quality == "failed"
     world.ok(PLANT, body("split"))
-    assert world.domain.batch("JA-HS-2026-001-A").quality == "failed"  # failure follows
+    # failure follows
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001-A").quality == "failed"
     world.refused(PLANT, body("pack"), "quality_failed")
     ship = body("ship", batches=["JA-HS-2026-001-A"], carrier=None)
     world.refused(PLANT, ship, "quality_failed")
@@ -45,8 +50,8 @@ def test_a_lab_pass_against_a_broken_limit_fails_and_says_so(world: World) -> No
     """A `pass` with an item beyond the catalogue's limit fails the batch; the alert says why."""
     world.red_ginseng()
     index = world.ok(LAB, lab_test("JA-HS-2026-001", "pass"), "inspector")
-    assert world.domain.batch("JA-HS-2026-001").quality == "failed"
-    (alert,) = world.domain.alerts(kind="quality_failed")
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001").quality == "failed"
+    (alert,) = read(world.domain.engine, list_alerts, kind="quality_failed")
     assert alert.source_index == index
     assert "reported pass" in alert.detail
     assert "cadmium" in alert.detail
@@ -58,8 +63,8 @@ def test_a_passing_test_raises_no_alert(world: World) -> None:
     """A pass within every limit marks the batch passed and raises nothing."""
     world.red_ginseng()
     world.ok(LAB, body("quality_test"), "inspector")
-    assert world.domain.batch("JA-HS-2026-001").quality == "passed"
-    assert world.domain.alerts() == []
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001").quality == "passed"
+    assert read(world.domain.engine, list_alerts) == []
 
 
 def test_only_a_registered_testing_laboratory_records_tests(world: World) -> None:
@@ -74,4 +79,4 @@ def test_only_a_registered_testing_laboratory_records_tests(world: World) -> Non
         role="inspector",
     )
     world.refused(LAB, body("quality_test"), "unauthorised", role="regulator")
-    assert world.domain.batch("JA-HS-2026-001").quality == "untested"
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001").quality == "untested"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from read_support import read
 from story import COOP, LAB, PHARMACY, PLANT, World, body
+
+from traceability.domain.alerts import list_alerts
+from traceability.domain.batches import read_batch
+from traceability.domain.history import batch_events
+from traceability.domain.units import batch_units
 
 
 def sold_story(world: World) -> None:
@@ -19,11 +25,11 @@ def test_a_recall_marks_every_downstream_batch_and_unit(world: World) -> None:
     world.ok(COOP, body("recall"), role="regulator")
     domain = world.domain
     for batch in ("JA-HS-2026-001", "JA-HS-2026-001-A", "JA-HS-2026-001-P"):
-        assert domain.batch(batch).status == "recalled"
-    assert domain.batch("FS-XS-2026-001").status == "consumed"  # upstream stays
-    assert {u.status for u in domain.units("JA-HS-2026-001-P")} == {"recalled"}
-    assert [e.type for e in domain.events("JA-HS-2026-001-P")][-1] == "recall"
-    (alert,) = domain.alerts(kind="recalled_batch")
+        assert read(domain.engine, read_batch, batch).status == "recalled"
+    assert read(domain.engine, read_batch, "FS-XS-2026-001").status == "consumed"  # upstream stays
+    assert {u.status for u in read(domain.engine, batch_units, "JA-HS-2026-001-P")} == {"recalled"}
+    assert [e.type for e in read(domain.engine, batch_events, "JA-HS-2026-001-P")][-1] == "recall"
+    (alert,) = read(domain.engine, list_alerts, kind="recalled_batch")
     assert alert.evidence["sold_units"] == 1
     assert alert.evidence["units"] == 3
     assert alert.severity == "warning"  # level II
@@ -41,7 +47,7 @@ def test_nothing_is_recorded_on_a_recalled_batch(world: World) -> None:
         LAB, body("quality_test", batch="JA-HS-2026-001-P"), "batch_recalled", "inspector"
     )
     world.refused(COOP, body("recall"), "batch_recalled", role="regulator")
-    alerts = world.domain.alerts(kind="recalled_batch")
+    alerts = read(world.domain.engine, list_alerts, kind="recalled_batch")
     assert any(a.evidence.get("reason") == "batch_recalled" for a in alerts)
 
 
@@ -51,8 +57,8 @@ def test_a_recall_is_signed_by_a_regulator_or_the_owners_operator(world: World) 
     world.refused(PLANT, body("recall"), "unauthorised")
     world.refused(COOP, body("recall"), "unauthorised", role="operator")
     world.ok(PLANT, body("recall"), role="operator")
-    assert world.domain.batch("JA-HS-2026-001-P").status == "recalled"
-    assert world.domain.alerts(kind="recalled_batch") == []  # nothing sold yet
+    assert read(world.domain.engine, read_batch, "JA-HS-2026-001-P").status == "recalled"
+    assert read(world.domain.engine, list_alerts, kind="recalled_batch") == []  # nothing sold yet
 
 
 def test_goods_recalled_in_transit_are_received_and_stay_recalled(world: World) -> None:
@@ -62,11 +68,11 @@ def test_goods_recalled_in_transit_are_received_and_stay_recalled(world: World) 
     world.ok(PLANT, body("ship", carrier=None))
     world.ok(COOP, body("recall"), role="regulator")
     world.ok(PHARMACY, body("receive"))
-    packed = world.domain.batch("JA-HS-2026-001-P")
-    assert (packed.status, packed.custodian, packed.in_transit) == ("recalled", PHARMACY, None)
-    events = [e.type for e in world.domain.events("JA-HS-2026-001-P")]
+    packed = read(world.domain.engine, read_batch, "JA-HS-2026-001-P")
+    assert (packed.status, packed.custodian, packed.shipment) == ("recalled", PHARMACY, None)
+    events = [e.type for e in read(world.domain.engine, batch_events, "JA-HS-2026-001-P")]
     assert events[-3:] == ["recall", "receive", "alert"]  # the alert is logged on it too
-    (alert,) = world.domain.alerts(kind="recalled_batch")
+    (alert,) = read(world.domain.engine, list_alerts, kind="recalled_batch")
     assert alert.batch == "JA-HS-2026-001-P"
     assert alert.evidence["shipment"] == "SHP-2026-1010-01"
     assert alert.evidence["site"] == "site-changchun-pharmacy"
@@ -80,7 +86,7 @@ def test_recalled_goods_go_back_to_their_owner(world: World) -> None:
     """The holder of recalled goods may ship them back to their owner only; the owner
     receives them, they stay recalled, and the receipt's alert says they were returned."""
     sold_story(world)
-    packed = world.domain.batch("JA-HS-2026-001-P")
+    packed = read(world.domain.engine, read_batch, "JA-HS-2026-001-P")
     assert packed.owner == PLANT
     world.ok(COOP, body("recall"), role="regulator")
     back = body("ship", shipment="SHP-back", to=PLANT, to_site="site-jian-plant", carrier=None)
@@ -88,9 +94,13 @@ def test_recalled_goods_go_back_to_their_owner(world: World) -> None:
     returned = body("receive", shipment="SHP-back", sender=PHARMACY, site="site-jian-plant")
     world.refused(LAB, returned | {"site": "site-jilin-lab"}, "custody")
     world.ok(PLANT, returned)
-    packed = world.domain.batch("JA-HS-2026-001-P")
-    assert (packed.status, packed.custodian, packed.in_transit) == ("recalled", PLANT, None)
-    (alert,) = [a for a in world.domain.alerts(kind="recalled_batch") if "shipment" in a.evidence]
+    packed = read(world.domain.engine, read_batch, "JA-HS-2026-001-P")
+    assert (packed.status, packed.custodian, packed.shipment) == ("recalled", PLANT, None)
+    (alert,) = [
+        a
+        for a in read(world.domain.engine, list_alerts, kind="recalled_batch")
+        if "shipment" in a.evidence
+    ]
     assert alert.evidence["shipment"] == "SHP-back"
     assert "returned to its owner" in alert.detail
     world.refused(PLANT, body("ship", shipment="SHP-again", to=PHARMACY), "batch_recalled")

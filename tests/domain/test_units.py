@@ -1,12 +1,15 @@
-"""The Domain service's queries: batches, units and their Digital Links, traces with log indexes."""
+"""Reading packed units with their Digital Links, and names that were never recorded."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from read_support import read
 from story import PHARMACY, PLANT, World, body
 
+from traceability.domain.alerts import get_alert
+from traceability.domain.batches import read_batch
+from traceability.domain.lineage import trace_forward
+from traceability.domain.units import batch_units, get_unit
 from traceability.errors import InvalidInput, NotFound
 
 GTIN = "06901234567892"
@@ -18,15 +21,18 @@ def test_a_unit_has_its_gs1_digital_link_and_status(world: World) -> None:
     world.ok(PLANT, body("ship", carrier=None))
     world.ok(PHARMACY, body("receive"))
     sold = world.ok(PHARMACY, body("retail_sale"))
-    unit = world.domain.unit(GTIN[1:], "0002")  # the GTIN-13 names the same unit
+    # the GTIN-13 names the same unit
+    unit = read(
+        world.domain.engine, get_unit, GTIN[1:], "0002", world.domain.settings.digital_link_host
+    )
     assert unit.digital_link == f"https://id.herbtrace.local/01/{GTIN}/10/HS2026001/21/0002"
     assert (unit.status, unit.sold_index, unit.batch) == ("sold", sold, "JA-HS-2026-001-P")
-    assert [u.status for u in world.domain.units("JA-HS-2026-001-P")] == [
+    assert [u.status for u in read(world.domain.engine, batch_units, "JA-HS-2026-001-P")] == [
         "packed",
         "sold",
         "packed",
     ]
-    packed = world.domain.batch("JA-HS-2026-001-P")
+    packed = read(world.domain.engine, read_batch, "JA-HS-2026-001-P")
     assert (packed.quantity, packed.remaining, packed.gtin, packed.lot) == (
         "3",
         "2",
@@ -40,31 +46,14 @@ def test_a_unit_has_its_gs1_digital_link_and_status(world: World) -> None:
 def test_unknown_names_are_not_found_and_malformed_ones_invalid(world: World) -> None:
     """Queries for what was never recorded raise NotFound; a malformed GTIN raises InvalidInput."""
     with pytest.raises(NotFound):
-        world.domain.batch("NOPE")
+        read(world.domain.engine, read_batch, "NOPE")
     with pytest.raises(NotFound):
-        world.domain.unit(GTIN, "0001")
+        read(world.domain.engine, get_unit, GTIN, "0001")
     with pytest.raises(InvalidInput):
-        world.domain.unit("123", "0001")
+        read(world.domain.engine, get_unit, "123", "0001")
     with pytest.raises(InvalidInput, match="check digit"):
-        world.domain.unit("06901234567891", "0001")
+        read(world.domain.engine, get_unit, "06901234567891", "0001")
     with pytest.raises(NotFound):
-        world.domain.trace_forward("NOPE")
+        read(world.domain.engine, trace_forward, "NOPE")
     with pytest.raises(NotFound):
-        world.domain.alert("AL-none")
-
-
-def test_a_backward_trace_names_each_events_log_index(world: World) -> None:
-    """Every event on a unit's trace is the log entry of that type, concerning those batches."""
-    world.packed()
-    trace = world.domain.trace_back(GTIN, "0001")
-    assert [b.id for b in trace.origins] == ["FS-PL-2020-001"]
-    assert [e.type for e in trace.events] == [
-        "planting", "harvest", "fresh_processing", "ship", "receive",
-        "processing", "quality_test", "split", "pack",
-    ]  # fmt: skip
-    for event in trace.events:
-        _leaf, _hash, entry = world.domain.ledger.entry(event.log_index)
-        assert json.loads(entry.payload_bytes)["body"]["type"] == event.type
-    data = trace.to_json()
-    assert data["events"][0]["batches"] == ["FS-PL-2020-001"]
-    assert json.dumps(data)  # plain JSON data
+        read(world.domain.engine, get_alert, "AL-none")
