@@ -21,7 +21,7 @@ TraceabilityError
     ├── NoteError                a signed note that is malformed or not signed by a known key
     ├── ProofError               an inclusion or consistency proof that does not verify
     │   └── RootMismatch
-    └── ChainBroken              a stored entry that breaks the log (audit findings)
+    └── ChainBroken              a stored entry or tree node missing or breaking the log
 
 The HTTP layer maps each class to one status code in one place (`api/errors.py`).
 """

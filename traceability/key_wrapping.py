@@ -60,8 +60,10 @@ class Argon2Cost:
     memory_kib: int
 
     def check(self) -> None:
-        """Refuse parameters outside what a key file may ask for (a hostile file could ask for
-        terabytes); ConfigurationError."""
+        """Refuse (ConfigurationError) parameters outside what a key file may ask for.
+
+        A hostile file could ask for terabytes.
+        """
         if not (
             1 <= self.iterations <= 64
             and 1 <= self.lanes <= 16
@@ -191,8 +193,11 @@ def describe(blob: bytes) -> str:
 
 
 def replace_key_file(path: Path, data: bytes) -> None:
-    """Write `data` over the key file at `path` atomically: a 0600 file beside it, synced,
-    then renamed over it (atomic on POSIX), so a crash leaves the old file or the new one."""
+    """Write `data` over the key file at `path` atomically.
+
+    A 0600 file beside it is written, synced, then renamed over it (atomic on POSIX), so a
+    crash leaves the old file or the new one.
+    """
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o600)

@@ -51,12 +51,17 @@ def raw_private_key(key: Ed25519PrivateKey) -> bytes:
 def _decode_point(encoded: bytes) -> tuple[int, int]:
     """Decode a point as RFC 8032 §5.1.3 says, refusing every encoding it calls invalid.
 
-    Steps (numbered as in the RFC): 1. y is the little-endian integer with bit 255 cleared,
-    and decoding fails if y >= p (a non-canonical y); bit 255 is x's sign x_0. 2. x^2 =
-    (y^2 - 1) / (d y^2 + 1). 3. Take the candidate root x = (x^2)^((p+3)/8); if v x^2 = -u,
-    multiply it by sqrt(-1); if neither, the point is not on the curve. 4. If x = 0 and x_0 = 1,
-    decoding fails (the other non-canonical encoding); otherwise pick the root whose parity is
-    x_0. Raises WeakPublicKey naming the failed step.
+    Steps, numbered as in the RFC:
+
+    1. y is the little-endian integer with bit 255 cleared, and decoding fails if y >= p
+       (a non-canonical y); bit 255 is x's sign x_0.
+    2. x^2 = (y^2 - 1) / (d y^2 + 1).
+    3. Take the candidate root x = (x^2)^((p+3)/8); if v x^2 = -u, multiply it by sqrt(-1);
+       if neither, the point is not on the curve.
+    4. If x = 0 and x_0 = 1, decoding fails (the other non-canonical encoding); otherwise
+       pick the root whose parity is x_0.
+
+    Raises WeakPublicKey naming the failed step.
     """
     number = int.from_bytes(encoded, "little")
     sign = number >> 255
@@ -96,10 +101,12 @@ def check_public_key(public_key: bytes) -> None:
     Refused (WeakPublicKey): encodings RFC 8032 §5.1.3 decoding rejects (y >= p; x = 0 with
     the sign bit set; not on the curve), and the eight points of small order, whose multiple
     by the cofactor 8 is the identity (the identity itself, (0, -1), the two points with y = 0
-    and the four of order 8). A small-order key signs nothing anyone could not forge: with the
-    identity as key, R = identity and S = 0 verify against every message under the cofactorless
-    equation OpenSSL uses. Neither `cryptography` nor OpenSSL refuses these keys on load, so the
-    check is done here, once, for every path that registers or trusts a key.
+    and the four of order 8).
+
+    A small-order key signs nothing anyone could not forge: with the identity as key,
+    R = identity and S = 0 verify against every message under the cofactorless equation
+    OpenSSL uses. Neither `cryptography` nor OpenSSL refuses these keys on load, so the check
+    is done here, once, for every path that registers or trusts a key.
     """
     if len(public_key) != PUBLIC_KEY_SIZE:
         raise InvalidInput(f"an Ed25519 public key is 32 bytes, got {len(public_key)}")
@@ -147,6 +154,8 @@ def decrypt_private_key(
     what: str = "the log key",
     variable: str = "HERBTRACE_LOG_KEY_PASSPHRASE",
 ) -> Ed25519PrivateKey:
-    """Decrypt a stored private key (this format or the legacy PBKDF2 PKCS#8 one);
-    ConfigurationError naming `what` and `variable` on a wrong passphrase or a damaged key."""
+    """Decrypt a stored private key (this format or the legacy PBKDF2 PKCS#8 one).
+
+    A wrong passphrase or a damaged key raises ConfigurationError naming `what` and `variable`.
+    """
     return unwrap(blob, passphrase, what, variable)

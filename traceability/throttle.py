@@ -1,12 +1,15 @@
 """Token buckets keyed by a client, account or device: the one rate limiter of herbtrace.
 
 Each key owns a bucket of `burst` tokens that refills at `rate` tokens a second; an action
-takes one token, or is refused with the seconds until a token is back. The HTTP API limits
-anonymous callers per address, authenticated writes per account and per signing device, and
-failed authentications per address with it (`api/ratelimit.py`); the ingest gateway limits
-the refusals it keeps per device. Buckets live in one process. At most `max_clients` buckets
-are kept, least recently used dropped first, so a flood of keys cannot exhaust memory: a
-dropped key simply starts again with a full bucket.
+takes one token, or is refused with the seconds until a token is back.
+
+The HTTP API limits anonymous callers per address, authenticated writes per account and per
+signing device, and failed authentications per address with it (`api/ratelimit.py`); the
+ingest gateway limits the refusals it keeps per device.
+
+Buckets live in one process. At most `max_clients` buckets are kept, least recently used
+dropped first, so a flood of keys cannot exhaust memory: a dropped key simply starts again
+with a full bucket.
 """
 
 from __future__ import annotations

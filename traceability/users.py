@@ -20,12 +20,13 @@ the moment the old one stops working (`rotate_token`).
 Why one fast SHA-256 and not a slow password hash (bcrypt, scrypt, Argon2): slow hashes
 exist to make guessing *low-entropy* secrets such as passwords expensive after a database
 leak. A token carries 256 bits from the CSPRNG; even at 10^12 guesses a second, finding
-any preimage takes about 2^216 years, so slowing each guess gains nothing. A fast hash
-still means a stolen `api_tokens` table reveals no usable token, and it lets every request
-authenticate with one indexed equality look-up on `token_hash`, without spending ~100 ms of
-CPU per request (which would hand anyone a cheap denial of service). Looking up by the hash
-leaks nothing useful through timing either: an attacker can only learn about hashes of
-tokens it chose itself.
+any preimage takes about 2^216 years, so slowing each guess gains nothing.
+
+A fast hash still means a stolen `api_tokens` table reveals no usable token, and it lets
+every request authenticate with one indexed equality look-up on `token_hash`, without
+spending ~100 ms of CPU per request (which would hand anyone a cheap denial of service).
+Looking up by the hash leaks nothing useful through timing either: an attacker can only
+learn about hashes of tokens it chose itself.
 """
 
 from __future__ import annotations
@@ -117,8 +118,11 @@ class Principal:
 
 @contextmanager
 def _writing(engine: Engine) -> Iterator[Connection]:
-    """A transaction that writes: on SQLite it takes the write lock up front (BEGIN IMMEDIATE),
-    so a read followed by a write never fails on a snapshot another writer made stale."""
+    """A transaction that writes.
+
+    On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so a read followed by a
+    write never fails on a snapshot another writer made stale.
+    """
     with engine.connect() as raw:
         conn = raw.execution_options(**{WRITE: True})
         with conn.begin():
@@ -321,9 +325,11 @@ def rotate_token(engine: Engine, token_id: int, label: str | None = None) -> Iss
 
 
 def authenticate(engine: Engine, token: str, *, lifetime: timedelta | None = None) -> Principal:
-    """Return the principal a token stands for; Unauthenticated if it is malformed,
-    unknown or revoked (the reason does not say which, so probing learns nothing), or,
-    given `lifetime`, issued longer ago than that."""
+    """Return the principal a token stands for.
+
+    Unauthenticated if the token is malformed, unknown or revoked (the reason does not say
+    which, so probing learns nothing), or, given `lifetime`, issued longer ago than that.
+    """
     if len(token) != TOKEN_LENGTH or not _TOKEN_SHAPE.fullmatch(token):
         raise Unauthenticated("the bearer token is not a herbtrace token (htk_…, 47 characters)")
     query = (

@@ -56,8 +56,10 @@ class BrokerAccounts:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BrokerAccounts | None:
-        """From HERBTRACE_BROKER_DIR, else from HERBTRACE_MQTT_ADMIN_PASSWORD (with the
-        HERBTRACE_MQTT_HOST, _PORT, _CA_FILE and _ADMIN_USERNAME); None without either."""
+        """From HERBTRACE_BROKER_DIR, else from HERBTRACE_MQTT_ADMIN_PASSWORD; None without either.
+
+        With the admin password, HERBTRACE_MQTT_HOST, _PORT, _CA_FILE and _ADMIN_USERNAME apply.
+        """
         if settings.broker_dir:
             return cls.from_directory(Path(settings.broker_dir))
         if not settings.mqtt_admin_password:
@@ -73,9 +75,11 @@ class BrokerAccounts:
 
     @property
     def offline(self) -> bool:
-        """Whether changes go to the state file: a local broker that is not running (no
-        live process in its PID file, which only LocalBroker and `mosquitto -d` write, and
-        nothing listening where admin.json says it listens)."""
+        """Whether changes go to the state file: the broker is local and not running.
+
+        Not running means no live process in its PID file (which only LocalBroker and
+        `mosquitto -d` write) and nothing listening where admin.json says it listens.
+        """
         if self.directory is None or broker_running(self.directory):
             return False
         try:

@@ -52,8 +52,11 @@ DYNSEC_PLUGIN_PATHS = (
 
 @dataclass(frozen=True, slots=True)
 class TlsFiles:
-    """The operator's TLS files for the broker: the CA that devices trust, the server's
-    certificate (issued by it, naming the broker's host) and its private key."""
+    """The operator's TLS files for the broker.
+
+    The CA that devices trust, the server's certificate (issued by it, naming the broker's
+    host) and its private key.
+    """
 
     ca_file: Path
     cert_file: Path
@@ -61,8 +64,10 @@ class TlsFiles:
 
 
 def dynsec_plugin() -> str:
-    """Return the path of Mosquitto's dynamic security plugin (HERBTRACE_MOSQUITTO_DYNSEC
-    overrides the search); ConfigurationError if it is not installed."""
+    """Return the path of Mosquitto's dynamic security plugin; ConfigurationError if absent.
+
+    HERBTRACE_MOSQUITTO_DYNSEC overrides the search.
+    """
     configured = os.environ.get("HERBTRACE_MOSQUITTO_DYNSEC")
     candidates = (configured,) if configured else DYNSEC_PLUGIN_PATHS
     for path in candidates:
@@ -120,10 +125,10 @@ def prepare_directory(
     tls: TlsFiles | None = None,
     admin_host: str | None = None,
 ) -> Path:
-    """Write the configuration, and (the first time) the plugin's state with a new admin
-    account, into `directory`; return the path of the rendered `mosquitto.conf`.
+    """Write the broker's configuration into `directory`; return the rendered `mosquitto.conf`.
 
-    An existing state is kept, so accounts survive reconfiguration. `admin.json` is
+    The first time, the plugin's state with a new admin account is written too; an existing
+    state is kept, so accounts survive reconfiguration. `admin.json` is
     (re)written with where the broker listens (`admin_host`, default `bind_address`, or
     127.0.0.1 for a wildcard address) and the admin's password.
     """

@@ -237,8 +237,10 @@ class BrokerAdmin:
         self.timeout = timeout
 
     def put_devices(self, devices: dict[str, str]) -> None:
-        """Create device accounts (device ID → password), or give existing ones a new
-        password and enable them again."""
+        """Create device accounts (device ID → password), or re-enable existing ones.
+
+        An existing account gets the new password and is enabled again.
+        """
         for chunk in _chunks(list(devices.items()), CHUNK):
             commands: list[dict[str, Any]] = []
             for device_id, password in chunk:

@@ -40,9 +40,10 @@ class LocalBroker:
 
     `start()` renders the configuration (see `devices.broker.config`), gives the default
     gateway account (`gateway`) a fresh password and waits until the broker accepts
-    connections; `add_client` and `add_gateway` create accounts, `disable_client` ends
-    one (over MQTT, as the broker's admin, while it runs); `stop()` ends it. With `tls`,
-    its only listener speaks TLS. Usable as a context manager.
+    connections; `stop()` ends it. Usable as a context manager.
+
+    `add_client` and `add_gateway` create accounts, `disable_client` ends one (over MQTT, as
+    the broker's admin, while it runs). With `tls`, its only listener speaks TLS.
     """
 
     def __init__(
@@ -113,8 +114,10 @@ class LocalBroker:
         raise ConfigurationError(f"mosquitto did not listen on port {self.port} in {timeout}s")
 
     def add_client(self, username: str, password: str | None = None) -> Credentials:
-        """Give device `username` (its device ID) an account with `password` (a fresh random
-        one by default): client ID = username, its own topics only."""
+        """Give device `username` (its device ID) an account, limited to its own topics.
+
+        Its client ID is its username; its password is `password`, a fresh random one by default.
+        """
         credentials = Credentials(username, password or new_password())
         self.accounts.set(credentials.username, credentials.password)
         return credentials

@@ -36,8 +36,10 @@ def init_device(
     key: Ed25519PrivateKey | None = None,
     ca_file: Path | None = None,
 ) -> DeviceIdentity:
-    """Create a device in `root`: its key (`key`, or a new one), its empty outbox and, if
-    given, the log's key and the CA that verifies the broker's TLS certificate."""
+    """Create a device in `root`: its key (`key`, or a new one) and its empty outbox.
+
+    If given, the log's key and the CA that verifies the broker's TLS certificate go there too.
+    """
     identity = create_device_key(root, passphrase, key)
     if ca_file is not None:
         save_broker_ca(root, ca_file)

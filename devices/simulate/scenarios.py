@@ -2,9 +2,12 @@
 
 A generator is ``make(index, device_id, n, now) -> body``: the body of the `n`-th event
 (n = its sequence number, from 1) of device `index` of the simulation, whose key ID is
-`device_id`, recorded at `now` (RFC 3339 UTC). It is a pure function of its arguments, so
-a device restarted after a crash continues the same story. Batch, sensor and shipment IDs
-carry the first 12 hex digits of the device ID, so two simulations never share one.
+`device_id`, recorded at `now` (RFC 3339 UTC).
+
+It is a pure function of its arguments, so a device restarted after a crash continues the
+same story. Batch, sensor and shipment IDs carry the first 12 hex digits of the device ID,
+so two simulations never share one.
+
 Bodies are built with the domain models of `schemas.events` and dumped as JSON data, so
 every one of them is a valid domain event.
 """

@@ -38,9 +38,11 @@ def load_settings() -> Settings:
 
 
 def refuse_demo_in_production(settings: Settings, command: str) -> None:
-    """Exit 2, before anything is written, if `command` would put demo keys or data into a
-    production instance: the demo's private keys are derived from labels published in
-    traceability/demo, so anyone could sign as its registrar or regulator."""
+    """Exit 2, before anything is written, if `command` would put demo keys or data into production.
+
+    The demo's private keys are derived from labels published in traceability/demo, so
+    anyone could sign as its registrar or regulator.
+    """
     if settings.environment == "production":
         raise fail(
             f"`herbtrace {command}` is refused in production (HERBTRACE_ENVIRONMENT=production): "

@@ -50,8 +50,10 @@ def epcis(
     file: Annotated[Path, typer.Argument(help="An EPCIS 2.0 JSON-LD EPCISDocument")],
     key: KeyOption,
 ) -> None:
-    """Record the document's events as envelopes of the import signer, through the domain's
-    rules; report what did not map and what the rules refused."""
+    """Record the document's events as the import signer's envelopes, through the rules.
+
+    Reports what did not map and what the rules refused.
+    """
     from traceability.domain.service import Domain
 
     settings = load_settings()

@@ -39,8 +39,10 @@ RED_GINSENG_GTIN = demo_gtin("0123", "00011")
 def quality_test(
     batch: str, report: str, on: date, moisture: str, rb1: str, *, passed: bool
 ) -> dict[str, Any]:
-    """A 红参 test by the provincial lab under the 2020 pharmacopoeia (limits: moisture ≤
-    12.0%, total ash ≤ 5.0%, Rg1 + Re ≥ 0.30%, Rb1 ≥ 0.20%)."""
+    """A 红参 test by the provincial lab under the 2020 pharmacopoeia.
+
+    Its limits: moisture ≤ 12.0%, total ash ≤ 5.0%, Rg1 + Re ≥ 0.30%, Rb1 ≥ 0.20%.
+    """
     return {
         "type": "quality_test",
         "batch": batch,

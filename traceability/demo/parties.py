@@ -101,6 +101,9 @@ SIGNERS: tuple[DemoSigner, ...] = (
 
 
 def published_demo_keys() -> dict[bytes, str]:
-    """Every demo signer's public key, mapped to a label naming it: their private keys are
-    derived from labels published here, so `herbtrace verify` flags them in any log."""
+    """Every demo signer's public key, mapped to a label naming it.
+
+    Their private keys are derived from labels published here, so `herbtrace verify` flags
+    them in any log.
+    """
     return {s.public_key: f"demo key {s.label!r} ({s.role} of {s.organisation})" for s in SIGNERS}

@@ -54,8 +54,10 @@ DEMO_KEY_LABEL = "（公开演示密钥 public demo key）"
 
 
 def register_demo_signers(engine: Engine) -> None:
-    """Register every demo signer under its organisation ID, its name marked as a public demo
-    key (again is harmless)."""
+    """Register every demo signer under its organisation ID; registering again is harmless.
+
+    Each signer's name marks it as a public demo key.
+    """
     for s in SIGNERS:
         register_signer(
             engine,

@@ -44,8 +44,11 @@ def _shape(residue: int) -> tuple[int, Counter[str]]:
 
 
 def _locate(position: int) -> tuple[int, int, Counter[str]]:
-    """For the event at `position` after the registrations: its cycle, its offset in the
-    cycle, and how many events each signer has in the cycles before."""
+    """Where the event at `position` after the registrations falls in the story's cycles.
+
+    Returns its cycle, its offset in the cycle, and how many events each signer has in the
+    cycles before.
+    """
     per_period = sum(_shape(r)[0] for r in range(PERIOD))
     periods, rest = divmod(position, per_period)
     counts: Counter[str] = Counter()

@@ -95,8 +95,10 @@ def _read(
 def logged_bodies(
     engine: Engine, indices: Sequence[int] | None = None
 ) -> tuple[list[LoggedBody], list[tuple[int, str]]]:
-    """Read every entry (or those at `indices`, ascending); return the valid domain bodies and
-    (index, why) for the others, in log order."""
+    """The valid domain bodies of every entry (or of those at `indices`, ascending), in log order.
+
+    Entries without a valid body come back as (index, why), in log order too.
+    """
     bodies: list[LoggedBody] = []
     skipped: list[tuple[int, str]] = []
     if indices is None:
@@ -210,8 +212,10 @@ envelope hash, the time received, and where and by whom the entry was logged."""
 
 
 def stable_view(document: Json) -> Json:
-    """Return the document without creationDate and the VOLATILE_FIELDS of events and elements:
-    export → import → export gives the same stable view."""
+    """The document without creationDate and the VOLATILE_FIELDS of events and elements.
+
+    Export → import → export gives the same stable view.
+    """
     events = [
         {k: v for k, v in event.items() if k not in VOLATILE_FIELDS}
         for event in document["epcisBody"]["eventList"]

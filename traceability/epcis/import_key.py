@@ -2,9 +2,11 @@
 
 The file is encrypted with `HERBTRACE_IMPORT_KEY_PASSPHRASE` (Argon2id and AES-256-GCM,
 traceability/key_wrapping.py) and written with mode 0600; a file from before, PKCS#8 encrypted
-with PBKDF2, is re-encrypted in place by `upgrade_import_key`. The key lives in a
-file rather than in the database so the log operator's database never holds a key that
-may sign domain events; only its public half is registered, with role `importer`.
+with PBKDF2, is re-encrypted in place by `upgrade_import_key`.
+
+The key lives in a file rather than in the database so the log operator's database never
+holds a key that may sign domain events; only its public half is registered, with role
+`importer`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,18 @@
 """Import of an EPCIS 2.0 document: each mappable event becomes an envelope of the import signer.
 
-The document is validated against GS1's schema first (a document that is not EPCIS is
-refused whole). Then the organisation master data, the site master data and the events, each
-in document order, are mapped back to herbtrace bodies and checked with the domain's
-models; each one that maps is signed by the import signer — a registered signer with role
-`importer`, whose Ed25519 key is a PKCS#8 file encrypted with
-`HERBTRACE_IMPORT_KEY_PASSPHRASE` — and appended by `append`; `herbtrace import epcis`
-passes the domain's `record`, so the rules judge it (an importer speaks for the
-organisations its events name, see `traceability.domain.rules.importer`) and the indexes
-take it in. Envelope `time` is the event's eventTime in UTC, so an export of the imported
-log gives the events back.
+The document is validated against GS1's schema first: a document that is not EPCIS is
+refused whole.
+
+Then the organisation master data, the site master data and the events, each in document
+order, are mapped back to herbtrace bodies and checked with the domain's models. Each one
+that maps is signed by the import signer and appended by `append`. The import signer is a
+registered signer with role `importer`, whose Ed25519 key is a PKCS#8 file encrypted with
+`HERBTRACE_IMPORT_KEY_PASSPHRASE`.
+
+`herbtrace import epcis` passes the domain's `record` as `append`, so the rules judge each
+envelope (an importer speaks for the organisations its events name, see
+`traceability.domain.rules.importer`) and the indexes take it in. Envelope `time` is the
+event's eventTime in UTC, so an export of the imported log gives the events back.
 
 One envelope is appended at a time, so a refused event never leaves a hole in the signer's
 chain. An event that does not map, or that the log refuses, is reported with the reason;
@@ -175,8 +178,9 @@ def import_document(
     host: str,
     append: Callable[[list[Json]], list[AppendResult]] | None = None,
 ) -> list[Outcome]:
-    """Append every mappable item of `document` as the import signer's envelopes, in order:
-    organisations, sites (a site names its registered organisation), then events.
+    """Append every mappable item of `document` as the import signer's envelopes, in order.
+
+    The order is organisations, sites (a site names its registered organisation), then events.
 
     `append` appends signed envelopes: the domain's `record` to have its rules judge them
     and its indexes take them in (as `herbtrace import epcis` does); `ledger.append`, the

@@ -1,12 +1,16 @@
 """Organisation and site registrations as EPCIS master data (`epcisHeader.epcisMasterData`).
 
-A registration is no event in EPCIS: it describes a party or a location. Sites become
-elements of the `urn:epcglobal:epcis:vtype:BusinessLocation` vocabulary (id = the site's URI,
-the same URI events use as bizLocation), organisations elements of herbtrace's
-`https://herbtrace.org/voc/vtype/Organisation` vocabulary. Every body field is an attribute
-`herbtrace:{field}`; `herbtrace:recorded_at` keeps the envelope's time and the provenance
-attributes name the log entry, as on events. EPCIS attributes are strings or objects, so a
-boolean field (`natural_person`) is written "true" or "false" and read back as a boolean.
+A registration is no event in EPCIS: it describes a party or a location.
+
+- Sites become elements of the `urn:epcglobal:epcis:vtype:BusinessLocation` vocabulary
+  (id = the site's URI, the same URI events use as bizLocation).
+- Organisations become elements of herbtrace's `https://herbtrace.org/voc/vtype/Organisation`
+  vocabulary.
+
+Every body field is an attribute `herbtrace:{field}`; `herbtrace:recorded_at` keeps the
+envelope's time and the provenance attributes name the log entry, as on events. EPCIS
+attributes are strings or objects, so a boolean field (`natural_person`) is written "true"
+or "false" and read back as a boolean.
 """
 
 from __future__ import annotations

@@ -3,9 +3,11 @@
 The schema is GS1's single inlined `EPCIS-JSON-Schema.json` (JSON Schema draft-07, from
 the gs1/EPCIS repository), shipped in this package with its LICENSE. It declares custom
 vocabulary values (`bizStep`, `disposition`, extension field names, identifiers) as
-`format: uri` and times as `format: date-time`. A plain draft-07 validator treats formats
-as annotations, so `"bizStep": "harvesting"` would pass; here both formats are checked:
-`uri` as an RFC 3986 URI (scheme required) and `date-time` as RFC 3339.
+`format: uri` and times as `format: date-time`.
+
+A plain draft-07 validator treats formats as annotations, so `"bizStep": "harvesting"`
+would pass. Here both formats are checked: `uri` as an RFC 3986 URI (scheme required) and
+`date-time` as RFC 3339.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
-from traceability.errors import ChainBroken, NoteError, TraceabilityError, WeakPublicKey
+from traceability.errors import NoteError, TraceabilityError, WeakPublicKey
 from traceability.keys import check_public_key, key_id_for, load_public_key
 from traceability.log import merkle
 from traceability.log.audit_nodes import NodeCheck
@@ -100,12 +100,6 @@ class AuditReport:
     def first(self) -> Finding | None:
         """The finding at the lowest index."""
         return min(self.findings, key=lambda f: f.index, default=None)
-
-    def raise_for_findings(self) -> None:
-        """Raise ChainBroken with the first finding's evidence, if there is any."""
-        first = self.first()
-        if first is not None:
-            raise ChainBroken(first.index, first.what)
 
 
 def signer_checks(signers: dict[str, SignerInfo]) -> dict[str, SignerCheck]:

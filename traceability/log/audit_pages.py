@@ -43,8 +43,7 @@ class EntryPages:
 
 
 def tile_pages(next_key: Callable[[int], int | None], page: int) -> Iterator[tuple[int, int]]:
-    """Yield inclusive key ranges that tile LOWEST + 1 … HIGHEST, each with at most `page` keys
-    that are in use.
+    """Yield inclusive key ranges tiling LOWEST + 1 … HIGHEST, each with ≤ `page` keys in use.
 
     `next_key(low)` names the smallest key in use at or above `low`, or None. Each range runs
     from where the last ended to the end of the `page`-aligned block holding the next key in

@@ -15,10 +15,11 @@ class EntryPolicy(Protocol):
 
     `apply` runs once per envelope, in log order, inside the write transaction that will
     insert the entry, after the signer and sequence checks and before the entry gets its
-    index. It sees earlier envelopes of the same batch through `conn`. To refuse, it raises
-    `Refused` (with a stable `reason`) having written nothing; to admit, it may write its
-    own index rows for entry `index` on `conn`, which commit or roll back with the entry.
-    `received` is the entry's RFC 3339 time received.
+    index. It sees earlier envelopes of the same batch through `conn`.
+
+    To refuse, it raises `Refused` (with a stable `reason`) having written nothing. To admit,
+    it may write its own index rows for entry `index` on `conn`, which commit or roll back
+    with the entry. `received` is the entry's RFC 3339 time received.
     """
 
     def apply(

@@ -50,6 +50,7 @@ def fetch_nodes(conn: Connection, wanted: Iterable[NodeID]) -> dict[NodeID, byte
     per-statement work would cost more than the look-ups themselves. On PostgreSQL more than
     ARRAYS_FROM keys travel as two arrays: psycopg then neither parses a long IN list nor
     prepares a statement per count.
+
     Raises ChainBroken if a node that must exist is missing (a damaged database).
     """
     wanted = set(wanted)
