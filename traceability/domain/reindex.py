@@ -21,13 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.domain import state
 from traceability.domain.projection import Projector
 from traceability.errors import RuleViolation
-from traceability.log.entry import parse_leaf
-from traceability.log.reading import log_size
+from traceability.log.reading import entry_page, log_size
 from traceability.signers.registry import SignerInfo, signers_by_id
-from traceability.storage import tables
 from traceability.storage.db import write_transaction
-
-_entries = tables.log_entries
 
 PAGE = 2000
 """Entries read per query while replaying."""
@@ -54,32 +50,28 @@ def replay(
     signers: dict[str, SignerInfo] = {}
     at = start
     while stop is None or at < stop:
-        e = _entries.c
-        query = sa.select(e.idx, e.leaf, e.signer, e.envelope_hash).where(e.idx >= at)
-        if stop is not None:
-            query = query.where(e.idx < stop)
-        rows = conn.execute(query.order_by(e.idx).limit(PAGE)).all()
-        if not rows:
+        page = entry_page(conn, at, stop, PAGE)
+        if not page:
             break
-        missing = {r[2] for r in rows} - set(signers)
+        missing = {stored.signer for stored in page} - set(signers)
         signers.update({str(k): v for k, v in signers_by_id(conn, missing).items()})
-        for idx, leaf, signer, env_hash in rows:
-            entry = parse_leaf(bytes(leaf))
+        for stored in page:
+            entry = stored.entry
             report.entries += 1
             try:
                 projector.apply(
                     conn,
-                    int(idx),
+                    entry.index,
                     json.loads(entry.payload_bytes),
-                    signers[signer],
+                    signers[stored.signer],
                     entry.received,
-                    bytes(env_hash).hex(),
+                    stored.envelope_hash.hex(),
                 )
             except RuleViolation as exc:
                 report.skipped[exc.reason] += 1
             else:
                 report.applied += 1
-        at = int(rows[-1][0]) + 1
+        at = page[-1].entry.index + 1
     if report.entries:
         state.set_meta(conn, state.PROJECTED_THROUGH, str(at - 1))
     report.seconds = time.perf_counter() - began

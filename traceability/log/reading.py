@@ -13,6 +13,7 @@ be in a snapshot transaction or in autocommit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -43,6 +44,30 @@ def entries_in_order(conn: Connection, indices: Iterable[int]) -> list[Entry]:
     """Return the decoded entries at `indices` that are in the log, in index order."""
     found = entries_at(conn, indices)
     return [found[i] for i in sorted(found)]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry with the columns stored beside its leaf: its signer and envelope hash."""
+
+    entry: Entry
+    signer: str
+    envelope_hash: bytes
+
+
+def entry_page(conn: Connection, start: int, stop: int | None, limit: int) -> list[StoredEntry]:
+    """Return at most `limit` entries with index in [start, stop), in index order."""
+    rows = driver_rows(
+        conn,
+        "SELECT leaf, signer, envelope_hash FROM log_entries "
+        "WHERE idx >= {m} AND idx < {m} ORDER BY idx LIMIT {m}",
+        [start, _END if stop is None else stop, limit],
+    )
+    return [StoredEntry(parse_leaf(bytes(leaf)), str(s), bytes(h)) for leaf, s, h in rows]
+
+
+_END = 10**18
+"""Above any index (indices have at most 18 digits: traceability/log/entry.py)."""
 
 
 def all_entries(engine: Engine, chunk: int = CHUNK) -> Iterator[list[Entry]]:
