@@ -18,7 +18,8 @@ from api.deps import get_limits
 from api.ratelimit import refuse
 from api.services import get_domain
 from schemas.mqtt import Receipt
-from traceability.ingest.submissions import ANONYMOUS_NOT_KEPT, Submitter
+from traceability.errors import InvalidInput
+from traceability.ingest.intake import ANONYMOUS_NOT_KEPT, Arrival, Intake
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -106,14 +107,14 @@ def _claimed_signer(raw: bytes) -> str | None:
     return f"signer:{signer}" if isinstance(signer, str) and 0 < len(signer) <= 128 else None
 
 
-def _submitter(request: Request) -> Submitter:
+def _submitter(request: Request) -> Intake:
     submitter = getattr(request.app.state, "submitter", None)
-    if isinstance(submitter, Submitter):
+    if isinstance(submitter, Intake):
         return submitter
     with _submitter_lock:
         submitter = getattr(request.app.state, "submitter", None)
-        if not isinstance(submitter, Submitter):
-            submitter = Submitter(get_domain(request))
+        if not isinstance(submitter, Intake):
+            submitter = Intake.for_domain(get_domain(request))
             request.app.state.submitter = submitter
         return submitter
 
@@ -169,15 +170,21 @@ async def submit_event(request: Request) -> Response:
     (`planting`, `harvest`, …) signed by a device or operator of its owner.
     """
     submitter = await run_in_threadpool(_submitter, request)
-    raw, size = await _read_capped(request, submitter.domain.settings.max_envelope_bytes)
-    authenticated = bool(request.headers.get("authorization"))
+    raw, size = await _read_capped(request, submitter.max_bytes)
+    arrival = Arrival(
+        raw,
+        CHANNEL,
+        size=size,
+        authenticated=bool(request.headers.get("authorization")),
+        refused=None
+        if raw.strip()
+        else InvalidInput("the request body is empty: send an envelope"),
+    )
     devices = get_limits(request).devices
     signer = _claimed_signer(raw) if size == len(raw) else None
     if signer is not None:
         refuse(devices.wait(signer), "signed by this device")
-    submission = await run_in_threadpool(
-        submitter.submit, raw, channel=CHANNEL, authenticated=authenticated, size=size
-    )
+    submission = await run_in_threadpool(submitter.submit, arrival)
     if signer is not None and (submission.result.reason or "") not in ANONYMOUS_NOT_KEPT:
         devices.take(signer)  # only a genuine signature spends its signer's allowance
     return Response(

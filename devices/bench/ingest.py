@@ -35,7 +35,6 @@ from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
 from traceability.signers.enrolment import enrol_device
-from traceability.storage.db import make_engine
 
 ORIGIN = "bench.herbtrace/log"
 
@@ -111,13 +110,12 @@ def _run(
     say: Callable[[str], None],
 ) -> IngestFigures:
     seeds = [hashlib.sha256(f"bench device {i}".encode()).digest() for i in range(plan.devices)]
-    engine = make_engine(settings.database_url)
-    try:
+    with Ledger(settings, writable=False) as ledger:
         for seed in seeds:
             key = raw_public_key(Ed25519PrivateKey.from_private_bytes(seed))
-            enrol_device(engine, public_key=key, organisation="抚松县人参合作社", site="晾晒棚")
-    finally:
-        engine.dispose()
+            enrol_device(
+                ledger.engine, public_key=key, organisation="抚松县人参合作社", site="晾晒棚"
+            )
     # Written into the stopped broker's state file: the running broker's plugin rewrites
     # its whole state file on every change, which makes thousands of accounts slow to add.
     broker.stop()

@@ -39,7 +39,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from traceability.errors import ConfigurationError, InvalidInput
-from traceability.storage.named_lock import file_lock
+from traceability.file_lock import file_lock
 
 ADMIN_USER = "herbtrace-admin"
 """The broker account that administers the plugin (devices' and gateways' accounts)."""

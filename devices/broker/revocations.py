@@ -1,12 +1,13 @@
 """Revoked devices lose their broker login: the log's revocations, carried to the broker.
 
-A revocation is recorded once, by the core (`traceability.enrolment.revoke_device`),
+A revocation is recorded once, by the core (`traceability.signers.enrolment.revoke_device`),
 whichever door it came through (`herbtrace device revoke`, `POST /v1/devices/{id}/revoke`).
-`disable_revoked` reads every device the log no longer accepts (revoked, or past its
-`valid_until`) and disables its broker account, which ends its session at once and refuses
-its login from then on. The CLI calls it right after revoking when it holds broker admin
-rights; every gateway with admin rights runs it each second (`RevocationWatcher`), so a
-revocation over HTTP takes the device off the broker within seconds.
+`disable_revoked` asks the core for every device the log no longer accepts (revoked, or
+past its `valid_until`: `refused_broker_accounts`) and disables its broker account, which
+ends its session at once and refuses its login from then on. The CLI calls it right after
+revoking when it holds broker admin rights; every gateway with admin rights runs it each
+second (`RevocationWatcher`), so a revocation over HTTP takes the device off the broker
+within seconds.
 """
 
 from __future__ import annotations
@@ -14,31 +15,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from devices.broker.accounts import BrokerAccounts
 from traceability.errors import TraceabilityError
-from traceability.storage import tables
+from traceability.signers.enrolment import refused_broker_accounts
 
 log = logging.getLogger("herbtrace.broker")
-
-_devices = tables.devices
-_signers = tables.signers
-
-
-def refused_accounts(engine: Engine, now: datetime | None = None) -> set[str]:
-    """Broker usernames of the devices whose keys the log refuses at `now` (default now)."""
-    when = now or datetime.now(UTC)
-    query = (
-        sa.select(_devices.c.broker_username)
-        .join(_signers, _signers.c.key_id == _devices.c.device_id)
-        .where(sa.or_(_signers.c.revoked_at <= when, _signers.c.valid_until <= when))
-    )
-    with engine.connect() as conn:
-        return {row[0] for row in conn.execute(query)}
 
 
 def disable_revoked(
@@ -47,7 +32,7 @@ def disable_revoked(
     """Disable the broker accounts of refused devices not in `done`; return the accounts
     disabled and those the broker does not have, and add both to `done`."""
     done = set() if done is None else done
-    new = sorted(refused_accounts(engine) - done)
+    new = sorted(refused_broker_accounts(engine) - done)
     if not new:
         return [], []
     unknown = accounts.disable(new)

@@ -1,9 +1,9 @@
-"""One batch of messages through the log: check, append, and what to answer for each.
+"""One batch of MQTT messages and what the ingest step is told of each.
 
-Per message, in this order: the topic must be a device's events topic, the payload at most
-`max_envelope_bytes`; then the ledger parses it and checks its signature (worker processes
-for large batches); then its signer must be the topic's device; then the ledger appends
-what is left in one transaction, applying the signer, sequence and domain rules.
+The step itself (`traceability/ingest/intake.py`) checks, appends, keeps refusals and signs
+receipts the same way for every channel; here is only what MQTT adds: each message's
+topic must be a device's events topic, and that device is the one the envelope's signer
+must be (the broker let only that device's login publish there).
 """
 
 from __future__ import annotations
@@ -13,92 +13,35 @@ from datetime import UTC, datetime
 
 from devices.gateway.connection import Incoming
 from schemas.mqtt import device_of_events_topic
-from traceability.errors import InvalidInput, TopicMismatch
-from traceability.ingest.rejections import Rejection
-from traceability.ledger import Ledger
-from traceability.log.appender import Prepared
-from traceability.log.reading import received_at
-from traceability.log.results import AppendResult, rejected
+from traceability.errors import InvalidInput
+from traceability.ingest.intake import Arrival, Checked, Intake
 
 
 @dataclass(frozen=True, slots=True)
 class CheckedBatch:
-    """Messages with the results known before appending, and the part ready to append."""
+    """Messages, and the ingest step's checks of them (one arrival per message, in order)."""
 
     messages: list[Incoming]
-    devices: list[str | None]
-    early: list[AppendResult | None]
-    prepared: Prepared
-    submitted: list[int]
-    """The message position of each envelope in `prepared`, in order."""
+    checked: Checked
+
+    @property
+    def arrivals(self) -> list[Arrival]:
+        """What the ingest step was told of each message."""
+        return self.checked.arrivals
 
 
-def check_batch(ledger: Ledger, messages: list[Incoming], max_bytes: int) -> CheckedBatch:
+def arrival_of(message: Incoming) -> Arrival:
+    """Describe an MQTT message to the ingest step: its topic's device, or a refusal."""
+    device = device_of_events_topic(message.topic)
+    refused = None
+    if device is None:
+        refused = InvalidInput(f"not a device events topic: {message.topic[:200]}")
+    return Arrival(message.payload, message.topic, device=device, refused=refused)
+
+
+def check_batch(intake: Intake, messages: list[Incoming]) -> CheckedBatch:
     """Run every check that needs no append lock; thread-safe."""
-    devices = [device_of_events_topic(m.topic) for m in messages]
-    early: list[AppendResult | None] = [None] * len(messages)
-    submitted: list[int] = []
-    for i, (message, device) in enumerate(zip(messages, devices, strict=True)):
-        if device is None:
-            early[i] = rejected(InvalidInput(f"not a device events topic: {message.topic[:200]}"))
-        elif len(message.payload) > max_bytes:
-            size = len(message.payload)
-            early[i] = rejected(
-                InvalidInput(f"envelope is {size} bytes, over the limit of {max_bytes}")
-            )
-        else:
-            submitted.append(i)
-    prepared = ledger.prepare([messages[i].payload for i in submitted])
-    valid = []
-    for j, env in prepared.valid:
-        i = submitted[j]
-        if env.signer != devices[i]:
-            early[i] = rejected(
-                TopicMismatch(
-                    f"envelope signed by {env.signer} arrived on the topic of device {devices[i]}"
-                ),
-                env,
-            )
-        else:
-            valid.append((j, env))
-    return CheckedBatch(messages, devices, early, Prepared(prepared.results, valid), submitted)
-
-
-def commit_batch(ledger: Ledger, batch: CheckedBatch) -> list[AppendResult]:
-    """Append the batch's valid envelopes; return one result per message, in order."""
-    results = list(batch.early)
-    for j, result in enumerate(ledger.commit(batch.prepared)):
-        i = batch.submitted[j]
-        if results[i] is None:
-            results[i] = result
-    assert all(r is not None for r in results)  # noqa: S101 - every message was submitted
-    return [r for r in results if r is not None]
-
-
-def received_times(ledger: Ledger, results: list[AppendResult]) -> dict[int, str]:
-    """Return the time received of every entry the results name (accepted or duplicate)."""
-    indices = {r.index for r in results if r.index is not None}
-    if not indices:
-        return {}
-    with ledger.engine.connect() as conn:
-        return received_at(conn, indices)
-
-
-def rejection_of(
-    message: Incoming, device: str | None, result: AppendResult, received_at: datetime
-) -> Rejection:
-    """The evidence row of a refused message."""
-    return Rejection(
-        received_at=received_at,
-        topic=message.topic,
-        device_id=device,
-        reason=result.reason or "rejected",
-        detail=result.detail or "",
-        payload=message.payload,
-        envelope_hash=result.envelope_hash,
-        signer=result.signer,
-        seq=result.seq,
-    )
+    return CheckedBatch(messages, intake.check([arrival_of(m) for m in messages]))
 
 
 def now_utc() -> datetime:

@@ -12,29 +12,17 @@ import heapq
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
 
 from traceability.log.reading import highest_seq_below
-from traceability.storage import tables
+from traceability.log.sequencing import SequenceGap, record_gap
 
 log = logging.getLogger("herbtrace.gateway")
-_gaps = tables.sequence_gaps
 
-
-@dataclass(frozen=True, slots=True)
-class SequenceGap:
-    """Sequence numbers `missing_from`..`missing_to` of a device are not in the log, although
-    its envelope `next_seq` is."""
-
-    device_id: str
-    missing_from: int
-    missing_to: int
-    next_seq: int
-    detected_at: datetime
+__all__ = ["AlertGapSink", "GapDetector", "GapSink", "RecordingGapSink", "SequenceGap"]
 
 
 class GapSink(Protocol):
@@ -44,7 +32,7 @@ class GapSink(Protocol):
 
 
 class RecordingGapSink:
-    """The default sink: log a warning and keep the gap in the `sequence_gaps` table."""
+    """The default sink: log a warning and have the log keep the gap as evidence."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -58,16 +46,7 @@ class RecordingGapSink:
             gap.missing_to,
             gap.next_seq,
         )
-        with self._engine.begin() as conn:
-            conn.execute(
-                _gaps.insert().values(
-                    device_id=gap.device_id,
-                    missing_from=gap.missing_from,
-                    missing_to=gap.missing_to,
-                    next_seq=gap.next_seq,
-                    detected_at=gap.detected_at,
-                )
-            )
+        record_gap(self._engine, gap)
 
 
 class AlertRaiser(Protocol):

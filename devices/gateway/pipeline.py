@@ -6,8 +6,11 @@
                               committer: append ─► store rejections ─► sign and publish
                                          receipts ─► acknowledge ─► watch sequence gaps
 
-Refusals are stored within each device's budget (`traceability/ingest/rejections.py`) and, past
-HERBTRACE_DEVICE_RATE kept refusals a second of one device, answered but only counted.
+Checking, appending, keeping refusals and signing receipts are the ingest step's
+(`traceability/ingest/intake.py`, as for HTTPS); the threads, the acknowledgements, the
+receipts' topics and the gap watch are the gateway's. Refusals are stored within each
+device's budget (`traceability/ingest/rejections.py`) and, past HERBTRACE_DEVICE_RATE kept
+refusals a second of one device, answered but only counted.
 
 Only the committer appends, so batches enter the log in the order they arrived, while the
 next batches are already being parsed and signature-checked. Database failures are
@@ -28,22 +31,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
-from devices.gateway.batches import (
-    CheckedBatch,
-    check_batch,
-    commit_batch,
-    now_utc,
-    received_times,
-    rejection_of,
-)
+from devices.gateway.batches import CheckedBatch, arrival_of, check_batch, now_utc
 from devices.gateway.config import GatewayConfig
 from devices.gateway.connection import Connection, Incoming
 from devices.gateway.gaps import GapDetector
-from schemas.mqtt import device_of_events_topic, receipts_topic
-from traceability.ingest.receipts import MessageSigner, sign_result
-from traceability.ingest.rejections import RefusalBudget, record_rejections
-from traceability.ledger import Ledger
-from traceability.log.appender import Prepared
+from schemas.mqtt import receipts_topic
+from traceability.ingest.intake import Arrival, Intake
 from traceability.log.results import AppendResult
 from traceability.throttle import TokenBuckets
 
@@ -73,24 +66,18 @@ class Pipeline:
     def __init__(
         self,
         config: GatewayConfig,
-        ledger: Ledger,
+        intake: Intake,
         connection: Connection,
-        receipt_signer: MessageSigner,
         gaps: GapDetector,
         inbox: queue.SimpleQueue[Incoming],
-        after_batch: Callable[[], object] | None = None,
     ) -> None:
         self._config = config
-        self._after_batch = after_batch
-        self._ledger = ledger
+        self._intake = intake
         self._connection = connection
-        self._signer = receipt_signer
         self._gaps = gaps
         self._inbox = inbox
-        self._origin = ledger.settings.log_origin
-        self._max_bytes = ledger.settings.max_envelope_bytes
-        self._budget = RefusalBudget.from_settings(ledger.settings)
-        self._refusals = TokenBuckets(ledger.settings.device_rate, ledger.settings.device_burst)
+        settings = intake.ledger.settings
+        self._refusals = TokenBuckets(settings.device_rate, settings.device_burst)
         self._checks = ThreadPoolExecutor(config.workers, thread_name_prefix="ingest-check")
         self._ready: queue.Queue[Future[CheckedBatch] | None] = queue.Queue(1)
         self._stopping = threading.Event()
@@ -152,7 +139,7 @@ class Pipeline:
         return batch
 
     def _check(self, batch: list[Incoming]) -> CheckedBatch:
-        return self._retrying(check_batch, self._ledger, batch, self._max_bytes)
+        return self._retrying(check_batch, self._intake, batch)
 
     # -- committer -----------------------------------------------------------------------
 
@@ -174,7 +161,7 @@ class Pipeline:
         """Append one checked batch and answer it."""
         try:
             checked = item.result()
-            results = self._retrying(commit_batch, self._ledger, checked)
+            results = self._retrying(self._intake.commit, checked.checked)
         except _Stopped:
             log.error("stopping with the database unreachable: batch left unacknowledged")
             return
@@ -182,7 +169,7 @@ class Pipeline:
             log.exception("batch failed; processing its messages one by one")
             self._one_by_one(item)
             return
-        self._answer(checked, results)
+        self._answer(checked.messages, checked.arrivals, results)
         self._finish_batch()
 
     def _one_by_one(self, item: Future[CheckedBatch]) -> None:
@@ -194,43 +181,39 @@ class Pipeline:
         for message in messages:
             try:
                 checked = self._check([message])
-                results = self._retrying(commit_batch, self._ledger, checked)
+                results = self._retrying(self._intake.commit, checked.checked)
             except _Stopped:
                 return
             except Exception as exc:
                 log.exception("message on %s could not be processed", message.topic)
-                checked = CheckedBatch(
-                    [message], [device_of_events_topic(message.topic)], [None], Prepared([], []), []
-                )
                 failure = AppendResult(
                     status="rejected", reason="internal_error", detail=type(exc).__name__
                 )
-                self._answer(checked, [failure])
+                self._answer([message], [arrival_of(message)], [failure])
                 continue
-            self._answer(checked, results)
+            self._answer(checked.messages, checked.arrivals, results)
 
-    def _answer(self, checked: CheckedBatch, results: list[AppendResult]) -> None:
+    def _answer(
+        self, messages: list[Incoming], arrivals: list[Arrival], results: list[AppendResult]
+    ) -> None:
         """Store rejections, publish signed receipts, acknowledge, and watch for gaps."""
-        now = now_utc()
-        times = self._retrying(received_times, self._ledger, results)
         rejections = [
-            rejection_of(m, d, r, now)
-            for m, d, r in zip(checked.messages, checked.devices, results, strict=True)
-            if r.status == "rejected" and self._keeps_refusal(d)
+            r
+            for r in self._intake.refusals(arrivals, results, now_utc())
+            if self._keeps_refusal(r.device_id)
         ]
-        self._retrying(record_rejections, self._ledger.engine, rejections, self._budget)
+        self._retrying(self._intake.keep, rejections)
         accepted: list[tuple[str, int]] = []
-        for message, device, result in zip(checked.messages, checked.devices, results, strict=True):
-            received = times.get(result.index) if result.index is not None else None
+        for message, arrival, result in zip(messages, arrivals, results, strict=True):
             try:
-                receipt = sign_result(result, self._origin, received, self._signer)
+                receipt = self._intake.receipt(result)
                 correlation = (
                     result.envelope_hash
                     if result.envelope_hash is not None
                     else message.correlation
                 )
-                if device is not None:
-                    self._connection.publish(receipts_topic(device), receipt, correlation)
+                if arrival.device is not None:
+                    self._connection.publish(receipts_topic(arrival.device), receipt, correlation)
             except Exception:  # the outcome is stored; the device will ask again
                 log.exception("no receipt for a message on %s", message.topic)
             self._connection.ack(message)
@@ -248,12 +231,11 @@ class Pipeline:
         return False
 
     def _finish_batch(self) -> None:
-        """Log the domain's alerts (if any hook is set), then check due sequence gaps."""
-        if self._after_batch is not None:
-            try:
-                self._after_batch()
-            except Exception:
-                log.exception("logging the rules' alerts failed; will try after the next batch")
+        """Run the step's after-commit hook (the domain logs its alerts), then check due gaps."""
+        try:
+            self._intake.after_commit()
+        except Exception:
+            log.exception("logging the rules' alerts failed; will try after the next batch")
         self._check_gaps()
 
     def _check_gaps(self) -> None:

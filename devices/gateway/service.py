@@ -16,8 +16,8 @@ from devices.gateway.connection import Connection, Incoming
 from devices.gateway.gaps import AlertGapSink, GapDetector, GapSink, RecordingGapSink
 from devices.gateway.pipeline import Counters, Pipeline
 from traceability.errors import ConfigurationError
+from traceability.ingest.intake import Intake
 from traceability.ledger import Ledger
-from traceability.log.log_key import load_log_signer
 from traceability.log.policy import EntryPolicy
 from traceability.settings import Settings
 
@@ -64,23 +64,14 @@ class Gateway:
             self.ledger = domain.ledger
         else:
             self.ledger = Ledger(settings, engine, policy=policy)
-        with self.ledger.engine.connect() as conn:
-            receipt_signer = load_log_signer(conn, settings.log_origin, settings.log_key_passphrase)
+        intake = Intake(self.ledger) if domain is None else Intake.for_domain(domain)
         self._inbox: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self.connection = Connection(config, self._inbox)
         sink = gap_sink or RecordingGapSink(self.ledger.engine)
         if domain is not None and gap_sink is None:
             sink = AlertGapSink(domain, also=sink)
         gaps = GapDetector(self.ledger.engine, sink, config.gap_grace)
-        self._pipeline = Pipeline(
-            config,
-            self.ledger,
-            self.connection,
-            receipt_signer,
-            gaps,
-            self._inbox,
-            after_batch=None if domain is None else domain.log_alerts,
-        )
+        self._pipeline = Pipeline(config, intake, self.connection, gaps, self._inbox)
         self._revocations = (
             None
             if broker_accounts is None

@@ -107,6 +107,20 @@ def test_accepted_envelopes_get_consecutive_indexes_and_chained_leaves(ledger: L
     assert ledger.entry(0)[2].prev == bytes(32)
 
 
+def test_a_result_names_the_time_the_log_received_its_entry(ledger: Ledger) -> None:
+    """An accepted result carries its leaf's received line; a duplicate, in the same batch
+    or a later one, the original entry's; a refusal none."""
+    a = signer_on(ledger)
+    first, second = a.next(), a.next()
+    accepted, again_now = ledger.append([first, first])
+    assert accepted.received == ledger.entry(0)[2].received
+    assert again_now.received == accepted.received
+    again_later, refused, next_one = ledger.append([first, {"payload": {}, "sig": ""}, second])
+    assert (again_later.status, again_later.received) == ("duplicate", accepted.received)
+    assert (refused.status, refused.received) == ("rejected", None)
+    assert next_one.received == ledger.entry(1)[2].received
+
+
 def test_resubmitting_an_envelope_returns_the_original_result(ledger: Ledger) -> None:
     """The same envelope again, in the same or a later batch, in any form, is a duplicate."""
     a = signer_on(ledger)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import support
 from sqlalchemy.engine import Engine
 
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
-from traceability.signers.enrolment import enrol_device, get_device, list_devices, revoke_device
+from traceability.signers.enrolment import (
+    enrol_device,
+    get_device,
+    list_devices,
+    refused_broker_accounts,
+    revoke_device,
+)
 from traceability.signers.registry import get_signer, register_signer, revoke_signer
 
 
@@ -85,3 +93,23 @@ def test_revoke_revokes_the_signer(engine: Engine) -> None:
     assert device.signer.revoked_at is not None
     with pytest.raises(NotFound):
         revoke_device(engine, "0" * 32)
+
+
+def test_the_broker_accounts_of_refused_devices_are_listed(engine: Engine) -> None:
+    """A revoked device's account is refused from its revocation on, an expired one's from
+    its `valid_until`; an active device's never."""
+    active, revoked, expiring = support.TestSigner(), support.TestSigner(), support.TestSigner()
+    now = datetime.now(UTC)
+    for signer in (active, revoked):
+        enrol_device(engine, public_key=signer.public_key, organisation="o", site="s")
+    enrol_device(
+        engine,
+        public_key=expiring.public_key,
+        organisation="o",
+        site="s",
+        valid_until=now + timedelta(days=1),
+    )
+    revoke_device(engine, revoked.key_id)
+    assert refused_broker_accounts(engine) == {revoked.key_id}
+    later = now + timedelta(days=2)
+    assert refused_broker_accounts(engine, later) == {revoked.key_id, expiring.key_id}

@@ -203,6 +203,7 @@ class Appender:
                 seq=env.seq,
                 index=index,
                 leaf_hash=leaf_hash,
+                received=received,
             )
             seen_in_batch[env.envelope_hash] = result
             out.append((i, result))

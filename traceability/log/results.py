@@ -24,6 +24,9 @@ class AppendResult:
     leaf_hash: LeafHash | None = None
     reason: str | None = None
     detail: str | None = None
+    received: str | None = None
+    """When the log received the entry (the leaf's received line); for a duplicate, the
+    original entry's. None when rejected."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as JSON data (hashes in hex)."""
@@ -36,6 +39,7 @@ class AppendResult:
             "leaf_hash": None if self.leaf_hash is None else self.leaf_hash.hex(),
             "reason": self.reason,
             "detail": self.detail,
+            "received": self.received,
         }
 
 

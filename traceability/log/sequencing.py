@@ -1,4 +1,10 @@
-"""The per-signer chain rules applied at append time: duplicates, equivocation, `prev` links."""
+"""The per-signer chain rules: duplicates, equivocation, `prev` links, and sequence gaps.
+
+The rules apply at append time. What breaks them is kept as evidence for regulators: an
+equivocating or mis-chained envelope in `equivocations` (by the appender), a signer's
+missing sequence numbers in `sequence_gaps` (`record_gap`, once a gateway has waited for
+late arrivals).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from traceability.envelope import GENESIS_PREV, ParsedEnvelope
 from traceability.errors import ChainMismatch, Refused, SequenceConflict
@@ -19,6 +25,7 @@ from traceability.storage.db import driver_rows, marks
 from traceability.types import EnvelopeHash, LeafHash
 
 _entries = tables.log_entries
+_gaps = tables.sequence_gaps
 
 
 @dataclass
@@ -44,7 +51,8 @@ def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, Sign
 
     The same envelope necessarily holds the same (signer, seq), so one indexed look-up finds
     both; and an envelope beyond its signer's newest sequence number can collide with nothing,
-    so in the usual in-order flow this asks the database nothing at all.
+    so in the usual in-order flow this asks the database nothing at all. A duplicate's result
+    names the original entry: its index, leaf hash and time received.
     """
     behind = [e for e in envs if e.signer in heads and e.seq <= heads[e.signer].seq]
     by_hash: dict[bytes, AppendResult] = {}
@@ -55,11 +63,11 @@ def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, Sign
     for signer, seqs in wanted.items():
         rows = driver_rows(
             conn,
-            "SELECT idx, leaf_hash, seq, envelope_hash FROM log_entries "  # noqa: S608
+            "SELECT idx, leaf_hash, seq, envelope_hash, leaf FROM log_entries "  # noqa: S608
             f"WHERE signer = {{m}} AND seq IN ({marks(len(seqs))})",
             [signer, *seqs],
         )
-        for i, lh, q, h in rows:
+        for i, lh, q, h, leaf in rows:
             by_seq[(signer, int(q))] = bytes(h)
             by_hash[bytes(h)] = AppendResult(
                 status="duplicate",
@@ -68,6 +76,7 @@ def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, Sign
                 seq=int(q),
                 index=int(i),
                 leaf_hash=LeafHash(bytes(lh)),
+                received=parse_leaf(bytes(leaf)).received,
             )
     return Known(by_hash, by_seq)
 
@@ -187,3 +196,29 @@ def last_received(conn: Connection, key_id: str) -> datetime | None:
         return None
     received = parse_leaf(bytes(row[0])).received
     return datetime.fromisoformat(received.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceGap:
+    """Sequence numbers `missing_from`..`missing_to` of a device are not in the log, although
+    its envelope `next_seq` is."""
+
+    device_id: str
+    missing_from: int
+    missing_to: int
+    next_seq: int
+    detected_at: datetime
+
+
+def record_gap(engine: Engine, gap: SequenceGap) -> None:
+    """Keep a sequence gap in the `sequence_gaps` table."""
+    with engine.begin() as conn:
+        conn.execute(
+            _gaps.insert().values(
+                device_id=gap.device_id,
+                missing_from=gap.missing_from,
+                missing_to=gap.missing_to,
+                next_seq=gap.next_seq,
+                detected_at=gap.detected_at,
+            )
+        )

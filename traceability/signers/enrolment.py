@@ -20,7 +20,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
 from traceability.keys import key_id_for
-from traceability.signers.registry import SignerInfo, get_signer_in, register_signer, revoke_signer
+from traceability.signers.registry import (
+    SignerInfo,
+    get_signer_in,
+    refused_at,
+    register_signer,
+    revoke_signer,
+)
 from traceability.storage import tables
 
 _devices = tables.devices
@@ -154,6 +160,16 @@ def list_devices(engine: Engine) -> list[DeviceInfo]:
             )
         ).all()
         return [_info(row, get_signer_in(conn, row._mapping["device_id"])) for row in rows]
+
+
+def refused_broker_accounts(engine: Engine, now: datetime | None = None) -> set[str]:
+    """Broker usernames of the devices whose keys the log refuses at `now` (default now)."""
+    when = now or datetime.now(UTC)
+    query = sa.select(_devices.c.broker_username).where(
+        _devices.c.device_id.in_(refused_at(when).scalar_subquery())
+    )
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(query)}
 
 
 def _row(conn: Connection, device_id: str) -> sa.Row[tuple[object, ...]] | None:

@@ -228,6 +228,13 @@ def signers_by_id(conn: Connection, key_ids: set[str]) -> dict[KeyID, SignerInfo
     return {info.key_id: info for info in map(_info, rows)}
 
 
+def refused_at(when: datetime) -> sa.Select[tuple[str]]:
+    """A query of the key IDs the log refuses at `when`: revoked, or past `valid_until`."""
+    return sa.select(_signers.c.key_id).where(
+        sa.or_(_signers.c.revoked_at <= when, _signers.c.valid_until <= when)
+    )
+
+
 def list_signers(engine: Engine) -> list[SignerInfo]:
     """Return every registered signer, by organisation then name."""
     with engine.connect() as conn:

@@ -16,7 +16,6 @@ log records our own key equivocating.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import threading
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from traceability.file_lock import file_lock
 from traceability.storage.db import is_sqlite
 
 NAMESPACE = 0x68657262
@@ -68,15 +68,3 @@ def named_lock(engine: Engine, name: str) -> Iterator[None]:
     digest = hashlib.sha256(name.encode()).hexdigest()[:16]
     with file_lock(Path(f"{database}.{digest}.lock")):
         yield
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive `flock` on `path` (created if missing) for the block: every other
-    holder, in this process or another, waits; the kernel releases it if the process dies."""
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
