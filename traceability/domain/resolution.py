@@ -1,8 +1,8 @@
-"""The domain's reads behind a product's facts: the batch a link names, who is registered,
-and whether anything was recorded on a lineage since.
+"""The domain's reads behind a product's facts (traceability/facts).
 
-The consumer read model (`traceability.facts`) reads the index tables only through these
-functions, the lineage (`traceability.domain.lineage`) and `state.get_batch`.
+The batch a Digital Link names, the organisations and sites registered, and whether
+anything was recorded on a lineage since a given log size. The consumer read model reads
+the index tables only through these functions, the lineage and `state.get_batch`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
-"""A product's facts read from the supply-chain records (traceability/domain) and the log.
+"""A product's facts, read from the supply-chain records (traceability/domain) and the log.
 
 A unit link `/01/{gtin}/10/{lot}/21/{serial}` names a row of `units` (whose lot must match);
 a batch link `/01/{gtin}/10/{lot}` names the packed batch with that GTIN and lot. From that
-batch the backward trace gives every upstream batch and every log entry recorded on them;
-the entries' signed events (`schemas.events`) give dates, steps and recalls, the signer
-registry who signed. The origin is the harvest batch's site, with its region, location and
-GAP status from the site's own registration entry; organisations' English names come from
-their registration entries too. The chain of custody is the organisations that held the
-material: each origin event's (planting, husbandry, harvest) and each receipt's, in log
-order, repeats dropped. Tests are judged against the herb catalogue
-(`traceability.facts.quality`). A unit's facts leave out sales of other units of its batch;
-alerts are for regulators and are left out too.
+batch the backward trace gives every upstream batch and every log entry recorded on them.
+
+The entries' signed events (`schemas.events`) give dates, steps, tests and recalls; the
+signer registry says who signed. A unit's facts leave out sales of other units of its
+batch; alerts are for regulators and are left out too. Tests are judged against the herb
+catalogue (`traceability.facts.quality`).
+
+The origin is the harvest batch's site, with its region, location and GAP status from the
+site's own registration entry; organisations' English names come from their registration
+entries too. The chain of custody is the organisations that held the material: each
+origin event's (planting, husbandry, harvest) and each receipt's, in log order, repeats
+dropped.
 """
 
 from __future__ import annotations
@@ -160,6 +163,7 @@ def _holds(body: EventBody) -> bool:
 
 
 def _summary(body: EventBody) -> str | None:
+    """A step's summary: what processing made, a test's verdict, a packed product's name."""
     match body:
         case FreshProcessing() | Processing():
             forms = [o.form for o in body.outputs if o.form]
@@ -214,6 +218,7 @@ def _origin(
     orgs: dict[str, Registered],
     kept: EntryPayloads | None,
 ) -> OriginRecord | None:
+    """Where the material grew: the harvest batch's site, else the first batch's with one."""
     harvest = next((b for b in batches if b.kind == "harvest"), None)
     start = harvest or next((b for b in batches if b.origin_site), None)
     if start is None or start.origin_site is None:
