@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from api.product_facts import PublicFacts
+from traceability.facts.models import PublicFacts
 
 Lang = Literal["zh-CN", "en"]
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")

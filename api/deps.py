@@ -35,9 +35,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.product_facts import FactsLookup
 from api.ratelimit import Limits, TokenBuckets, client_address, enforce, refuse
-from api.record_facts import records_lookup
 from traceability.domain.roles import require_key_role
 from traceability.errors import (
     ConfigurationError,
@@ -46,6 +44,7 @@ from traceability.errors import (
     InvalidInput,
     Unauthenticated,
 )
+from traceability.facts.records import FactsLookup, records_lookup
 from traceability.ledger import Ledger
 from traceability.settings import Settings
 from traceability.users import ROLES, Principal, Role, authenticate

@@ -31,9 +31,10 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import get_app_settings, get_engine
-from api.product_facts import FactsLookup, ProductFacts, PublicFacts, consumer_view
-from api.record_facts import records_lookup, unchanged_since
 from traceability.digital_link import DigitalLink
+from traceability.facts.models import ProductFacts, PublicFacts
+from traceability.facts.public import consumer_view
+from traceability.facts.records import FactsLookup, records_lookup, unchanged_since
 from traceability.log.reading import log_size_of
 
 MAX_ENTRIES = 4096

@@ -14,9 +14,9 @@ import os
 from fastapi import FastAPI
 
 from api.main import create_app
-from api.product_facts import FactsLookup, ProductFacts
-from api.record_facts import records_lookup
 from traceability.digital_link import DigitalLink
+from traceability.facts.models import ProductFacts
+from traceability.facts.records import FactsLookup, records_lookup
 from traceability.settings import get_settings
 
 TRIVIAL_PATH = "/bench/trivial"

@@ -4,13 +4,13 @@ Content negotiation on `Accept`: a browser (`text/html`, or `*/*`) gets the cons
 `application/json` preferred over HTML gets the same facts as JSON, for handhelds and
 regulators' tools; neither acceptable gets 406. Responses say `Vary: Accept`.
 
-The facts come from the supply-chain records (`api/record_facts.py`), shown as the consumer
-view (`api/product_facts.py`), through the facts cache (`api/facts_cache.py`), which reuses
-a link's facts and their JSON until the log grows. The page (`api/consumer_page.py`) is in
-zh-CN unless `?lang=en`, pins the log's key for the verifier that runs in the browser, and
-records a consumer scan from the browser (POST /v1/scans): resolving, in HTML or JSON, records none.
-Lots or serials that contain `/` (allowed by GS1 as `%2F`) cannot be resolved: the path is
-split before routing.
+The facts come from the supply-chain records (`traceability/facts/records.py`), shown as the
+consumer view (`traceability/facts/public.py`), through the facts cache (`api/facts_cache.py`),
+which reuses a link's facts and their JSON until the log grows. The page
+(`api/consumer_page.py`) is in zh-CN unless `?lang=en`, pins the log's key for the verifier that
+runs in the browser, and records a consumer scan from the browser (POST /v1/scans): resolving,
+in HTML or JSON, records none. Lots or serials that contain `/` (allowed by GS1 as `%2F`) cannot
+be resolved: the path is split before routing.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from api.consumer_page import CONTENT_SECURITY_POLICY, DEFAULT_LANG, Lang, rende
 from api.deps import Public, get_ledger
 from api.errors import error_responses
 from api.facts_cache import FactsCache, Resolved, get_facts_cache
-from api.product_facts import PublicFacts
 from traceability.digital_link import DigitalLink
+from traceability.facts.models import PublicFacts
 
 router = APIRouter(tags=["digital link"], dependencies=[Public])
 

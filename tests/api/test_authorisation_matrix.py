@@ -18,10 +18,10 @@ from fastapi.testclient import TestClient
 
 from api.deps import route_policies
 from api.main import create_app
-from api.product_facts import ProductFacts
 from traceability import users
 from traceability.digital_link import DigitalLink
 from traceability.errors import NotFound
+from traceability.facts.models import ProductFacts
 from traceability.ledger import Ledger, initialise
 from traceability.storage.db import make_engine
 

@@ -9,20 +9,18 @@ from api_support import api_settings
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.product_facts import (
-    INDIVIDUAL_GROWER,
+from api.routes.digital_link import wants_json
+from traceability.digital_link import DigitalLink
+from traceability.errors import NotFound
+from traceability.facts.models import (
     Location,
     OriginRecord,
     ProductFacts,
     Recall,
     Region,
     StepRecord,
-    coarsen,
-    consumer_view,
 )
-from api.routes.digital_link import wants_json
-from traceability.digital_link import DigitalLink
-from traceability.errors import NotFound
+from traceability.facts.public import INDIVIDUAL_GROWER, consumer_view
 from traceability.ledger import initialise
 
 HOST = "id.example.cn"
@@ -211,18 +209,3 @@ def test_empty_records_resolve_nothing(sqlite_url: str) -> None:
     assert response.json()["reason"] == (
         f"no unit is recorded under GTIN {GTIN} lot {LOT} serial {SERIAL}"
     )
-
-
-@pytest.mark.parametrize(
-    ("degrees", "coarse"),
-    [
-        ("42.2871365", "42.3"),
-        ("127.25", "127.2"),
-        ("127.35", "127.4"),
-        ("-0.04", "-0.0"),
-        ("5", "5.0"),
-    ],
-)
-def test_coordinates_are_coarsened_to_a_tenth_of_a_degree(degrees: str, coarse: str) -> None:
-    """coarsen rounds decimal degrees to 0.1° (half to even), keeping them decimal strings."""
-    assert coarsen(degrees) == coarse

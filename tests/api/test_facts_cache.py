@@ -17,11 +17,11 @@ from support import run_herbtrace
 
 from api.facts_cache import FactsCache, log_size_of
 from api.main import create_app
-from api.product_facts import ProductFacts
-from api.record_facts import unchanged_since
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
 from traceability.errors import NotFound
+from traceability.facts.models import ProductFacts
+from traceability.facts.records import unchanged_since
 from traceability.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 import pytest
 from resource_support import COOP, OPERATORS, ResourceApi, body, open_resource_api
 
-from api.product_facts import INDIVIDUAL_GROWER
 from traceability import users
+from traceability.facts.public import INDIVIDUAL_GROWER
 
 GROWER_ZH, GROWER_EN = "王建国", "Wang Jianguo"
 REGULATOR = "li.jian"

@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
-from api.record_facts import EntryPayloads, record_facts
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
+from traceability.facts.entries import EntryPayloads
+from traceability.facts.records import record_facts
 from traceability.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story

@@ -12,11 +12,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-from api.product_facts import HerbName, MeasuredItem, QualityLimit, QualityResult
+from schemas.events.quality import Measurement, QualityTest
 from traceability.catalogue.lookup import Catalogue, load_catalogue
 from traceability.errors import InvalidInput, NotFound
+from traceability.facts.models import HerbName, MeasuredItem, QualityLimit, QualityResult
 from traceability.settings import Settings
 
 
@@ -48,10 +48,10 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"
 
 
-def measured_item(catalogue: Catalogue, herb: str | None, raw: dict[str, Any]) -> MeasuredItem:
-    """Judge one measurement of a test body (`item`, `value`, `unit`) against the catalogue."""
-    code, value, unit = str(raw.get("item")), str(raw.get("value")), str(raw.get("unit"))
-    below = bool(raw.get("below_detection", False))
+def measured_item(catalogue: Catalogue, herb: str | None, measured: Measurement) -> MeasuredItem:
+    """Judge one measurement of a test against the catalogue."""
+    code, value, unit = measured.item, measured.value, measured.unit
+    below = measured.below_detection
     try:
         zh, en = catalogue.item(code).zh, catalogue.item(code).en
     except NotFound:
@@ -89,18 +89,18 @@ def measured_item(catalogue: Catalogue, herb: str | None, raw: dict[str, Any]) -
 def quality_result(
     catalogue: Catalogue,
     herb: str | None,
-    body: dict[str, Any],
+    test: QualityTest,
     lab: tuple[str, str | None],
     log_index: int,
 ) -> QualityResult:
     """The test a `quality_test` body records; `lab` is the laboratory's (name, English name)."""
     return QualityResult(
-        report_no=str(body.get("report_no", "")),
-        tested_on=str(body.get("tested_on", "")),
+        report_no=test.report_no,
+        tested_on=test.tested_on,
         lab=lab[0],
         lab_en=lab[1],
-        method=str(body.get("method", "")),
-        result="pass" if body.get("result") == "pass" else "fail",
-        items=[measured_item(catalogue, herb, m) for m in body.get("items", [])],
+        method=test.method,
+        result=test.result,
+        items=[measured_item(catalogue, herb, m) for m in test.items],
         log_index=log_index,
     )
