@@ -68,3 +68,15 @@ def held_by(organisation: str) -> sa.Select[tuple[str]]:
     """The IDs of the batches `organisation` owns or holds, as a subquery."""
     t = state.batches
     return sa.select(t.c.id).where(sa.or_(t.c.owner == organisation, t.c.custodian == organisation))
+
+
+def lot_batch(conn: Connection, gtin: str, lot: str | None) -> str | None:
+    """The first batch packed under `gtin` and `lot`, or None."""
+    b = state.batches
+    row = conn.execute(
+        sa.select(b.c.id)
+        .where(b.c.gtin == gtin, b.c.lot == lot)
+        .order_by(b.c.created_index)
+        .limit(1)
+    ).first()
+    return None if row is None else str(row[0])

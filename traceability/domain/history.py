@@ -7,7 +7,7 @@ them with the signed event bodies, read back through the log (`traceability.log.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from traceability.domain import state
 from traceability.domain.batches import read_batch
 from traceability.domain.paging import check_limit
 from traceability.log.reading import entries_at
+from traceability.storage.db import driver_rows, marks
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,20 @@ def batch_history(
             )
         )
     return out
+
+
+def recorded_since(conn: Connection, since: int, batches: Sequence[str]) -> bool:
+    """Whether an entry from index `since` on is recorded on one of `batches`
+    (`batch_events`, keyed by batch and log index) or registers an organisation or a site
+    again: one statement."""
+    registered = (
+        "SELECT 1 FROM organisations WHERE updated_index >= {m} "
+        "UNION ALL SELECT 1 FROM sites WHERE updated_index >= {m}"
+    )
+    if not batches:
+        return bool(driver_rows(conn, registered + " LIMIT 1", [since, since]))
+    sql = (
+        "SELECT 1 FROM batch_events WHERE log_index >= {m} "  # noqa: S608 - placeholders only
+        f"AND batch IN ({marks(len(batches))}) UNION ALL {registered} LIMIT 1"
+    )
+    return bool(driver_rows(conn, sql, [since, *batches, since, since]))

@@ -50,10 +50,6 @@ _UNITS = """SELECT u.gtin, u.serial, u.lot, u.batch, u.status
 FROM walk w CROSS JOIN units u WHERE u.batch = w.id ORDER BY u.gtin, u.serial"""
 
 
-TraceBatch = BatchRecord
-"""A batch on a trace is the stored record."""
-
-
 @dataclass(frozen=True, slots=True)
 class TraceEdge:
     """`quantity` `unit` of `parent` went into `child` at log entry `event_index`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -51,3 +52,13 @@ def list_organisations(
     return [
         OrganisationView(**r._mapping) for r in conn.execute(query.order_by(t.c.id).limit(limit))
     ]
+
+
+def organisations_by_id(conn: Connection, ids: Iterable[str]) -> dict[str, OrganisationView]:
+    """The registered organisations among `ids`, by ID."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    t = state.organisations
+    rows = conn.execute(sa.select(t).where(t.c.id.in_(wanted)))
+    return {r.id: OrganisationView(**r._mapping) for r in rows}

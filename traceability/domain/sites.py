@@ -57,3 +57,10 @@ def list_sites(
     if after is not None:
         query = query.where(t.c.id > after)
     return [SiteView(**r._mapping) for r in conn.execute(query.order_by(t.c.id).limit(limit))]
+
+
+def site_by_id(conn: Connection, site_id: str) -> SiteView | None:
+    """The registered site `site_id`, or None."""
+    t = state.sites
+    row = conn.execute(sa.select(t).where(t.c.id == site_id)).first()
+    return None if row is None else SiteView(**row._mapping)

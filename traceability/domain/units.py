@@ -83,3 +83,12 @@ def status_counts(conn: Connection, batch_ids: Iterable[str]) -> dict[str, Count
     for batch, status, count in rows:
         counts.setdefault(str(batch), Counter())[str(status)] += int(count)
     return counts
+
+
+def unit_batch(conn: Connection, gtin: str, lot: str | None, serial: str) -> str | None:
+    """The packed batch of the unit with `gtin` and `serial` if its lot is `lot`, else None."""
+    u = state.units
+    row = conn.execute(
+        sa.select(u.c.batch).where(u.c.gtin == gtin, u.c.serial == serial, u.c.lot == lot)
+    ).first()
+    return None if row is None else str(row[0])

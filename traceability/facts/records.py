@@ -35,14 +35,13 @@ from schemas.events.registry import OrganisationRegistered, SiteRegistered
 from traceability.catalogue.lookup import Catalogue
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
-from traceability.domain.lineage import TraceBatch, trace_backward
-from traceability.domain.resolution import (
-    lot_batch,
-    organisations_by_id,
-    recorded_since,
-    site_by_id,
-    unit_batch,
-)
+from traceability.domain.batches import lot_batch
+from traceability.domain.history import recorded_since
+from traceability.domain.lineage import trace_backward
+from traceability.domain.organisations import organisations_by_id
+from traceability.domain.sites import site_by_id
+from traceability.domain.state import BatchRecord
+from traceability.domain.units import unit_batch
 from traceability.errors import NotFound
 from traceability.facts.entries import EntryPayloads, LoggedEvent, events_at
 from traceability.facts.models import (
@@ -214,7 +213,7 @@ def _custody(held_by: list[tuple[StepRecord, Registered]]) -> list[CustodianReco
 
 def _origin(
     conn: Connection,
-    batches: list[TraceBatch],
+    batches: list[BatchRecord],
     orgs: dict[str, Registered],
     kept: EntryPayloads | None,
 ) -> OriginRecord | None:

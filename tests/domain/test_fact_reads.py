@@ -1,17 +1,15 @@
-"""The domain's reads behind a product's facts, on both databases: the batch a link names,
+"""The domain reads behind a product's facts, on both databases: the batch a link names,
 registered organisations and sites, and whether anything was recorded on a lineage since."""
 
 from __future__ import annotations
 
 from story import COOP, PLANT, World, body
 
-from traceability.domain.resolution import (
-    lot_batch,
-    organisations_by_id,
-    recorded_since,
-    site_by_id,
-    unit_batch,
-)
+from traceability.domain.batches import lot_batch
+from traceability.domain.history import recorded_since
+from traceability.domain.organisations import organisations_by_id
+from traceability.domain.sites import site_by_id
+from traceability.domain.units import unit_batch
 
 GTIN, LOT, PACKED = "06901234567892", "HS2026001", "JA-HS-2026-001-P"
 LINEAGE = ["FS-PL-2020-001", "FS-RS-2026-001", "FS-XS-2026-001", "JA-HS-2026-001"]
