@@ -12,7 +12,7 @@ the product.
 `FactsLookup` is the seam: a callable from a `DigitalLink` (with `serial` for a unit,
 without for a batch) to its `ProductFacts`, raising NotFound when nothing is recorded.
 The app answers from the supply-chain records (`api/record_facts.py`) unless
-`app.state.facts_lookup` names another (tests do).
+`create_app(facts_lookup=…)` names another (tests do).
 """
 
 from __future__ import annotations

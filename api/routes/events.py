@@ -8,25 +8,22 @@ and pack), signed by a device or operator of the organisation that will own it.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_limits
+from api.deps import LimitsDep
 from api.ratelimit import refuse
-from api.services import get_domain
+from api.services import SubmitterDep
 from schemas.mqtt import Receipt
-from traceability.ingest.submissions import ANONYMOUS_NOT_KEPT, Submitter
+from traceability.ingest.submissions import ANONYMOUS_NOT_KEPT
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 CHANNEL = "POST /v1/events"
 """The `topic` stored with refusals that came this way."""
 STATUS = {"accepted": 201, "duplicate": 200, "rejected": 422}
-
-_submitter_lock = threading.Lock()
 
 _ENVELOPE_EXAMPLE: dict[str, Any] = {
     "payload": {
@@ -106,18 +103,6 @@ def _claimed_signer(raw: bytes) -> str | None:
     return f"signer:{signer}" if isinstance(signer, str) and 0 < len(signer) <= 128 else None
 
 
-def _submitter(request: Request) -> Submitter:
-    submitter = getattr(request.app.state, "submitter", None)
-    if isinstance(submitter, Submitter):
-        return submitter
-    with _submitter_lock:
-        submitter = getattr(request.app.state, "submitter", None)
-        if not isinstance(submitter, Submitter):
-            submitter = Submitter(get_domain(request))
-            request.app.state.submitter = submitter
-        return submitter
-
-
 @router.post(
     "",
     status_code=201,
@@ -156,7 +141,7 @@ def _submitter(request: Request) -> Submitter:
         }
     },
 )
-async def submit_event(request: Request) -> Response:
+async def submit_event(request: Request, submitter: SubmitterDep, limits: LimitsDep) -> Response:
     """Record a signed envelope, exactly as a device would publish it over MQTT, and answer
     with the receipt the ingest gateway would publish: signed by the log key, 201 when
     accepted, 200 when the log already held it, 422 when refused (the receipt's `reason`
@@ -168,10 +153,9 @@ async def submit_event(request: Request) -> Response:
     A new batch is created by submitting the event that makes it
     (`planting`, `harvest`, …) signed by a device or operator of its owner.
     """
-    submitter = await run_in_threadpool(_submitter, request)
     raw, size = await _read_capped(request, submitter.domain.settings.max_envelope_bytes)
     authenticated = bool(request.headers.get("authorization"))
-    devices = get_limits(request).devices
+    devices = limits.devices
     signer = _claimed_signer(raw) if size == len(raw) else None
     if signer is not None:
         refuse(devices.wait(signer), "signed by this device")
