@@ -46,6 +46,13 @@ def services_of(client: TestClient) -> Services:
     return services_in(client.app_state)
 
 
+def client_from(client: TestClient, address: tuple[str, int]) -> TestClient:
+    """Another client of `client`'s running app (the same services), calling from `address`."""
+    other = TestClient(client.app, client=address)
+    other.app_state.update(client.app_state)  # the dict its requests' state is copied from
+    return other
+
+
 def api_settings(url: str, **overrides: object) -> Settings:
     """Settings for an API test database; rate limits high unless overridden."""
     values: dict[str, object] = {
