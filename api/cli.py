@@ -1,4 +1,4 @@
-"""The CLI commands that need the HTTP app: `herbtrace bench lookup`."""
+"""The CLI commands of the HTTP app: `herbtrace serve` and `herbtrace bench lookup`."""
 
 from __future__ import annotations
 
@@ -6,16 +6,68 @@ import signal
 import tempfile
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from traceability.cli.common import console, fail, handles_errors
+from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.ledger import initialise
+from traceability.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
-def register(root: typer.Typer, bench: typer.Typer) -> None:  # noqa: ARG001 - the plugin call
+def register(root: typer.Typer, bench: typer.Typer) -> None:
     """Add the API's commands to the `herbtrace` CLI (the `herbtrace.cli` entry point)."""
+    root.command()(serve)
     bench.command("lookup")(bench_lookup)
+
+
+@handles_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (one per core is typical)")
+    ] = 1,
+) -> None:
+    """Serve the HTTP API (log key, checkpoints, entries and proofs).
+
+    X-Forwarded-For is believed only from HERBTRACE_TRUSTED_PROXIES (none by default).
+    """
+    import uvicorn
+
+    from devices.broker.accounts import BrokerAccounts
+
+    settings = load_settings()
+    initialise(settings)
+    BrokerAccounts.from_settings(settings)  # an unreadable admin.json stops serve here
+    uvicorn.run(
+        "api.cli:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        # Forwarded headers only from the proxies the operator lists: uvicorn's default
+        # believes them from 127.0.0.1, which lets any local caller name its own address.
+        proxy_headers=bool(settings.trusted_proxy_networks),
+        forwarded_allow_ips=settings.trusted_proxy_networks or None,
+        server_header=False,
+    )
+
+
+def served_app() -> FastAPI:
+    """The app `herbtrace serve` runs in each worker process: with the broker's accounts
+    when the settings give admin access to the broker (HERBTRACE_BROKER_DIR, or
+    HERBTRACE_MQTT_ADMIN_PASSWORD), so that enrolment over HTTP creates the device's broker
+    account and revocation disables it."""
+    from api.main import create_app
+    from devices.broker.accounts import BrokerAccounts
+
+    settings = get_settings()
+    return create_app(settings, broker_accounts=BrokerAccounts.from_settings(settings))
 
 
 @handles_errors

@@ -15,6 +15,9 @@ Admins and regulators act for every organisation. For everyone, a path or query 
 organisation other than the one the request acts for is refused (422). `decide` is the only
 code that decides; handlers never check roles or ownership.
 
+The aliases `SettingsDep`, `LedgerDep`, `EngineDep` and `LimitsDep` are read from the app's
+services (`api/services.py: ServicesDep`), like the authoriser's own limits and engine.
+
 Authenticated writes are rate-limited per account, and a client address that keeps
 presenting wrong tokens is refused with 429 before its tokens are even looked up
 (`api/ratelimit.py`).
@@ -35,71 +38,54 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.ratelimit import Limits, TokenBuckets, client_address, enforce, refuse
+from api.ratelimit import Limits, client_address, enforce, refuse
+from api.services import Services, ServicesDep
 from traceability.domain.roles import require_key_role
 from traceability.errors import (
-    ConfigurationError,
     ConflictingInput,
     Forbidden,
     InvalidInput,
     Unauthenticated,
 )
-from traceability.facts.records import FactsLookup, records_lookup
 from traceability.ledger import Ledger
 from traceability.settings import Settings
 from traceability.users import ROLES, Principal, Role, authenticate
 
 
-def get_ledger(request: Request) -> Ledger:
-    """Return the ledger the app's lifespan opened; ConfigurationError if it is not open."""
-    ledger = getattr(request.app.state, "ledger", None)
-    if not isinstance(ledger, Ledger):
-        raise ConfigurationError("the ledger is not open: the app's lifespan has not run")
-    return ledger
-
-
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-"""The open ledger, for route handlers."""
-
-
-def get_engine(request: Request) -> Engine:
-    """Return the database engine of the open ledger."""
-    return get_ledger(request).engine
-
-
-EngineDep = Annotated[Engine, Depends(get_engine)]
-"""The database engine, for route handlers."""
-
-
-def get_app_settings(request: Request) -> Settings:
-    """Return the settings the app's lifespan resolved; ConfigurationError before it ran."""
-    settings = getattr(request.app.state, "settings", None)
-    if not isinstance(settings, Settings):
-        raise ConfigurationError("the settings are not loaded: the app's lifespan has not run")
-    return settings
+async def get_app_settings(services: ServicesDep) -> Settings:
+    """The settings the app's lifespan resolved."""
+    return services.settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 """The app's settings, for route handlers."""
 
 
-def get_facts_lookup(request: Request) -> FactsLookup:
-    """Return how the resolver finds facts: `app.state.facts_lookup`, else the records."""
-    lookup: FactsLookup | None = getattr(request.app.state, "facts_lookup", None)
-    return lookup or records_lookup(get_engine(request), get_app_settings(request))
+async def get_ledger(services: ServicesDep) -> Ledger:
+    """The ledger the app's lifespan opened."""
+    return services.ledger
 
 
-def get_limits(request: Request) -> Limits:
-    """Return the app's rate limiters, made by the lifespan from the settings."""
-    limits = getattr(request.app.state, "limits", None)
-    if not isinstance(limits, Limits):
-        raise ConfigurationError("the rate limiter is not set up: the app's lifespan has not run")
-    return limits
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+"""The open ledger, for route handlers."""
 
 
-def get_rate_limiter(request: Request) -> TokenBuckets:
-    """Return the app's per-client token buckets of anonymous calls."""
-    return get_limits(request).public
+async def get_engine(services: ServicesDep) -> Engine:
+    """The database engine of the open ledger."""
+    return services.engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+"""The database engine, for route handlers."""
+
+
+async def get_limits(services: ServicesDep) -> Limits:
+    """The app's rate limiters, made by the lifespan from the settings."""
+    return services.limits
+
+
+LimitsDep = Annotated[Limits, Depends(get_limits)]
+"""The app's rate limiters, for route handlers that spend an allowance of their own."""
 
 
 _bearer = HTTPBearer(
@@ -110,7 +96,7 @@ _bearer = HTTPBearer(
 )
 
 
-async def optional_principal(request: Request) -> Principal | None:
+async def optional_principal(request: Request, services: ServicesDep) -> Principal | None:
     """Return the caller's principal, None when anonymous; Unauthenticated for a bad token.
 
     A bad, unknown, expired or revoked token is refused, never quietly treated as anonymous.
@@ -119,16 +105,16 @@ async def optional_principal(request: Request) -> Principal | None:
     header = request.headers.get("authorization")
     if not header:
         return None
-    failures = get_limits(request).auth_failures
+    failures = services.limits.auth_failures
     address = client_address(request)
     refuse(failures.wait(address), "with wrong bearer tokens from this address")
     scheme, _, token = header.strip().partition(" ")
     try:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be `Bearer <token>`")
-        lifetime = timedelta(days=get_app_settings(request).token_lifetime_days)
+        lifetime = timedelta(days=services.settings.token_lifetime_days)
         return await run_in_threadpool(
-            authenticate, get_engine(request), token.strip(), lifetime=lifetime
+            authenticate, services.engine, token.strip(), lifetime=lifetime
         )
     except Unauthenticated:
         failures.take(address)
@@ -137,10 +123,11 @@ async def optional_principal(request: Request) -> Principal | None:
 
 async def get_principal(
     request: Request,
+    services: ServicesDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """`optional_principal`, declaring the bearer scheme in OpenAPI for the routes that need it."""
-    return await optional_principal(request)
+    return await optional_principal(request, services)
 
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -221,7 +208,11 @@ def _check_key_role(engine: Engine, body: RegistersKey) -> None:
 
 
 async def decide(
-    policy: Policy, request: Request, principal: Principal | None, body: BaseModel | None
+    policy: Policy,
+    request: Request,
+    principal: Principal | None,
+    body: BaseModel | None,
+    services: Services,
 ) -> Principal | None:
     """Decide whether `principal` may make `request` under `policy` (the only place that does).
 
@@ -231,11 +222,11 @@ async def decide(
     acts only for its own (403).
     """
     if principal is not None and request.method not in _READS:
-        account = get_limits(request).accounts.take(f"user:{principal.user_id}")
+        account = services.limits.accounts.take(f"user:{principal.user_id}")
         refuse(account, "from this account")
     if policy.public:
         if principal is None:
-            enforce(get_rate_limiter(request), request)
+            enforce(services.limits.public, request)
         return principal
     if principal is None:
         raise Unauthenticated("this request needs a bearer token")
@@ -247,7 +238,7 @@ async def decide(
         acting = cast(ActsFor, body).organisation
         _one_organisation([acting, *claims])
     elif policy.owner is not None:
-        acting = await policy.owner(request, get_engine(request))
+        acting = await policy.owner(request, services.engine)
         _one_organisation([acting, *claims])
     else:
         acting = _one_organisation(claims)
@@ -258,7 +249,7 @@ async def decide(
             "; this request is not for it"
         )
     if policy.registers_key:
-        await run_in_threadpool(_check_key_role, get_engine(request), cast(RegistersKey, body))
+        await run_in_threadpool(_check_key_role, services.engine, cast(RegistersKey, body))
     return principal
 
 
@@ -276,21 +267,25 @@ def authorize(policy: Policy) -> Callable[..., Awaitable[Any]]:
 
         async def dependency(
             request: Request,
+            services: ServicesDep,
             principal: Principal | None = Depends(source),  # a default: `source` is local here
         ) -> Principal | None:
-            return await decide(policy, request, principal, None)
+            return await decide(policy, request, principal, None, services)
 
         dependency.policy = policy  # type: ignore[attr-defined]  # read by route_policy()
         return dependency
 
-    async def with_body(request: Request, body: BaseModel, principal: Principal | None) -> Any:
-        await decide(policy, request, principal, body)
+    async def with_body(
+        request: Request, services: Services, body: BaseModel, principal: Principal | None
+    ) -> Any:
+        await decide(policy, request, principal, body, services)
         return body
 
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     with_body.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # for FastAPI
         [
             inspect.Parameter("request", keyword, annotation=Request),
+            inspect.Parameter("services", keyword, annotation=ServicesDep),
             inspect.Parameter("body", keyword, annotation=policy.body),
             inspect.Parameter(
                 "principal", keyword, default=Depends(source), annotation=Principal | None

@@ -15,8 +15,9 @@ same database (the ingest gateway, another API process) is seen the same way, so
 recording all day do not empty the cache of every product they have nothing to do with.
 
 Kept: up to `max_entries` links, least recently used dropped first. Not kept: links that
-name nothing (NotFound), and the facts of an injected `app.state.facts_lookup` (tests),
-which are looked up anew on every request.
+name nothing (NotFound), and the facts of a lookup given to `create_app` (tests) or of
+an app made with `cache_facts=False` (the benchmark's uncached figure), which are looked
+up anew on every request.
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from fastapi import Request
+from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_app_settings, get_engine
 from traceability.digital_link import DigitalLink
 from traceability.facts.models import ProductFacts, PublicFacts
 from traceability.facts.public import consumer_view
 from traceability.facts.records import FactsLookup, records_lookup, unchanged_since
 from traceability.log.reading import log_size_of
+from traceability.settings import Settings
 
 MAX_ENTRIES = 4096
 """Links kept; an entry is its answer's JSON, about 10 kB for a 50-event history."""
@@ -167,33 +168,13 @@ class FactsCache:
         return len(self._entries)
 
 
-_create_lock = threading.Lock()
-
-
-async def get_facts_cache(request: Request) -> FactsCache:
-    """The app's facts cache over the records (made on first use, one per open database), or
-    an uncached one around `app.state.facts_lookup` when that is set.
-
-    Async on purpose: it does no I/O, and FastAPI would run a plain function in a thread.
-    """
-    state = request.app.state
-    settings = get_app_settings(request)
-    injected: FactsLookup | None = getattr(state, "facts_lookup", None)
-    if injected is not None:
-        return FactsCache(injected, None, host=settings.digital_link_host)
-    engine = get_engine(request)
-    cache: FactsCache | None = getattr(state, "facts_cache", None)
-    if cache is not None and getattr(state, "facts_cache_engine", None) is engine:
-        return cache
-    with _create_lock:
-        cache = getattr(state, "facts_cache", None)
-        if cache is None or getattr(state, "facts_cache_engine", None) is not engine:
-            cache = FactsCache(
-                records_lookup(engine, settings),
-                lambda: log_size_of(engine),
-                host=settings.digital_link_host,
-                inline_size=engine.dialect.name == "sqlite",
-                unchanged=lambda since, lineage: unchanged_since(engine, since, lineage),
-            )
-            state.facts_cache, state.facts_cache_engine = cache, engine
-        return cache
+def records_cache(engine: Engine, settings: Settings) -> FactsCache:
+    """The facts cache over the records in `engine`'s database, kept while the log stays
+    the same size or grows without touching them (see the module docstring)."""
+    return FactsCache(
+        records_lookup(engine, settings),
+        lambda: log_size_of(engine),
+        host=settings.digital_link_host,
+        inline_size=engine.dialect.name == "sqlite",
+        unchanged=lambda since, lineage: unchanged_since(engine, since, lineage),
+    )

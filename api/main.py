@@ -1,18 +1,14 @@
-"""The herbtrace HTTP application: routers, error handlers and the ledger's lifespan."""
+"""The herbtrace HTTP application: routers, error handlers and the services' lifespan."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import Public
 from api.errors import install_error_handlers
-from api.ratelimit import Limits
 from api.routes import (
     alerts,
     batches,
@@ -32,39 +28,40 @@ from api.routes import (
     users,
 )
 from api.security_headers import install_security
-from traceability.domain.service import Domain
-from traceability.settings import Settings, get_settings
+from api.services import BrokerAccounts, lifespan
+from traceability.facts.records import FactsLookup
+from traceability.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 """Files served as they are under /static: the browser verifier's ES modules and pages."""
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; its lifespan opens the domain (rules, indexes and the ledger; settings
-    default to `get_settings()`) and closes it."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    facts_lookup: FactsLookup | None = None,
+    cache_facts: bool = True,
+    broker_accounts: BrokerAccounts | None = None,
+) -> FastAPI:
+    """Build the app; its lifespan opens the services (`api/services.py`: the domain with
+    its rules, indexes and ledger, and what is served with them) and closes them.
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        resolved = settings or get_settings()
-        domain = await run_in_threadpool(Domain, resolved)
-        ledger = domain.ledger  # the domain rules are its entry policy
-        ledger.start_checkpoint_ticker()
-        app.state.settings = resolved
-        app.state.limits = Limits.from_settings(resolved)
-        app.state.ledger = ledger
-        app.state.domain = domain
-        try:
-            yield
-        finally:
-            del app.state.ledger
-            del app.state.domain
-            await run_in_threadpool(domain.close)
-
+    `settings` default to `get_settings()`. `broker_accounts` is where enrolment installs a
+    device's broker password and revocation disables it. `cache_facts=False` reads a link's
+    facts from the records on every lookup; `facts_lookup` answers lookups instead of the
+    records (tests).
+    """
+    opened = lifespan(
+        settings,
+        facts_lookup=facts_lookup,
+        cache_facts=cache_facts,
+        broker_accounts=broker_accounts,
+    )
     app = FastAPI(
         title="herbtrace",
         summary="A verifiable traceability log for Chinese medicinal herbs",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=opened,
         docs_url=None,  # served by install_security, from this origin only
         redoc_url=None,
     )

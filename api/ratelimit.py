@@ -1,7 +1,7 @@
 """The HTTP API's rate limits: who is limited, under which key, and the 429 they get.
 
 Four sets of token buckets (`traceability/throttle.py`), made by the app's lifespan from the
-settings and kept in `app.state.limits`:
+settings and kept in the app's services (`api/services.py`):
 
 * `public` — anonymous calls to the public endpoints, per client address;
 * `accounts` — authenticated writes (POST, PUT, PATCH, DELETE), per bearer token's user;

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
+from api.services import Services, services_in
 from traceability import users
 from traceability.settings import Settings
 
@@ -37,6 +39,18 @@ class Callers:
             return {}
         token = users.issue_token(self.engine, USER_OF[who], "test").token
         return {"Authorization": f"Bearer {token}"}
+
+
+def services_of(client: TestClient) -> Services:
+    """The services the lifespan of `client`'s app opened (inside `with TestClient(…)`)."""
+    return services_in(client.app_state)
+
+
+def client_from(client: TestClient, address: tuple[str, int]) -> TestClient:
+    """Another client of `client`'s running app (the same services), calling from `address`."""
+    other = TestClient(client.app, client=address)
+    other.app_state.update(client.app_state)  # the dict its requests' state is copied from
+    return other
 
 
 def api_settings(url: str, **overrides: object) -> Settings:

@@ -10,17 +10,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
-from api_support import Callers, api_settings
+from api_support import Callers, api_settings, services_of
 from domain.story import COOP, PLANT, World, body
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from api.main import create_app
+from api.services import BrokerAccounts
 from traceability import users
 from traceability.domain.service import Domain
 from traceability.ingest.receipts import verify_receipt
 from traceability.keys import load_public_key
 from traceability.ledger import initialise
+from traceability.settings import Settings
 from traceability.storage.db import make_engine
 
 OPERATORS = {"coop": ("op-coop", COOP), "plant": ("op-plant", PLANT)}
@@ -41,9 +43,12 @@ class ResourceApi:
     @property
     def domain(self) -> Domain:
         """The domain the app's lifespan opened."""
-        domain = self.client.app.state.domain  # type: ignore[attr-defined]
-        assert isinstance(domain, Domain)
-        return domain
+        return services_of(self.client).domain
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the app serves with."""
+        return services_of(self.client).settings
 
     def headers(self, who: str) -> dict[str, str]:
         """Headers of `who`: a kind of caller (api_support.WHO), or `coop` / `plant`."""
@@ -68,9 +73,12 @@ class ResourceApi:
 
 
 @contextmanager
-def open_resource_api(url: str, **overrides: object) -> Iterator[ResourceApi]:
+def open_resource_api(
+    url: str, *, broker_accounts: BrokerAccounts | None = None, **overrides: object
+) -> Iterator[ResourceApi]:
     """An app on a fresh database at `url` with the story's parties and every kind of user
-    (settings as `api_support.api_settings` makes them, with `overrides`)."""
+    (settings as `api_support.api_settings` makes them, with `overrides`), installing
+    devices' broker passwords in `broker_accounts` if given."""
     settings = api_settings(url, **overrides)
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
@@ -78,8 +86,8 @@ def open_resource_api(url: str, **overrides: object) -> Iterator[ResourceApi]:
     for name, organisation in OPERATORS.values():
         users.create_user(engine, name, "operator", organisation)
     try:
-        with TestClient(create_app(settings)) as client:
-            world = World(client.app.state.domain)  # type: ignore[attr-defined]
+        with TestClient(create_app(settings, broker_accounts=broker_accounts)) as client:
+            world = World(services_of(client).domain)
             world.register_all()
             yield ResourceApi(client, callers, world, engine)
     finally:

@@ -3,7 +3,8 @@
 A device makes its own Ed25519 key and sends only the public half; its ID is the key ID.
 Enrolment registers the key as a signer and answers with a fresh MQTT broker password,
 shown once and kept nowhere by the log (the broker's accounts hold its hash when the
-deployment connects one: `app.state.broker_accounts`).
+deployment connects one: `create_app(broker_accounts=…)`, as `herbtrace serve` does when
+it has the broker's admin access).
 """
 
 from __future__ import annotations

@@ -18,17 +18,19 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from api.consumer_page import CONTENT_SECURITY_POLICY, DEFAULT_LANG, Lang, render_page
-from api.deps import Public, get_ledger
+from api.deps import LedgerDep, Public
 from api.errors import error_responses
-from api.facts_cache import FactsCache, Resolved, get_facts_cache
+from api.facts_cache import FactsCache, Resolved
+from api.services import FactsCacheDep
 from traceability.digital_link import DigitalLink
 from traceability.facts.models import PublicFacts
+from traceability.ledger import Ledger
 
 router = APIRouter(tags=["digital link"], dependencies=[Public])
 
@@ -46,7 +48,6 @@ Lot = Annotated[
 Serial = Annotated[
     str, Path(min_length=1, max_length=20, description="serial (AI 21)", examples=["0001"])
 ]
-FactsDep = Annotated[FactsCache, Depends(get_facts_cache)]
 LangQuery = Annotated[
     Lang, Query(description="language of the HTML page (JSON is the same in both)")
 ]
@@ -103,7 +104,9 @@ def link_of(gtin: str, lot: str, serial: str | None) -> DigitalLink:
     return DigitalLink(gtin, lot=lot, serial=serial)
 
 
-async def resolve(link: DigitalLink, request: Request, facts: FactsCache, lang: Lang) -> Response:
+async def resolve(
+    link: DigitalLink, request: Request, facts: FactsCache, ledger: Ledger, lang: Lang
+) -> Response:
     """Answer for `link` as the client prefers: JSON facts or the consumer page in `lang`.
 
     Async: a cached answer costs less than handing the request to a worker thread, so only
@@ -116,7 +119,7 @@ async def resolve(link: DigitalLink, request: Request, facts: FactsCache, lang: 
         return Response(resolved.public_json, media_type=JSON, headers=headers)
     other: Lang = "zh-CN" if lang == "en" else "en"
     switch_url = request.url.path + ("" if other == DEFAULT_LANG else f"?lang={other}")
-    log_key = get_ledger(request).verifier.to_vkey()
+    log_key = ledger.verifier.to_vkey()
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     page = await run_in_threadpool(_page, resolved, lang, log_key, switch_url)
     return HTMLResponse(page, headers=headers)
@@ -131,12 +134,13 @@ def _page(resolved: Resolved, lang: Lang, log_key: str, switch_url: str) -> str:
 async def resolve_batch(
     gtin: Gtin,
     lot: Lot,
-    facts: FactsDep,
+    facts: FactsCacheDep,
+    ledger: LedgerDep,
     request: Request,
     lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a batch's Digital Link: what is recorded about the lot."""
-    return await resolve(link_of(gtin, lot, None), request, facts, lang)
+    return await resolve(link_of(gtin, lot, None), request, facts, ledger, lang)
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", response_model=PublicFacts, responses=_RESPONSES)
@@ -144,9 +148,10 @@ async def resolve_unit(
     gtin: Gtin,
     lot: Lot,
     serial: Serial,
-    facts: FactsDep,
+    facts: FactsCacheDep,
+    ledger: LedgerDep,
     request: Request,
     lang: LangQuery = DEFAULT_LANG,
 ) -> Response:
     """Resolve a packed unit's Digital Link: what is recorded about it and its batch."""
-    return await resolve(link_of(gtin, lot, serial), request, facts, lang)
+    return await resolve(link_of(gtin, lot, serial), request, facts, ledger, lang)

@@ -8,26 +8,23 @@ and pack), signed by a device or operator of the organisation that will own it.
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import get_limits
+from api.deps import LimitsDep
 from api.ratelimit import refuse
-from api.services import get_domain
+from api.services import SubmitterDep
 from schemas.mqtt import Receipt
 from traceability.errors import InvalidInput
-from traceability.ingest.intake import ANONYMOUS_NOT_KEPT, Arrival, Intake
+from traceability.ingest.intake import ANONYMOUS_NOT_KEPT, Arrival
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
 CHANNEL = "POST /v1/events"
 """The `topic` stored with refusals that came this way."""
 STATUS = {"accepted": 201, "duplicate": 200, "rejected": 422}
-
-_submitter_lock = threading.Lock()
 
 _ENVELOPE_EXAMPLE: dict[str, Any] = {
     "payload": {
@@ -107,18 +104,6 @@ def _claimed_signer(raw: bytes) -> str | None:
     return f"signer:{signer}" if isinstance(signer, str) and 0 < len(signer) <= 128 else None
 
 
-def _submitter(request: Request) -> Intake:
-    submitter = getattr(request.app.state, "submitter", None)
-    if isinstance(submitter, Intake):
-        return submitter
-    with _submitter_lock:
-        submitter = getattr(request.app.state, "submitter", None)
-        if not isinstance(submitter, Intake):
-            submitter = Intake.for_domain(get_domain(request))
-            request.app.state.submitter = submitter
-        return submitter
-
-
 @router.post(
     "",
     status_code=201,
@@ -157,7 +142,7 @@ def _submitter(request: Request) -> Intake:
         }
     },
 )
-async def submit_event(request: Request) -> Response:
+async def submit_event(request: Request, submitter: SubmitterDep, limits: LimitsDep) -> Response:
     """Record a signed envelope, exactly as a device would publish it over MQTT, and answer
     with the receipt the ingest gateway would publish: signed by the log key, 201 when
     accepted, 200 when the log already held it, 422 when refused (the receipt's `reason`
@@ -169,7 +154,6 @@ async def submit_event(request: Request) -> Response:
     A new batch is created by submitting the event that makes it
     (`planting`, `harvest`, …) signed by a device or operator of its owner.
     """
-    submitter = await run_in_threadpool(_submitter, request)
     raw, size = await _read_capped(request, submitter.max_bytes)
     arrival = Arrival(
         raw,
@@ -180,7 +164,7 @@ async def submit_event(request: Request) -> Response:
         if raw.strip()
         else InvalidInput("the request body is empty: send an envelope"),
     )
-    devices = get_limits(request).devices
+    devices = limits.devices
     signer = _claimed_signer(raw) if size == len(raw) else None
     if signer is not None:
         refuse(devices.wait(signer), "signed by this device")

@@ -182,9 +182,7 @@ def _matrix_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
         signer.register(engine)
         assert all(r.status == "accepted" for r in ledger.append([signer.next(), signer.next()]))
         ledger.checkpointer.issue(engine)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.facts_lookup = known_product
+    with TestClient(create_app(settings, facts_lookup=known_product)) as client:
         yield client, callers
     engine.dispose()
 

@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 import pytest
 import sqlalchemy as sa
+from api_support import services_of
 from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, seeded_settings
 from fastapi.testclient import TestClient
 
@@ -183,7 +184,7 @@ def test_the_batch_page_has_no_scan_counter(client: TestClient) -> None:
 def test_no_signer_names_phone_numbers_or_exact_places(client: TestClient, path: str) -> None:
     """Neither the page nor the JSON carries a signer's name, a phone number or a site's
     exact coordinates."""
-    engine = make_engine(str(client.app.state.settings.database_url))  # type: ignore[attr-defined]
+    engine = make_engine(str(services_of(client).settings.database_url))
     with engine.connect() as conn:
         names = [str(n) for (n,) in conn.execute(sa.select(tables.signers.c.name))]
     engine.dispose()

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from api_support import client_from
 from consumer_support import RED_GINSENG_GTIN, SOLD, SOLD_BATCH, UNSOLD, seeded_settings
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -42,7 +43,7 @@ class Api:
 
     def from_address(self, address: str) -> TestClient:
         """A client of the same app calling from `address`."""
-        return TestClient(self.client.app, client=(address, 40000))
+        return client_from(self.client, (address, 40000))
 
     def scan(self, path: str, address: str = "203.0.113.5", place: Any = None) -> Any:
         """Post a scan of the unit at `path` from `address`; return the response."""

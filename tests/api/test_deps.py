@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from api.deps import Public, organisation_param, require, require_body, route_policies
 from api.errors import install_error_handlers
-from api.ratelimit import Limits
-from traceability.ledger import Ledger, initialise
+from api.services import lifespan
+from traceability.ledger import initialise
+from traceability.settings import Settings
 from traceability.storage.db import make_engine
 from traceability.users import Principal
 
@@ -59,9 +60,10 @@ def open_route() -> str:
     return "ok"
 
 
-def probe_app() -> FastAPI:
-    """A small app whose routes use the authoriser the way the real routers do."""
-    app = FastAPI()
+def probe_app(settings: Settings | None = None) -> FastAPI:
+    """A small app whose routes use the authoriser the way the real routers do, with the
+    services the real lifespan opens."""
+    app = FastAPI(lifespan=lifespan(settings))
     install_error_handlers(app)
     app.include_router(router)
     return app
@@ -69,17 +71,14 @@ def probe_app() -> FastAPI:
 
 @pytest.fixture(name="probe")
 def _probe(sqlite_url: str) -> Iterator[tuple[TestClient, Callers]]:
-    """The probe app with the state the real lifespan sets, on a database with every caller."""
+    """The probe app with the services the real lifespan opens, on a database with every caller."""
     settings = api_settings(sqlite_url, public_burst=3, public_rate=0.001)
     engine = make_engine(settings.database_url)
     initialise(settings, engine)
     callers = Callers.create(engine)
-    app = probe_app()
-    with Ledger(settings, engine) as ledger:
-        app.state.ledger = ledger
-        app.state.settings = settings
-        app.state.limits = Limits.from_settings(settings)
-        yield TestClient(app), callers
+    with TestClient(probe_app(settings)) as client:
+        yield client, callers
+    engine.dispose()
 
 
 @pytest.mark.parametrize(

@@ -203,8 +203,10 @@ def test_enrolment_installs_broker_credentials_and_revocation_removes_them(
 ) -> None:
     """With the broker connected, the returned password opens a real Mosquitto session for
     the device; after revocation the broker refuses it."""
-    with LocalBroker(tmp_path / "broker") as broker, open_resource_api(sqlite_url) as api:
-        api.client.app.state.broker_accounts = _Accounts(broker)  # type: ignore[attr-defined]
+    with (
+        LocalBroker(tmp_path / "broker") as broker,
+        open_resource_api(sqlite_url, broker_accounts=_Accounts(broker)) as api,
+    ):
         key = TestSigner()
         enrolled = api.client.post(
             "/v1/devices", json=_enrolment(key), headers=api.headers("coop")

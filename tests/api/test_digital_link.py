@@ -82,9 +82,7 @@ def _client(sqlite_url: str) -> Iterator[TestClient]:
     """A client of the app on a fresh SQLite database, resolving through `recorded`."""
     settings = api_settings(sqlite_url, digital_link_host=HOST)
     initialise(settings)
-    app = create_app(settings)
-    with TestClient(app) as client:
-        app.state.facts_lookup = recorded
+    with TestClient(create_app(settings, facts_lookup=recorded)) as client:
         yield client
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
-from api_support import api_settings
+from api_support import api_settings, services_of
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from support import run_herbtrace
@@ -52,7 +52,7 @@ def _client(settings: Settings, world: World) -> Iterator[TestClient]:
 
 def cache_of(client: TestClient) -> FactsCache:
     """The app's facts cache (made by the first lookup)."""
-    cache = client.app.state.facts_cache  # type: ignore[attr-defined]
+    cache = services_of(client).facts.made
     assert isinstance(cache, FactsCache)
     return cache
 
@@ -160,7 +160,7 @@ def test_another_process_appending_invalidates(
 ) -> None:
     """Entries appended by another process (`herbtrace seed`) make the next lookup a miss."""
     client.get(UNIT, headers=JSON)
-    size = log_size_of(client.app.state.ledger.engine)  # type: ignore[attr-defined]
+    size = log_size_of(services_of(client).engine)
     done = run_herbtrace(
         ["seed", "--events", "3"],
         tmp_path,
@@ -168,7 +168,7 @@ def test_another_process_appending_invalidates(
         HERBTRACE_LOG_ORIGIN=settings.log_origin,
     )
     assert done.returncode == 0, done.stderr
-    assert log_size_of(client.app.state.ledger.engine) > size  # type: ignore[attr-defined]
+    assert log_size_of(services_of(client).engine) > size
     assert client.get(UNIT, headers=JSON).status_code == 200
     cache = cache_of(client)
     assert cache.hits == 0  # seen as grown: checked (it registers parties) and read again
@@ -183,17 +183,19 @@ def test_unknown_links_are_not_kept(client: TestClient) -> None:
     assert len(cache_of(client)) == 0
 
 
-def test_an_injected_lookup_is_asked_every_time(client: TestClient) -> None:
-    """`app.state.facts_lookup` (the tests' seam) is never cached: each request asks it."""
+@pytest.mark.usefixtures("world")
+def test_an_injected_lookup_is_asked_every_time(settings: Settings) -> None:
+    """`create_app(facts_lookup=…)` (the tests' seam) is never cached: each request asks it."""
     asked: list[DigitalLink] = []
 
     def lookup(link: DigitalLink) -> ProductFacts:
         asked.append(link)
         return ProductFacts(gtin=link.gtin, lot=link.lot or "", serial=link.serial)
 
-    client.app.state.facts_lookup = lookup  # type: ignore[attr-defined]
-    for _ in range(3):
-        assert client.get(UNIT, headers=JSON).json()["serial"] == "0001"
+    app = create_app(api_settings(settings.database_url), facts_lookup=lookup)
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get(UNIT, headers=JSON).json()["serial"] == "0001"
     assert len(asked) == 3
 
 

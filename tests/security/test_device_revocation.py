@@ -8,14 +8,21 @@ login is refused from then on, and nothing it sends reaches the log (SQLite, Pos
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx2 as httpx
 from mqtt_parties import NOT_AUTHORIZED, Instance, Session, running_instance
-from resource_support import COOP, open_resource_api, public_key_b64
-from support import TestSigner, run_herbtrace, settings_for
+from resource_support import COOP, ResourceApi, open_resource_api, public_key_b64
+from support import TestSigner, cheap_keys, run_herbtrace, settings_for
 
 from devices.broker import Credentials, LocalBroker
+from devices.broker.process import free_port
 from devices.broker.revocations import RevocationWatcher
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
@@ -123,6 +130,75 @@ def test_revoking_with_the_cli_ends_the_session_without_any_gateway(
             assert refused(broker.port, credentials)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def serving(api: ResourceApi, tmp_path: Path, **env: str) -> Iterator[str]:
+    """The real `herbtrace serve` on the app's database, on a free port; its base URL."""
+    port = free_port()
+    settings = api.settings
+    environ = {
+        "HERBTRACE_DATABASE_URL": settings.database_url,
+        "HERBTRACE_LOG_ORIGIN": settings.log_origin,
+        **env,
+    }
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "herbtrace"), "serve", "--port", str(port)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
+            | cheap_keys(environ)
+            | environ,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_herbtrace_serve_with_the_broker_directory_creates_and_disables_accounts_itself(
+    db_url: str, tmp_path: Path
+) -> None:
+    """`herbtrace serve` given the broker's directory holds its accounts: a device enrolled
+    over HTTP logs in with the password in the answer, and a revocation over HTTP ends its
+    session and its login at once, with no gateway running."""
+    with (
+        open_resource_api(db_url) as api,
+        LocalBroker(tmp_path / "broker") as broker,
+        serving(api, tmp_path, HERBTRACE_BROKER_DIR=str(broker.directory)) as base,
+    ):
+        signer = TestSigner()
+        enrolment = {
+            "public_key": public_key_b64(signer.public_key),
+            "organisation": COOP,
+            "site": "site-fusong-wanliang",
+        }
+        answer = httpx.post(f"{base}/v1/devices", json=enrolment, headers=api.headers("coop"))
+        assert answer.status_code == 201, answer.text
+        enrolled = answer.json()
+        assert enrolled["broker_password_installed"] is True
+        credentials = Credentials(enrolled["broker_username"], enrolled["broker_password"])
+        session = online(broker.port, None, credentials)
+
+        revoke = f"{base}/v1/devices/{signer.key_id}/revoke"
+        assert httpx.post(revoke, headers=api.headers("coop")).status_code == 200
+        ended_within(session, 2.0)
+        assert session.disconnects[0] == ADMINISTRATIVE_ACTION
+        assert refused(broker.port, credentials)
 
 
 def test_a_revocation_made_while_no_gateway_ran_is_carried_out_when_one_starts(

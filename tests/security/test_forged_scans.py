@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from api_support import client_from
 from domain.story import PHARMACY
-from fastapi.testclient import TestClient
 from resource_support import PLANT, ResourceApi, body, open_resource_api
 
 from traceability.canonical import canonical_bytes
@@ -44,7 +44,7 @@ def _scan(
     place: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    client = TestClient(api.client.app, client=(peer, 40000))
+    client = client_from(api.client, (peer, 40000))
     scan = {"gtin": GTIN, "lot": LOT, "serial": SOLD} | ({"place": place} if place else {})
     response = client.post("/v1/scans", json=scan, headers=headers or {})
     assert response.status_code == 200, response.text

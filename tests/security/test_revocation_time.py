@@ -58,8 +58,8 @@ def audit_passes(api: ResourceApi) -> bool:
 def verify_command(api: ResourceApi, tmp_path: Path) -> int:
     """Exit status of the real `herbtrace verify` on the app's database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
-    env["HERBTRACE_DATABASE_URL"] = api.client.app.state.settings.database_url  # type: ignore[attr-defined]
-    env["HERBTRACE_LOG_ORIGIN"] = api.client.app.state.settings.log_origin  # type: ignore[attr-defined]
+    env["HERBTRACE_DATABASE_URL"] = api.settings.database_url
+    env["HERBTRACE_LOG_ORIGIN"] = api.settings.log_origin
     result = support.run_herbtrace(["verify"], tmp_path, environ=env)
     assert "Traceback" not in result.stderr, result.stderr
     return result.returncode
@@ -123,7 +123,7 @@ def test_the_revoke_commands_leave_a_log_that_verifies(db_url: str, tmp_path: Pa
         assert enrolled.status_code == 201, enrolled.text
         planting = body("planting", batch="FS-PL-2020-002")
         assert api.client.post("/v1/events", json=second.next(planting)).status_code == 201
-        settings = api.client.app.state.settings  # type: ignore[attr-defined]
+        settings = api.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
         env |= {
             "HERBTRACE_DATABASE_URL": settings.database_url,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from api_support import api_settings
+from api_support import api_settings, client_from
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -97,7 +97,7 @@ def test_a_thousand_wrong_tokens_from_one_address_are_mostly_429(
     assert first_429 <= 12, first_429
     assert seen[429] >= 980, seen
     assert seen[401] + seen[429] == 1_000, seen
-    honest = TestClient(client.app, client=HONEST)  # the same running app, another address
+    honest = client_from(client, HONEST)  # the same running app, another address
     token = users.issue_token(engine, "op-a", "honest").token
     assert honest.get("/v1/me", headers=bearer(token)).status_code == 200
     assert client.get("/v1/me", headers=bearer(token)).status_code == 429

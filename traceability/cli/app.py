@@ -1,4 +1,8 @@
-"""The root `herbtrace` command: init, serve, seed, verify, and the sub-command groups."""
+"""The root `herbtrace` command: init, seed, verify, and the sub-command groups.
+
+Outer packages add their own commands through the `herbtrace.cli` entry points
+(`load_plugins`): `api/` adds `serve`, `devices/` adds `demo`, `device` and `ingest`.
+"""
 
 from __future__ import annotations
 
@@ -121,38 +125,6 @@ def seed(
         if accepted != events:
             rejected = [r for r in results if r.status != "accepted"][:3]
             raise fail(f"{events - accepted} events not appended, e.g. {rejected}")
-
-
-@app.command()
-@handles_errors
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
-    workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Server processes (one per core is typical)")
-    ] = 1,
-) -> None:
-    """Serve the HTTP API (log key, checkpoints, entries and proofs).
-
-    X-Forwarded-For is believed only from HERBTRACE_TRUSTED_PROXIES (none by default).
-    """
-    import uvicorn
-
-    settings = load_settings()
-    initialise(settings)
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        # Forwarded headers only from the proxies the operator lists: uvicorn's default
-        # believes them from 127.0.0.1, which lets any local caller name its own address.
-        proxy_headers=bool(settings.trusted_proxy_networks),
-        forwarded_allow_ips=settings.trusted_proxy_networks or None,
-        server_header=False,
-    )
 
 
 PLUGIN_GROUP = "herbtrace.cli"
