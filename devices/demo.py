@@ -27,11 +27,11 @@ from traceability.demo.stories import events_from
 from traceability.demo.story import Event, utc_text
 from traceability.domain.alerts import list_alerts
 from traceability.domain.service import Domain
+from traceability.enrolment import enrol_device
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
 from traceability.settings import Settings
-from traceability.signers.enrolment import enrol_device
 
 log = logging.getLogger("herbtrace.demo")
 

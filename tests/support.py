@@ -16,8 +16,8 @@ from sqlalchemy.engine import Engine
 from traceability.canonical import canonical_bytes
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
+from traceability.log.signers import register_signer
 from traceability.settings import Settings
-from traceability.signers.registry import register_signer
 
 
 def settings_for(url: str) -> Settings:

@@ -23,14 +23,14 @@ from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from api.services import BrokerAccountsDep
 from traceability.domain.sites import get_site
-from traceability.errors import InvalidInput, NotFound
-from traceability.signers.enrolment import (
+from traceability.enrolment import (
     DeviceInfo,
     enrol_device,
     get_device,
     list_devices,
     revoke_device,
 )
+from traceability.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1/devices", tags=["devices"])
 

@@ -30,11 +30,11 @@ from devices.bench.publisher import (
 )
 from devices.broker import LocalBroker
 from traceability.bench.ledger import raw_verify_rate
+from traceability.enrolment import enrol_device
 from traceability.errors import ConfigurationError
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import Ledger, initialise
 from traceability.settings import Settings
-from traceability.signers.enrolment import enrol_device
 
 ORIGIN = "bench.herbtrace/log"
 

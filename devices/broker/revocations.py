@@ -1,6 +1,6 @@
 """Revoked devices lose their broker login: the log's revocations, carried to the broker.
 
-A revocation is recorded once, by the core (`traceability.signers.enrolment.revoke_device`),
+A revocation is recorded once, by the core (`traceability.enrolment.revoke_device`),
 whichever door it came through (`herbtrace device revoke`, `POST /v1/devices/{id}/revoke`).
 `disable_revoked` asks the core for every device the log no longer accepts (revoked, or
 past its `valid_until`: `refused_broker_accounts`) and disables its broker account, which
@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from devices.broker.accounts import BrokerAccounts
+from traceability.enrolment import refused_broker_accounts
 from traceability.errors import TraceabilityError
-from traceability.signers.enrolment import refused_broker_accounts
 
 log = logging.getLogger("herbtrace.broker")
 

@@ -19,11 +19,11 @@ from devices.broker.revocations import disable_revoked
 from devices.cli import device_app
 from traceability.cli.bench import DEFAULT_PG
 from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
+from traceability.enrolment import enrol_device, revoke_device
 from traceability.keys import parse_public_key_b64
 from traceability.ledger import initialise
+from traceability.log.signers import ROLES
 from traceability.settings import Settings
-from traceability.signers.enrolment import enrol_device, revoke_device
-from traceability.signers.registry import ROLES
 
 
 def register(root: typer.Typer, bench: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from api.main import create_app
 from traceability import users
-from traceability.scans.alerts import subject_of
+from traceability.domain.units import subject_of
 from traceability.scans.store import scans
 from traceability.settings import Settings
 from traceability.storage.db import make_engine

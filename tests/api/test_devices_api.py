@@ -15,8 +15,8 @@ from resource_support import COOP, PLANT, ResourceApi, body, open_resource_api, 
 from support import TestSigner
 
 from devices.broker import LocalBroker
-from traceability.signers.enrolment import list_devices
-from traceability.signers.registry import get_signer
+from traceability.enrolment import list_devices
+from traceability.log.signers import get_signer
 
 
 @pytest.fixture(name="api")

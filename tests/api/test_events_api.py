@@ -18,11 +18,11 @@ from devices.broker import Credentials, LocalBroker
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
+from traceability.enrolment import enrol_device
 from traceability.ingest.receipts import receipt_payload, sign_receipt
 from traceability.ingest.rejections import count_rejections, list_rejections
 from traceability.log.log_key import load_log_signer
 from traceability.log.results import AppendResult
-from traceability.signers.enrolment import enrol_device
 from traceability.types import EnvelopeHash, LeafHash
 
 

@@ -9,7 +9,7 @@ from resource_support import COOP, PLANT, ResourceApi, open_resource_api
 
 from traceability.envelope import parse_envelope, verify_envelope
 from traceability.keys import load_public_key
-from traceability.signers.registry import get_signer
+from traceability.log.signers import get_signer
 
 
 @pytest.fixture(name="api")

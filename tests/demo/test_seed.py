@@ -30,7 +30,7 @@ from traceability.ledger import Ledger, initialise
 from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.results import AppendResult
-from traceability.signers.registry import list_signers
+from traceability.log.signers import list_signers
 
 DEMO_KEY_IDS = sorted(s.key_id for s in SIGNERS)
 

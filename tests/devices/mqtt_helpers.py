@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from devices.broker import Credentials, LocalBroker
 from devices.mqtt_client import Client
-from traceability.signers.enrolment import enrol_device
+from traceability.enrolment import enrol_device
 
 NOT_AUTHORIZED = 135
 """MQTT 5 reason code 0x87, which Mosquitto puts in the PUBACK of a publish the ACL denies."""

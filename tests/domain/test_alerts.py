@@ -12,7 +12,7 @@ from story import COOP, LAB, PHARMACY, PLANT, World, body
 from traceability.domain.alerts import alert_concerns, list_alerts, pending_envelopes
 from traceability.domain.history import batch_events
 from traceability.errors import InvalidInput
-from traceability.signers.registry import get_signer
+from traceability.log.signers import get_signer
 from traceability.storage import tables
 
 FAIL = {"item": "cadmium", "value": "1.4", "unit": "mg/kg"}

@@ -9,8 +9,8 @@ from sqlalchemy.engine import Engine
 from traceability.domain.rules_signer import ensure_rules_signer, rules_key_id
 from traceability.errors import ConfigurationError
 from traceability.keys import raw_private_key
+from traceability.log.signers import get_signer
 from traceability.settings import Settings
-from traceability.signers.registry import get_signer
 
 
 def test_the_rules_key_is_created_once_encrypted_and_registered(

@@ -21,7 +21,7 @@ from traceability.log.checkpoint import open_checkpoint
 from traceability.log.checkpointing import all_checkpoints
 from traceability.log.precheck import IN_PROCESS_BELOW
 from traceability.log.results import AppendResult
-from traceability.signers.registry import register_signer, revoke_signer
+from traceability.log.signers import register_signer, revoke_signer
 from traceability.storage import tables
 
 _equivocations = tables.equivocations

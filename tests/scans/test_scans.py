@@ -17,8 +17,8 @@ from traceability.demo.seed import seed_events
 from traceability.digital_link import DigitalLink
 from traceability.domain.alerts import list_alerts
 from traceability.domain.service import Domain
+from traceability.domain.units import subject_of
 from traceability.errors import InvalidInput, NotFound
-from traceability.scans.alerts import subject_of
 from traceability.scans.counter import ScanCounter
 from traceability.scans.marks import Place, distance_km
 from traceability.scans.store import scans

@@ -27,10 +27,10 @@ from support import TestSigner, settings_for
 from devices.broker import Credentials, LocalBroker, TlsFiles
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import receipts_topic
+from traceability.enrolment import enrol_device
 from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
 from traceability.settings import Settings
-from traceability.signers.enrolment import enrol_device
 from traceability.storage import tables
 from traceability.storage.db import make_engine
 

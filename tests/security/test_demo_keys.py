@@ -22,7 +22,7 @@ from traceability.envelope import GENESIS_PREV, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
 from traceability.ledger import initialise
 from traceability.log.reading import log_size
-from traceability.signers.registry import list_signers
+from traceability.log.signers import list_signers
 from traceability.storage.db import make_engine
 
 SECRETS = {

@@ -27,9 +27,9 @@ from devices.broker.revocations import RevocationWatcher
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
+from traceability.enrolment import enrol_device, revoke_device
 from traceability.ingest.receipts import verify_receipt
 from traceability.ledger import initialise
-from traceability.signers.enrolment import enrol_device, revoke_device
 from traceability.storage.db import make_engine
 
 WITHIN = 5.0

@@ -17,7 +17,7 @@ from domain.story import PHARMACY
 from resource_support import PLANT, ResourceApi, body, open_resource_api
 
 from traceability.canonical import canonical_bytes
-from traceability.scans.alerts import subject_of
+from traceability.domain.units import subject_of
 
 GTIN, LOT, SOLD = "06901234567892", "HS2026001", "0002"
 SUBJECT = subject_of(GTIN, SOLD)

@@ -26,9 +26,9 @@ from api.main import create_app
 from schemas.events.registry import OrganisationKind
 from traceability import users
 from traceability.domain.roles import KIND_ROLES
+from traceability.enrolment import enrol_device, list_devices
 from traceability.errors import UnknownSigner
-from traceability.signers.enrolment import enrol_device, list_devices
-from traceability.signers.registry import get_signer, list_signers
+from traceability.log.signers import get_signer, list_signers
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 HOSTILE = "plant"  # resource_support's operator of PLANT

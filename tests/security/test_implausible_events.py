@@ -30,11 +30,11 @@ from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
 from traceability.domain.batches import read_batch
 from traceability.domain.service import Domain
+from traceability.enrolment import enrol_device
 from traceability.ingest.receipts import verify_receipt
 from traceability.ledger import Ledger, initialise
 from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
-from traceability.signers.enrolment import enrol_device
 from traceability.storage.db import make_engine
 
 SITE = "site-fusong-wanliang"

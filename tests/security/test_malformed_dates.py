@@ -21,10 +21,10 @@ import pytest
 from resource_support import COOP, ResourceApi, body, open_resource_api
 from support import TestSigner
 
+from traceability.enrolment import list_devices
 from traceability.errors import InvalidInput
 from traceability.log.bundle import BundleSource, export_bundle
-from traceability.signers.enrolment import list_devices
-from traceability.signers.registry import get_signer
+from traceability.log.signers import get_signer
 
 SITE = "site-fusong-wanliang"
 

@@ -28,10 +28,10 @@ from devices.gateway import Gateway, GatewayConfig
 from devices.sdk import BrokerConfig, Device, RetryPolicy
 from devices.sdk.device import init_device
 from devices.simulate import prepare_devices
+from traceability.enrolment import enrol_device
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.log.note import NoteSigner
-from traceability.signers.enrolment import enrol_device
 
 HOSTS = ["localhost", "127.0.0.1"]
 EVENTS = 12

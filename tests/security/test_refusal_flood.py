@@ -27,11 +27,11 @@ from devices.broker import Credentials, LocalBroker
 from devices.gateway import Gateway, GatewayConfig
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
+from traceability.enrolment import enrol_device
 from traceability.ingest.receipts import verify_receipt
 from traceability.ingest.rejections import list_rejections
 from traceability.ledger import initialise
 from traceability.settings import Settings
-from traceability.signers.enrolment import enrol_device
 from traceability.storage.db import make_engine
 
 FLOOD = 320

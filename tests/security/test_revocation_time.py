@@ -24,7 +24,7 @@ from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.note import NoteVerifier
 from traceability.log.sequencing import last_received
-from traceability.signers.registry import get_signer, revoke_signer
+from traceability.log.signers import get_signer, revoke_signer
 
 SITE = "site-fusong-wanliang"
 

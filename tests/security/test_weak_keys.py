@@ -23,7 +23,7 @@ from traceability.cli.app import load_plugins
 from traceability.envelope import GENESIS_PREV
 from traceability.errors import WeakPublicKey
 from traceability.keys import check_public_key, key_id_for
-from traceability.signers.registry import list_signers
+from traceability.log.signers import list_signers
 from traceability.storage import tables
 from traceability.storage.db import make_engine
 

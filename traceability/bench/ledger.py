@@ -26,8 +26,8 @@ from traceability.log import merkle
 from traceability.log.audit import Auditor
 from traceability.log.audit_sources import DatabaseSource
 from traceability.log.proof_bundle import MAX_BUNDLE_INDICES, proof_bundle
+from traceability.log.signers import register_signer
 from traceability.log.tree_store import fetch_nodes, inclusion_proof
-from traceability.signers.registry import register_signer
 from traceability.storage.db import read_transaction
 from traceability.types import NodeHash
 from traceability.workers import process_pool

@@ -18,7 +18,7 @@ from traceability.domain.lineage import trace_unit
 from traceability.domain.service import Domain
 from traceability.envelope import GENESIS_PREV, envelope_hash, sign_envelope
 from traceability.keys import key_id_for, raw_public_key
-from traceability.signers.registry import register_signer
+from traceability.log.signers import register_signer
 
 GTIN = "06901234567892"
 UNIT_SERIAL = "0002"

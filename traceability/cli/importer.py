@@ -16,7 +16,7 @@ from traceability.epcis.jsonout import loads
 from traceability.errors import InvalidInput
 from traceability.key_wrapping import COSTS
 from traceability.keys import raw_public_key
-from traceability.signers.registry import register_signer
+from traceability.log.signers import register_signer
 
 app = typer.Typer(help="Import events from other systems.", no_args_is_help=True)
 

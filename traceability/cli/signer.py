@@ -10,7 +10,7 @@ from rich.table import Table
 
 from traceability.cli.common import console, handles_errors, open_engine
 from traceability.keys import parse_public_key_b64
-from traceability.signers.registry import ROLES, list_signers, register_signer, revoke_signer
+from traceability.log.signers import ROLES, list_signers, register_signer, revoke_signer
 
 app = typer.Typer(help="Manage the signer registry.", no_args_is_help=True)
 

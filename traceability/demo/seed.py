@@ -25,7 +25,7 @@ from traceability.envelope import GENESIS_PREV, SIGNING_PREFIX, envelope_hash
 from traceability.errors import ConfigurationError, InvalidInput
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
-from traceability.signers.registry import register_signer
+from traceability.log.signers import register_signer
 
 DEMO_VALID_FROM = datetime(2020, 1, 1, tzinfo=UTC)
 """The demo signers are valid from before the stories' first event (March 2020)."""

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from traceability.domain.herbs import HerbRules
 from traceability.errors import RuleViolation
-from traceability.signers.registry import SignerInfo
+from traceability.log.signers import SignerInfo
 
 MAX_TEXT = 200
 """Evidence strings are at most this long (schemas.events.common.Text)."""

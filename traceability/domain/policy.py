@@ -14,12 +14,12 @@ from traceability.domain.herbs import CatalogueRules, HerbRules
 from traceability.domain.projection import Projector
 from traceability.domain.reindex import replay
 from traceability.domain.rules_signer import rules_key_id
+from traceability.domain.units import subject_of
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
 from traceability.log.reading import log_size
-from traceability.scans.alerts import subject_of
+from traceability.log.signers import SignerInfo
 from traceability.settings import Settings
-from traceability.signers.registry import SignerInfo
 from traceability.storage.db import write_transaction
 
 ALERTING = {

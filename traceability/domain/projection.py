@@ -23,7 +23,7 @@ from traceability.domain.handlers import custody, evidence, origin, registry, tr
 from traceability.domain.herbs import HerbRules
 from traceability.domain.rules import plausibility
 from traceability.errors import RuleViolation
-from traceability.signers.registry import SignerInfo
+from traceability.log.signers import SignerInfo
 
 Handler = Callable[[Context, Any], None]
 

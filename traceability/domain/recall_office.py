@@ -38,8 +38,8 @@ from traceability.keys import key_id_for, raw_public_key
 from traceability.log.entry import format_time
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
+from traceability.log.signers import register_signer
 from traceability.settings import Settings
-from traceability.signers.registry import register_signer
 from traceability.storage.named_lock import named_lock
 
 ORGANISATION = "regulator-office"

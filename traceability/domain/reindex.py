@@ -22,7 +22,7 @@ from traceability.domain import state
 from traceability.domain.projection import Projector
 from traceability.errors import RuleViolation
 from traceability.log.reading import entry_page, log_size
-from traceability.signers.registry import SignerInfo, signers_by_id
+from traceability.log.signers import SignerInfo, signers_by_id
 from traceability.storage.db import write_transaction
 
 PAGE = 2000

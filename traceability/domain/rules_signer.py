@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.domain.server_key import ensure_server_key, stored_public_key
 from traceability.key_wrapping import COSTS
 from traceability.keys import key_id_for, raw_public_key
+from traceability.log.signers import register_signer
 from traceability.settings import Settings
-from traceability.signers.registry import register_signer
 
 ORGANISATION = "herbtrace"
 """The organisation the rules signer is registered under."""

@@ -92,3 +92,8 @@ def unit_batch(conn: Connection, gtin: str, lot: str | None, serial: str) -> str
         sa.select(u.c.batch).where(u.c.gtin == gtin, u.c.serial == serial, u.c.lot == lot)
     ).first()
     return None if row is None else str(row[0])
+
+
+def subject_of(gtin: str, serial: str) -> str:
+    """The alert subject naming a unit as GS1 element strings: `(01)<GTIN>(21)<serial>`."""
+    return f"(01){gtin}(21){serial}"

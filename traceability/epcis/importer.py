@@ -44,7 +44,7 @@ from traceability.ledger import Ledger
 from traceability.log.reading import entries_of_signer
 from traceability.log.results import AppendResult
 from traceability.log.sequencing import signer_heads
-from traceability.signers.registry import get_signer
+from traceability.log.signers import get_signer
 
 Json = dict[str, Any]
 Status = Literal["appended", "duplicate", "skipped", "rejected"]

@@ -55,8 +55,8 @@ from traceability.facts.models import (
     StepRecord,
 )
 from traceability.facts.quality import catalogue_for, herb_name, quality_result
+from traceability.log.signers import signers_by_id
 from traceability.settings import Settings
-from traceability.signers.registry import signers_by_id
 from traceability.storage.db import read_transaction
 
 

@@ -26,8 +26,8 @@ from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
 from traceability.log.reading import log_size
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
+from traceability.log.signers import require_signer, signers_by_id
 from traceability.log.tree_store import frontier
-from traceability.signers.registry import require_signer, signers_by_id
 from traceability.storage import tables
 from traceability.storage.db import write_transaction
 from traceability.storage.tables import node_id

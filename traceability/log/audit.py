@@ -19,7 +19,7 @@ from traceability.log.entry import GENESIS_LEAF_HASH, format_time
 from traceability.log.entry_check import CheckedRow, SignerCheck, StoredRow, check_chunk
 from traceability.log.note import NoteVerifier
 from traceability.log.signer_chains import SignerChains
-from traceability.signers.registry import SignerInfo
+from traceability.log.signers import SignerInfo
 from traceability.workers import process_pool
 
 MAX_FINDINGS = 1000

@@ -12,7 +12,7 @@ from traceability.log.audit import StoredCheckpointNote
 from traceability.log.audit_pages import EntryPages, tile_pages, worker_url
 from traceability.log.entry_check import StoredRow
 from traceability.log.reading import log_size
-from traceability.signers.registry import SignerInfo, list_signers
+from traceability.log.signers import SignerInfo, list_signers
 from traceability.storage import tables
 from traceability.storage.db import driver_rows
 

@@ -34,7 +34,7 @@ from traceability.log.audit import StoredCheckpointNote
 from traceability.log.audit_sources import CHUNK, DatabaseSource
 from traceability.log.entry_check import StoredRow
 from traceability.log.note import NoteVerifier
-from traceability.signers.registry import SignerInfo
+from traceability.log.signers import SignerInfo
 from traceability.types import KeyID
 
 FORMAT = "herbtrace-bundle/v1"

@@ -7,7 +7,7 @@ from typing import Protocol
 from sqlalchemy.engine import Connection
 
 from traceability.envelope import ParsedEnvelope
-from traceability.signers.registry import SignerInfo
+from traceability.log.signers import SignerInfo
 
 
 class EntryPolicy(Protocol):

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from traceability.errors import ChainBroken, InvalidInput, NotFound
 from traceability.log.checkpointing import StoredCheckpoint, latest_checkpoint_in
 from traceability.log.merkle import NodeID
+from traceability.log.signers import SignerInfo, require_signer, signers_by_id
 from traceability.log.tree_store import fetch_nodes, inclusion_proofs
-from traceability.signers.registry import SignerInfo, require_signer, signers_by_id
 from traceability.storage import tables
 from traceability.storage.db import read_transaction
 from traceability.types import LeafHash, NodeHash

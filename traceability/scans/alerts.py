@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
+from traceability.domain.units import subject_of
 from traceability.scans.store import farthest, place_of, scan_at, utc_text
 from traceability.settings import Settings
 
@@ -43,11 +44,6 @@ class AlertSink(Protocol):
         evidence: dict[str, str | int] | None = None,
         envelopes: Sequence[str] = (),
     ) -> Any: ...
-
-
-def subject_of(gtin: str, serial: str) -> str:
-    """The alert subject naming a unit as GS1 element strings: `(01)<GTIN>(21)<serial>`."""
-    return f"(01){gtin}(21){serial}"
 
 
 def alert_stored(engine: Engine, subject: str) -> bool:

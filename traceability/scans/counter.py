@@ -40,8 +40,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.digital_link import DigitalLink
 from traceability.domain import state
+from traceability.domain.units import subject_of
 from traceability.errors import InvalidInput, NotFound
-from traceability.scans.alerts import AlertSink, alert_stored, ensure_alert, subject_of
+from traceability.scans.alerts import AlertSink, alert_stored, ensure_alert
 from traceability.scans.marks import Place, scanner_mark
 from traceability.scans.store import (
     farthest,

@@ -16,10 +16,10 @@ from mqtt_helpers import BrokerFixture, TestClient
 from devices.broker import Credentials
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
+from traceability.enrolment import get_device
 from traceability.ingest.receipts import verify_receipt
 from traceability.keys import raw_public_key
 from traceability.log.note import NoteVerifier
-from traceability.signers.enrolment import get_device
 from traceability.storage.db import make_engine
 
 

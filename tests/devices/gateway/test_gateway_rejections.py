@@ -11,10 +11,10 @@ from ingest_helpers import Device, Ingest
 
 from schemas.mqtt import ReceiptPayload
 from traceability.canonical import canonical_bytes
+from traceability.enrolment import revoke_device
 from traceability.ingest.receipts import verify_receipt
 from traceability.ingest.rejections import list_rejections
 from traceability.ledger import Ledger
-from traceability.signers.enrolment import revoke_device
 
 CORRELATION = b"publisher's own correlation"
 

@@ -16,7 +16,7 @@ from devices.gateway import Gateway, GatewayConfig
 from devices.sdk import BrokerConfig, Device
 from devices.sdk.device import init_device
 from traceability.ledger import Ledger
-from traceability.signers.registry import register_signer
+from traceability.log.signers import register_signer
 
 BODY = {"type": "harvest", "batch": "FS-RS-2026-00001", "quantity": {"value": "12.5", "unit": "kg"}}
 

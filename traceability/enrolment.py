@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from traceability.errors import InvalidInput, NotFound, SignerNotActive
 from traceability.keys import key_id_for
-from traceability.signers.registry import (
+from traceability.log.signers import (
     SignerInfo,
     get_signer_in,
     refused_at,

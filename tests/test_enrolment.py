@@ -8,15 +8,15 @@ import pytest
 import support
 from sqlalchemy.engine import Engine
 
-from traceability.errors import InvalidInput, NotFound, SignerNotActive
-from traceability.signers.enrolment import (
+from traceability.enrolment import (
     enrol_device,
     get_device,
     list_devices,
     refused_broker_accounts,
     revoke_device,
 )
-from traceability.signers.registry import get_signer, register_signer, revoke_signer
+from traceability.errors import InvalidInput, NotFound, SignerNotActive
+from traceability.log.signers import get_signer, register_signer, revoke_signer
 
 
 def test_enrol_registers_signer_and_device(engine: Engine) -> None:
