@@ -1,4 +1,4 @@
-"""The CLI commands of the HTTP app: `herbtrace serve` and `herbtrace bench lookup`."""
+"""The CLI commands of the HTTP app: `herbtrace serve`, `herbtrace demo` and `bench lookup`."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 def register(root: typer.Typer, bench: typer.Typer) -> None:
     """Add the API's commands to the `herbtrace` CLI (the `herbtrace.cli` entry point)."""
+    from api.demo.command import demo
+
     root.command()(serve)
+    root.command()(demo)
     bench.command("lookup")(bench_lookup)
 
 

@@ -10,8 +10,6 @@ device_app = typer.Typer(help="Field devices: keys, enrolment, simulation.", no_
 def register(root: typer.Typer, bench: typer.Typer) -> None:
     """Add the device commands to the `herbtrace` CLI (the `herbtrace.cli` entry point)."""
     from devices.cli import device, gateway  # noqa: F401 - importing registers their commands
-    from devices.cli.demo import demo
 
     root.add_typer(device_app, name="device")
-    root.command()(demo)
     gateway.register(root, bench)

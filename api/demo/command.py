@@ -36,7 +36,7 @@ def demo(
 ) -> None:
     """Run herbtrace end to end: SQLite, a local Mosquitto, the gateway, the API, and
     simulated devices telling the demo stories over MQTT."""
-    from devices.demo import DemoRun, demo_settings, fresh_directory
+    from api.demo.run import DemoRun, demo_settings, fresh_directory
 
     refuse_demo_in_production(load_settings(), "demo")  # before the directory is touched
     data_dir = data_dir.resolve()

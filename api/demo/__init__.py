@@ -1,0 +1,1 @@
+"""The whole system on its embedded default: `herbtrace demo`."""
