@@ -6,7 +6,6 @@ import base64
 import hashlib
 from typing import Any, NamedTuple
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import ValidationError
 
@@ -14,6 +13,7 @@ from schemas.envelope import Envelope
 from traceability.canonical import canonical_bytes, canonical_json_loads, parse_json, plain_bytes
 from traceability.errors import InvalidInput, SignatureInvalid
 from traceability.keys import key_id_for, raw_public_key
+from traceability.signatures import verify_signature
 from traceability.types import EnvelopeHash, KeyID
 
 SIGNING_PREFIX = b"herbtrace/v1/envelope\n"
@@ -93,11 +93,14 @@ def parse_envelope(raw: bytes | dict[str, Any]) -> ParsedEnvelope:
     )
 
 
-def verify_envelope(envelope: ParsedEnvelope, public_key: Ed25519PublicKey) -> None:
-    """Check the Ed25519 signature over SIGNING_PREFIX || payload; SignatureInvalid if it fails."""
-    try:
-        public_key.verify(envelope.signature, envelope.signed_message())
-    except InvalidSignature as exc:
+def verify_envelope(envelope: ParsedEnvelope, public_key: bytes | Ed25519PublicKey) -> None:
+    """Check the Ed25519 signature over SIGNING_PREFIX || payload; SignatureInvalid if it fails.
+
+    `public_key` is the signer's raw 32-byte key or a loaded one (`signatures` says which
+    signatures verify).
+    """
+    raw = public_key if isinstance(public_key, bytes) else raw_public_key(public_key)
+    if not verify_signature(raw, envelope.signature, envelope.signed_message()):
         raise SignatureInvalid(
             f"signature of envelope {envelope.envelope_hash.hex()} does not verify"
-        ) from exc
+        )

@@ -121,3 +121,35 @@ def trace(
         for t in f.timings:
             console.print(f"  {t.name:<66} {t.p50:8.3f} {t.p99:8.3f}")
         console.print(f"  recording through the rules: {f.append_rate:,.0f} envelopes/s")
+
+
+@app.command()
+@handles_errors
+def verify(
+    messages: Annotated[int, typer.Option(min=100, help="Signed envelopes to verify")] = 2_000,
+    rounds: Annotated[int, typer.Option(min=1, help="Timed rounds per figure")] = 3,
+    seconds: Annotated[float, typer.Option(min=0.05, help="Seconds per round and figure")] = 1.0,
+) -> None:
+    """Ed25519 verifies/s of libsodium and OpenSSL on the same envelopes, and herbtrace's paths."""
+    import cryptography
+    import nacl
+
+    from traceability.bench.verify import measure
+
+    f = measure(messages, rounds, seconds, console.print)
+    sodium, openssl = f.median("libsodium"), f.median("OpenSSL")
+    console.print(
+        f"\n[bold]herbtrace bench verify --messages {messages} --rounds {rounds}[/] "
+        f"({os.cpu_count() or 1} cores; load average {_loads(f.load)} at start and end)\n"
+        f"raw Ed25519 verify on one core, the same {messages:,} envelopes, medians of {rounds}:"
+    )
+    for label, rate, beside in (
+        (f"libsodium (PyNaCl {nacl.__version__}), herbtrace's", sodium, sodium / openssl),
+        (f"OpenSSL (cryptography {cryptography.__version__})", openssl, 1.0),
+    ):
+        console.print(f"  {label:<44} {rate:>10,.0f}/s  × {beside:.2f} OpenSSL")
+    console.print("herbtrace's verification paths on one core, with libsodium:")
+    for name in f.paths:
+        rate = f.median(name)
+        unit = "notes" if name.startswith("checkpoints") else "items"
+        console.print(f"  {name:<44} {rate:>10,.0f} {unit}/s  {rate / sodium:.2f} of raw libsodium")

@@ -19,14 +19,13 @@ from __future__ import annotations
 import base64
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from schemas.mqtt import RECEIPT_SIGNING_PREFIX, Receipt, ReceiptPayload
 from traceability.canonical import canonical_bytes, canonical_json_loads, plain_bytes
 from traceability.errors import InvalidInput, SignatureInvalid
 from traceability.log.results import AppendResult
+from traceability.signatures import verify_signature
 
 MAX_DETAIL_CHARS = 300
 """A rejection's human-readable detail is cut to this length."""
@@ -79,13 +78,10 @@ def verify_receipt(receipt: bytes, log_public_key: bytes) -> ReceiptPayload:
         raise InvalidInput(f"invalid receipt: {where}: {first['msg']}") from exc
     assert isinstance(data, dict)  # noqa: S101 - the model accepted it as an object
     message = RECEIPT_SIGNING_PREFIX + canonical_bytes(data["payload"])
-    try:
-        key = Ed25519PublicKey.from_public_bytes(log_public_key)
-        key.verify(base64.b64decode(model.sig), message)
-    except (InvalidSignature, ValueError) as exc:
+    if not verify_signature(log_public_key, base64.b64decode(model.sig), message):
         raise SignatureInvalid(
             f"receipt for envelope {model.payload.envelope_hash} is not signed by this log key"
-        ) from exc
+        )
     return model.payload
 
 

@@ -9,14 +9,12 @@ import json
 import re
 from typing import NamedTuple
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from traceability.envelope import SIGNING_PREFIX
 from traceability.errors import InvalidInput
-from traceability.keys import load_public_key
+from traceability.keys import check_public_key
 from traceability.log import merkle
 from traceability.log.entry import LEAF_LAYOUT, parse_leaf
+from traceability.signatures import verify_signature
 
 
 class StoredEntry(NamedTuple):
@@ -72,14 +70,15 @@ class SignerCheck(NamedTuple):
     not_after: str | None
 
 
-_loaded_keys: dict[bytes, Ed25519PublicKey] = {}
+_checked_keys: set[bytes] = set()
 
 
-def _public_key(raw: bytes) -> Ed25519PublicKey:
-    key = _loaded_keys.get(raw)
-    if key is None:
-        key = _loaded_keys[raw] = load_public_key(raw)
-    return key
+def _public_key(raw: bytes) -> bytes:
+    """Return `raw` once `check_public_key` has passed it (once per process)."""
+    if raw not in _checked_keys:
+        check_public_key(raw)
+        _checked_keys.add(raw)
+    return raw
 
 
 StoredRow = tuple[int, bytes, bytes | None, str | None, int | None, bytes | None]
@@ -99,7 +98,7 @@ def check_chunk(chunk: list[StoredRow], keys: dict[str, SignerCheck]) -> list[Ch
     for stored in chunk:
         try:
             checked = _sound(stored, keys)
-        except (ValueError, TypeError, binascii.Error, InvalidSignature):
+        except (ValueError, TypeError, binascii.Error):
             checked = None
         out.append(checked or _row(check_entry(StoredEntry(*stored), keys)))
     return out
@@ -134,7 +133,9 @@ def _sound(stored: StoredRow, keys: dict[str, SignerCheck]) -> CheckedRow | None
     received = layout[3].decode()
     if received < check.not_before or (check.not_after is not None and received >= check.not_after):
         return None
-    _public_key(check.public_key).verify(base64.b64decode(layout[4]), SIGNING_PREFIX + payload)
+    signature = base64.b64decode(layout[4])
+    if not verify_signature(_public_key(check.public_key), signature, SIGNING_PREFIX + payload):
+        return None
     prev, envelope_prev = binascii.unhexlify(layout[2]), binascii.unhexlify(tail[1])
     return (idx, leaf_hash, prev, signer, seq, envelope_hash, envelope_prev, ())
 
@@ -183,11 +184,8 @@ def check_entry(stored: StoredEntry, keys: dict[str, SignerCheck]) -> Checked:
     elif check.public_key is None:
         problems.append(str(check.problem))
     else:
-        try:
-            _public_key(check.public_key).verify(
-                entry.signature, SIGNING_PREFIX + entry.payload_bytes
-            )
-        except InvalidSignature:
+        message = SIGNING_PREFIX + entry.payload_bytes
+        if not verify_signature(_public_key(check.public_key), entry.signature, message):
             problems.append(f"signature by {signer} does not verify")
         if entry.received < check.not_before or (
             check.not_after is not None and entry.received >= check.not_after

@@ -28,11 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from traceability.errors import NoteError
+from traceability.signatures import verify_signature
 from traceability.types import NoteKeyID
 
 ED25519 = 0x01  # signed-note signature type byte of Ed25519
@@ -128,12 +128,8 @@ class NoteVerifier:
         return cls(name, key_id, public_key)
 
     def verify(self, msg: bytes, sig: bytes) -> bool:
-        """Return whether `sig` is a valid RFC 8032 Ed25519 signature of `msg` by this key."""
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(sig, msg)
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        """Return whether `sig` is a valid Ed25519 signature of `msg` by this key (`signatures`)."""
+        return verify_signature(self.public_key, sig, msg)
 
 
 class NoteSigner:

@@ -6,11 +6,9 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from traceability.envelope import ParsedEnvelope, parse_envelope, verify_envelope
 from traceability.errors import InvalidInput, TraceabilityError
-from traceability.keys import load_public_key
+from traceability.keys import check_public_key
 from traceability.workers import process_pool
 
 IN_PROCESS_BELOW = 64
@@ -34,7 +32,8 @@ class Outcome(NamedTuple):
     verified: bool
 
 
-_worker_keys: dict[bytes, Ed25519PublicKey] = {}
+_worker_keys: set[bytes] = set()
+"""Raw keys this process has checked with `check_public_key`."""
 
 
 def check(
@@ -65,10 +64,10 @@ def check(
             out.append(Outcome(env, verified=False))
             continue
         try:
-            key = _worker_keys.get(raw_key)
-            if key is None:  # a weak key an old log registered is refused here
-                key = _worker_keys[raw_key] = load_public_key(raw_key)
-            verify_envelope(env, key)
+            if raw_key not in _worker_keys:  # a weak key an old log registered is refused here
+                check_public_key(raw_key)
+                _worker_keys.add(raw_key)
+            verify_envelope(env, raw_key)
         except TraceabilityError as exc:
             out.append(Failed(exc, env))
         else:
