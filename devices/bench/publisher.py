@@ -5,6 +5,10 @@ publishes at QoS 1 to its events topic and takes its receipts. One thread serves
 process's connections through paho's external-loop calls, so the load generator spends
 its CPU on MQTT rather than on threads contending for the GIL. Latency is measured in
 this process, from just before `publish()` to the receipt's arrival, on one clock.
+
+With the domain rules on, the devices tell the demo stories (`devices.bench.stories`): an
+envelope that needs another device's earlier one waits for that one's receipt, so every
+story's devices share a process.
 """
 
 from __future__ import annotations
@@ -51,6 +55,20 @@ class PublisherSpec:
     """Envelopes per device sent at `rate` (the latency phase)."""
     rate: float
     """This process's share of the steady rate, envelopes per second."""
+    lanes: tuple[int, ...] = ()
+    """With the rules on: the story lanes this process tells (`devices` are theirs, lane by
+    lane), and `burst` and `paced` count envelopes per lane."""
+    of_lanes: int = 0
+    """How many lanes the run has."""
+
+
+@dataclass
+class _Shared:
+    """What a process's devices share: the receipts taken, and who waits for which."""
+
+    track: bool = False
+    received: set[bytes] = field(default_factory=set)
+    waiting: dict[bytes, set[_Device]] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,14 +129,23 @@ class _Device:
     (`loop_read`, `loop_write`, `loop_misc`) instead of a network thread per device.
     """
 
-    def __init__(self, spec: DeviceSpec, host: str, port: int, envelopes: list[bytes]) -> None:
+    def __init__(
+        self,
+        spec: DeviceSpec,
+        host: str,
+        port: int,
+        envelopes: list[bytes],
+        shared: _Shared,
+        after: list[bytes | None] | None = None,
+    ) -> None:
+        self.shared = shared
         self.key_id = key_id_for(raw_public_key(Ed25519PrivateKey.from_private_bytes(spec.seed)))
         self.topic = events_topic(self.key_id)
         self.result = PhaseResult()
         self.sent_at: dict[bytes, float] = {}
         self.subscribed = False
         self.pace = False
-        self._load(envelopes)
+        self._load(envelopes, after)
         client = Client(CallbackAPIVersion.VERSION2, client_id=self.key_id, protocol=mqtt.MQTTv5)
         client.username_pw_set(self.key_id, spec.password)
         client.max_inflight_messages_set(0)  # publish_next keeps to WINDOW; paho's own
@@ -129,8 +156,9 @@ class _Device:
         client.connect(host, port, keepalive=60, clean_start=True)
         self.client = client
 
-    def _load(self, envelopes: list[bytes]) -> None:
+    def _load(self, envelopes: list[bytes], after: list[bytes | None] | None = None) -> None:
         self.envelopes = envelopes
+        self.after = after or [None] * len(envelopes)
         self.hashes = [_hash_of(e) for e in envelopes]
         self.next = 0
         self.result = PhaseResult()
@@ -141,6 +169,10 @@ class _Device:
     def publish_next(self) -> bool:
         """Publish the next envelope if the window allows; False if it does not."""
         if self.next >= len(self.envelopes) or len(self.sent_at) >= WINDOW:
+            return False
+        needs = self.after[self.next]
+        if needs is not None and needs not in self.shared.received:
+            self.shared.waiting.setdefault(needs, set()).add(self)
             return False
         k = self.next
         self.next += 1
@@ -162,8 +194,15 @@ class _Device:
         sent = self.sent_at.pop(correlation, None)
         if sent is not None:
             result.latencies.append(now - sent)
+        waiting: set[_Device] = set()
+        if self.shared.track:
+            self.shared.received.add(correlation)
+            waiting = self.shared.waiting.pop(correlation, set())
         if not self.pace:
             self.publish_next()  # the burst: keep the window full
+            for device in waiting:  # and let those waiting for this receipt go on
+                while device.publish_next():
+                    pass
 
     def done(self) -> bool:
         """Whether every envelope of the phase has its receipt."""
@@ -206,12 +245,21 @@ class _Loop:
         self.selector.close()
 
 
+Load = tuple[list[bytes], list[bytes | None]]
+"""A device's envelopes for one phase, and what each waits for."""
+
+
 def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
     """Process entry point: sign, connect, then run each phase when the parent says so."""
-    chains = [sign_chain(d.seed, spec.burst + spec.paced) for d in spec.devices]
+    shared = _Shared(track=bool(spec.lanes))
+    if spec.lanes:
+        loads = _story_loads(spec)
+    else:
+        chains = [sign_chain(d.seed, spec.burst + spec.paced) for d in spec.devices]
+        loads = [((c[: spec.burst], []), (c[spec.burst :], [])) for c in chains]
     devices = [
-        _Device(d, spec.host, spec.port, chain[: spec.burst])
-        for d, chain in zip(spec.devices, chains, strict=True)
+        _Device(d, spec.host, spec.port, burst[0], shared, burst[1])
+        for d, (burst, _) in zip(spec.devices, loads, strict=True)
     ]
     loop = _Loop(devices)
     deadline = time.monotonic() + 60
@@ -225,18 +273,21 @@ def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
     while not all(d.done() for d in devices):
         loop.turn(0.05)
     pipe.send(merge_results([d.result for d in devices]))
-    for device, chain in zip(devices, chains, strict=True):
-        device._load(chain[spec.burst :])
+    for device, (_, paced) in zip(devices, loads, strict=True):
+        device._load(*paced)
         device.pace = True
     _wait_for_go(pipe, loop)
     start = time.monotonic()
-    total = spec.paced * len(devices)
+    total = sum(len(d.envelopes) for d in devices)
     k = 0
     while k < total:
         due = start + k / spec.rate
         now = time.monotonic()
         if now >= due:
-            if devices[k % len(devices)].publish_next():
+            turn = k % len(devices)
+            # a story's envelope may wait for another device's: then the next device sends
+            order = devices[turn:] + devices[:turn] if spec.lanes else devices[turn : turn + 1]
+            if any(device.publish_next() for device in order):
                 k += 1
                 continue
             due = now + 0.001  # that device's window is full: let receipts in
@@ -246,6 +297,23 @@ def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
         loop.turn(0.05)
     pipe.send(merge_results([d.result for d in devices]))
     loop.close()
+
+
+def _story_loads(spec: PublisherSpec) -> list[tuple[Load, Load]]:
+    """Each device's envelopes of the lanes' stories, burst then steady phase."""
+    from devices.bench.stories import lane_envelopes
+
+    keys = [
+        key_id_for(raw_public_key(Ed25519PrivateKey.from_private_bytes(d.seed)))
+        for d in spec.devices
+    ]
+    phases: dict[str, tuple[Load, Load]] = {k: (([], []), ([], [])) for k in keys}
+    for lane in spec.lanes:
+        for k, e in enumerate(lane_envelopes(lane, spec.of_lanes, spec.burst + spec.paced)):
+            envelopes, after = phases[e.device][0 if k < spec.burst else 1]
+            envelopes.append(e.envelope)
+            after.append(e.after)
+    return [phases[k] for k in keys]
 
 
 def _wait_for_go(pipe: Connection, loop: _Loop) -> None:

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Callable
 
 from devices.bench.ingest import IngestFigures
+from devices.bench.stories import FIELD_PARTIES
 
 MIB = 1024 * 1024
 
@@ -22,8 +23,15 @@ def print_figures(f: IngestFigures, say: Callable[[str], None]) -> None:
     say(
         f"\nherbtrace bench ingest --devices {plan.devices} --events {plan.events} "
         f"--backend {f.backend} --rate {plan.rate:g} --seconds {plan.seconds:g} "
-        f"--gateways {plan.gateways} ({cores} cores; broker, gateway and publishers share them)\n"
+        f"--gateways {plan.gateways}{' --rules' if plan.rules else ''} "
+        f"({cores} cores; broker, gateway and publishers share them)\n"
     )
+    if plan.rules:
+        say(
+            f"rules on: {plan.lanes} lanes of the demo stories, {plan.device_count} devices "
+            f"({len(FIELD_PARTIES)} a lane, one per field party), after {f.prologue} "
+            "entries of registrations\n"
+        )
     rows = [
         ("raw Ed25519 verify, one core (median of 3 in the run)", f"{raw:,.0f}/s", "baseline"),
         (
@@ -58,8 +66,16 @@ def print_figures(f: IngestFigures, say: Callable[[str], None]) -> None:
             f"{start[2] / MIB:.0f} → {end[2] / MIB:.0f} MiB ({peak_all / MIB:.0f})",
             "—",
         ),
-        ("log size after the run", f"{f.log_size:,}", f"{f.burst.sent + f.paced.sent:,}"),
+        (
+            "log size after the run",
+            f"{f.log_size:,}",
+            f"{f.prologue + f.burst.sent + f.paced.sent + f.alerts:,}",
+        ),
     ]
+    if plan.rules:
+        rows.append(("alerts the rules raised (in the log size)", f"{f.alerts:,}", "—"))
+        rows.append(("audit of the log (as herbtrace verify)", f.audit, "OK"))
+        rows.append(("indexes rebuilt from the log (as reindex --check)", f.reindex, "the same"))
     sent = max(f.burst.sent, 1)
     for kind, seconds in f.burst_cpu.items():
         rows.append((f"burst CPU per envelope: {kind}", f"{seconds / sent * 1e6:,.0f} µs", "—"))

@@ -220,13 +220,21 @@ def bench_ingest(
     postgres_url: Annotated[
         str, typer.Option(envvar="HERBTRACE_BENCH_POSTGRES_URL", help="Server for a scratch DB")
     ] = DEFAULT_PG,
+    rules: Annotated[
+        bool,
+        typer.Option(
+            "--rules",
+            help="The domain rules on, the devices telling the demo stories on real batches "
+            "(one device per field party in each lane of stories); then audit and reindex --check",
+        ),
+    ] = False,
 ) -> None:
     """Sustained ingest rate until receipt, latency at a steady rate, and gateway memory."""
     from devices.bench.ingest import IngestPlan, measure_ingest
     from devices.bench.report import print_figures
     from traceability.bench.scratch_db import scratch_postgres
 
-    plan = IngestPlan(devices, events, rate, seconds, gateways, publishers)
+    plan = IngestPlan(devices, events, rate, seconds, gateways, publishers, rules=rules)
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"

@@ -20,3 +20,22 @@ def test_bench_ingest_runs_and_reports(tmp_path: Path) -> None:
     assert re.search(r"burst receipts \| 300 accepted \|", out), out
     assert re.search(r"steady receipts \| 198 accepted \|", out), out
     assert re.search(r"log size after the run \| 498 \| 498 \|", out), out
+
+
+def test_bench_ingest_with_the_rules_tells_the_stories_and_every_event_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """With `--rules`, a lane of devices tells the demo stories through the gateway's rules:
+    every receipt is `accepted`, and the log then passes the audit and `reindex --check`."""
+    args = ["bench", "ingest", "--rules", "--devices", "10", "--events", "300", "--rate", "100"]
+    result = support.run_herbtrace([*args, "--seconds", "2", "--publishers", "1"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "1 lanes of the demo stories, 10 devices" in out, out
+    assert re.search(r"burst receipts \| 300 accepted \|", out), out
+    assert re.search(r"steady receipts \| 200 accepted \|", out), out
+    assert re.search(r"audit of the log \(as herbtrace verify\) \| OK \(", out), out
+    assert re.search(r"\(as reindex --check\) \| the same \(", out), out
+    sizes = re.search(r"log size after the run \| ([\d,]+) \| ([\d,]+) \|", out)
+    assert sizes is not None, out
+    assert sizes[1] == sizes[2], out
