@@ -24,6 +24,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.bench.stories import lane_envelopes
 from devices.mqtt_client import Client, pending
 from schemas.mqtt import events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
@@ -301,8 +302,6 @@ def run_publisher(spec: PublisherSpec, pipe: Connection) -> None:
 
 def _story_loads(spec: PublisherSpec) -> list[tuple[Load, Load]]:
     """Each device's envelopes of the lanes' stories, burst then steady phase."""
-    from devices.bench.stories import lane_envelopes
-
     keys = [
         key_id_for(raw_public_key(Ed25519PrivateKey.from_private_bytes(d.seed)))
         for d in spec.devices
