@@ -99,8 +99,17 @@ def bench_lookup(
             min=0.0, help="Demo events/s appended while the last phase is measured (0: none)"
         ),
     ] = 100.0,
+    units: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=1_000_000,
+            help="Distinct units the cold lookups are spread over, Zipf-like (0: no cold phase)",
+        ),
+    ] = 10_000,
 ) -> None:
-    """QR JSON lookups of a unit with a 50-event history on SQLite, beside a trivial route."""
+    """QR JSON lookups of a unit with a 50-event history on SQLite, beside a trivial route;
+    then cold lookups of many units nobody has looked up before."""
     from api.bench.data import build
     from api.bench.lookup import LookupPlan, measure
     from api.bench.report import table
@@ -124,6 +133,7 @@ def bench_lookup(
                 rates=tuple(rate),
                 uncached=uncached,
                 grow=grow,
+                units=units,
             )
             figures = measure(data, plan, say)
             console.print()
