@@ -14,6 +14,10 @@ site's own registration entry; organisations' English names come from their regi
 entries too. The chain of custody is the organisations that held the material: each
 origin event's (planting, husbandry, harvest) and each receipt's, in log order, repeats
 dropped.
+
+All of that but the other units' sales depends on the packed batch alone, so it is read
+once per batch (`lineage_facts`) and a unit's facts are made from it (`facts_of`); the
+records lookup keeps it by batch while the batch's lineage stays the same.
 """
 
 from __future__ import annotations
