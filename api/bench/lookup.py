@@ -10,8 +10,9 @@ cost of a cache miss) at saturation, and a third, the cache on, measures it at s
 while a writer process appends demo events on other batches (`grower.py`): each lookup
 then finds the log grown and checks its kept facts. Last, the cold phase: lookups spread
 over `units` distinct units drawn Zipf-like (`client.py`), so a few are popular and most
-are asked once, each figure on a fresh server (nothing kept when it starts): what labels
-scanned for the first time cost. The reference answer is fetched once
+are asked once, each figure on a fresh server that has first looked up one other unit of
+each batch: what labels scanned for the first time cost, their batches' lineage read
+before. The reference answer is fetched once
 and checked to be the unit's facts with its whole history; every later answer must be 200
 with exactly those bytes (the other servers' too); every cold answer must be 200, name its
 unit and batch, and be the same bytes each time its unit is asked in a phase.
@@ -337,6 +338,7 @@ def _cold_rounds(
             server = ApiServer(env, plan.workers)
             try:
                 server.wait_ready(TRIVIAL_PATH)
+                _prime(server, units)
                 phase = replace(
                     _phase(plan, server, "lookup, cold", units.paths[0], b"", kind),
                     paths=units.paths,
@@ -353,3 +355,12 @@ def _cold_rounds(
                 f"p50 {result.quantile(0.5):.2f} ms, p99 {result.quantile(0.99):.2f} ms, "
                 f"{len(result.asked):,} units asked, {result.once:,} of them once"
             )
+
+
+def _prime(server: ApiServer, units: ColdUnits) -> None:
+    """Look up one unit of each batch that is not among the cold units (the batches have
+    been scanned before; the units not); ConfigurationError unless each is found."""
+    for path in units.primers:
+        status, body = server.get(path)
+        if status != 200:
+            raise ConfigurationError(f"the lookup of {path} answered {status}: {body[:200]!r}")

@@ -120,7 +120,8 @@ def _cold(figures: LookupFigures, trivial: list[float]) -> list[str]:
         f"cold: lookups spread over {len(units.paths):,} units"
         + (fewer if len(units.paths) < figures.plan.units else "")
         + f" in {units.batches:,} batches, drawn Zipf-like (weight 1/k^{figures.plan.zipf:g}), "
-        f"each figure on a fresh server; at saturation {asked:,.0f} units asked, "
+        "each figure on a fresh server that first looked up another unit of each batch; "
+        f"at saturation {asked:,.0f} units asked, "
         f"{once:.0%} of them once",
     ]
     cold = _row(figures, figures.cold)

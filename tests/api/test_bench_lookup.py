@@ -99,7 +99,8 @@ def test_the_cold_phase_spreads_lookups_over_many_units(tmp_path: Path) -> None:
     spread, row, ratio, checked, target = lines[start : start + 5]
     found = re.fullmatch(
         rf"cold: lookups spread over 200 units in ({NUMBER}) batches, drawn Zipf-like "
-        rf"\(weight 1/k\^1\), each figure on a fresh server; at saturation ({NUMBER}) units "
+        rf"\(weight 1/k\^1\), each figure on a fresh server that first looked up another unit "
+        rf"of each batch; at saturation ({NUMBER}) units "
         rf"asked, \d+% of them once",
         spread,
     )
