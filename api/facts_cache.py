@@ -14,6 +14,11 @@ the facts, facts kept under a size are never older than it. Any process appendin
 same database (the ingest gateway, another API process) is seen the same way, so devices
 recording all day do not empty the cache of every product they have nothing to do with.
 
+Beneath it, the records lookup keeps facts by what they depend on: each packed batch's
+lineage facts, shared by all the units of the batch, checked the same way
+(`traceability.facts.records`). A link kept here is its answer, ready to send; a unit
+nobody has looked up before, whose batch was, costs two rows and its own view.
+
 Kept: up to `max_entries` links, least recently used dropped first. Not kept: links that
 name nothing (NotFound), and the facts of a lookup given to `create_app` (tests) or of
 an app made with `cache_facts=False` (the benchmark's uncached figure), which are looked

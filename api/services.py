@@ -124,7 +124,7 @@ class Services:
             if facts_lookup is not None:
                 return FactsCache(facts_lookup, None, host=host)
             if not cache_facts:
-                return FactsCache(records_lookup(engine, settings), None, host=host)
+                return FactsCache(records_lookup(engine, settings, 0), None, host=host)
             return records_cache(engine, settings)
 
         return cls(

@@ -18,15 +18,24 @@ Two kinds of phase:
   waiting for a free connection counts (no coordinated omission).
 
 Answers in the first `warmup` seconds of a phase are checked but not measured.
+
+A phase may ask for many paths instead of one (`paths`, the cold lookups): each request
+then draws its path Zipf-like (rank k with weight 1/k^`zipf`, the first path the most
+popular), so a few paths are asked often and most once or never. Such answers are checked
+to be 200, to contain the path's mark (`marks`: the unit's identity as the answer writes
+it) and to be the same bytes every time the same path is asked within the phase.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import resource
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from itertools import accumulate
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -49,6 +58,13 @@ class Phase:
     warmup: float = 1.0
     rate: float | None = None
     """Requests per second offered (paced); None for as fast as answers come (saturation)."""
+    paths: tuple[str, ...] = ()
+    """Paths drawn Zipf-like for each request instead of `path` (most popular first)."""
+    marks: tuple[bytes, ...] = ()
+    """What each of `paths`'s answers must contain (instead of being `expected`)."""
+    zipf: float = 1.0
+    """The exponent of the draw: rank k is asked with weight 1/k^zipf."""
+    seed: int = 0
 
 
 @dataclass
@@ -68,6 +84,15 @@ class PhaseResult:
     """Paced requests still unanswered when the phase ended."""
     cpu_seconds: float = 0.0
     """The client process's CPU time (user + system) during the phase."""
+    asked: Counter[int] = field(default_factory=Counter)
+    """How many times each of the phase's `paths` (by index) was asked."""
+    bodies: dict[int, int] = field(default_factory=dict, repr=False)
+    """The hash of the first answer to each of the phase's `paths`: later ones must match."""
+
+    @property
+    def once(self) -> int:
+        """How many of the phase's `paths` were asked exactly once."""
+        return sum(1 for n in self.asked.values() if n == 1)
 
     @property
     def rate(self) -> float:
@@ -93,22 +118,21 @@ class _Connection:
     def __init__(self, phase: Phase, result: PhaseResult) -> None:
         self.phase = phase
         self.result = result
-        self.request = (
-            f"GET {phase.path} HTTP/1.1\r\nHost: {phase.host}:{phase.port}\r\n"
-            f"Accept: {phase.accept}\r\nUser-Agent: herbtrace-bench\r\n\r\n"
-        ).encode()
+        self.request = _request(phase, phase.path)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def ask(self) -> bool:
-        """Send the request and check the answer; False (counted as an error) if it failed."""
+    async def ask(self, draw: _Draw | None = None) -> bool:
+        """Send the request (a path of `draw`'s if given) and check the answer; False
+        (counted as an error) if it failed."""
+        index, request = (-1, self.request) if draw is None else draw.next()
         try:
             if self.writer is None:
                 self.reader, self.writer = await asyncio.open_connection(
                     self.phase.host, self.phase.port
                 )
             assert self.reader is not None  # noqa: S101 - opened together with the writer
-            self.writer.write(self.request)
+            self.writer.write(request)
             head = await self.reader.readuntil(b"\r\n\r\n")
             status, length, closes = _parse_head(head)
             body = await self.reader.readexactly(length)
@@ -119,10 +143,19 @@ class _Connection:
             self.close()
         if status != 200:
             self.result.wrong_status[status] = self.result.wrong_status.get(status, 0) + 1
-        elif body != self.phase.expected:
+        elif not self._right(index, body):
             self.result.wrong_body += 1
         self.result.answers += 1
         return True
+
+    def _right(self, index: int, body: bytes) -> bool:
+        """Whether `body` is the right answer to `phase.path` (index -1) or `phase.paths[index]`."""
+        if index < 0:
+            return body == self.phase.expected
+        if self.phase.marks[index] not in body:
+            return False
+        digest = hash(body)
+        return self.result.bodies.setdefault(index, digest) == digest
 
     def _fail(self, message: str) -> None:
         self.result.errors += 1
@@ -135,6 +168,31 @@ class _Connection:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+
+
+def _request(phase: Phase, path: str) -> bytes:
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: {phase.host}:{phase.port}\r\n"
+        f"Accept: {phase.accept}\r\nUser-Agent: herbtrace-bench\r\n\r\n"
+    ).encode()
+
+
+class _Draw:
+    """The Zipf-like draw of a phase's `paths`, seeded: each `next` is (index, request)."""
+
+    def __init__(self, phase: Phase, result: PhaseResult) -> None:
+        if len(phase.marks) != len(phase.paths):
+            raise ValueError("a phase needs one mark for each of its paths")
+        self.requests = [_request(phase, path) for path in phase.paths]
+        self.weights = list(accumulate(1 / (k + 1) ** phase.zipf for k in range(len(phase.paths))))
+        self.random = random.Random(phase.seed)  # noqa: S311 - a load pattern, not a secret
+        self.asked = result.asked
+
+    def next(self) -> tuple[int, bytes]:
+        """The next request's path index and bytes."""
+        (index,) = self.random.choices(range(len(self.requests)), cum_weights=self.weights)
+        self.asked[index] += 1
+        return index, self.requests[index]
 
 
 def _parse_head(head: bytes) -> tuple[int, int, bool]:
@@ -161,13 +219,13 @@ def _parse_head(head: bytes) -> tuple[int, int, bool]:
     return int(parts[1]), length, closes
 
 
-async def _saturate(phase: Phase, result: PhaseResult) -> None:
+async def _saturate(phase: Phase, result: PhaseResult, draw: _Draw | None) -> None:
     start = time.perf_counter()
     measure_from, end = start + phase.warmup, start + phase.warmup + phase.seconds
 
     async def loop(conn: _Connection) -> None:
         while (sent := time.perf_counter()) < end:
-            if await conn.ask() and sent >= measure_from:
+            if await conn.ask(draw) and sent >= measure_from:
                 result.latencies.append(time.perf_counter() - sent)
         conn.close()
 
@@ -175,7 +233,7 @@ async def _saturate(phase: Phase, result: PhaseResult) -> None:
     result.measured_seconds = min(time.perf_counter(), end) - measure_from
 
 
-async def _paced(phase: Phase, rate: float, result: PhaseResult) -> None:
+async def _paced(phase: Phase, rate: float, result: PhaseResult, draw: _Draw | None) -> None:
     queue: asyncio.Queue[float | None] = asyncio.Queue()
     start = time.perf_counter()
     measure_from, end = start + phase.warmup, start + phase.warmup + phase.seconds
@@ -196,7 +254,7 @@ async def _paced(phase: Phase, rate: float, result: PhaseResult) -> None:
             if time.perf_counter() > end + 5.0:  # give up on a server that stopped answering
                 result.late += 1
                 continue
-            if await conn.ask() and due >= measure_from:
+            if await conn.ask(draw) and due >= measure_from:
                 result.latencies.append(time.perf_counter() - due)
         conn.close()
 
@@ -208,9 +266,12 @@ async def _paced(phase: Phase, rate: float, result: PhaseResult) -> None:
 def run_phase(phase: Phase) -> PhaseResult:
     """Run one phase on a fresh event loop in this process and return what it measured."""
     result = PhaseResult(phase)
+    draw = _Draw(phase, result) if phase.paths else None
     before = _cpu()
     work: Coroutine[Any, Any, None] = (
-        _saturate(phase, result) if phase.rate is None else _paced(phase, phase.rate, result)
+        _saturate(phase, result, draw)
+        if phase.rate is None
+        else _paced(phase, phase.rate, result, draw)
     )
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(work)

@@ -6,17 +6,27 @@ through signature checks, the rules and the indexes. Around it, the next `backgr
 events of the demo (`herbtrace seed`'s stories: other herbs, organisations, sites, batches,
 units, sensor readings, alerts) go through the same path, so the log and index tables the
 lookup reads are not trivially small. Then `ANALYZE`, as a deployment would have run.
+
+The cold phase looks up many units instead (`cold_units`): a seeded sample of every unit
+the database holds (the demo packs a hundred or so per batch), in a seeded order that
+decides which are popular, and one unit left out of the sample for each batch, which the
+benchmark looks up first so that the batches have been scanned before and the units not.
 """
 
 from __future__ import annotations
 
+import json
+import random
 import time
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from traceability.bench.trace_story import GTIN, UNIT_SERIAL, record_story
 from traceability.demo import seed_events
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
+from traceability.domain.state import units as units_table
 from traceability.domain.units import get_unit
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
@@ -73,3 +83,52 @@ def build(url: str, background: int) -> LookupData:
         batches=int(batches),
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True)
+class ColdUnits:
+    """The units of the cold phase, most popular first: their paths and what their
+    answers must contain."""
+
+    paths: tuple[str, ...]
+    marks: tuple[bytes, ...]
+    batches: int
+    """Distinct batches the units belong to."""
+    primers: tuple[str, ...]
+    """The path of one unit left out of the sample for each batch that has one."""
+    available: int
+    """Units the database holds (the phase uses all of them when asked for more)."""
+
+
+def cold_units(url: str, count: int, seed: int = 12) -> ColdUnits:
+    """`count` units of the database at `url` (all of them if it holds fewer), sampled and
+    ordered by `seed`: each with its Digital Link path and its identity as its answer
+    writes it (`"gtin":…,"lot":…,"serial":…,"batch":…`)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            t = units_table
+            columns = (t.c.gtin, t.c.lot, t.c.serial, t.c.batch)
+            rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
+    finally:
+        engine.dispose()
+    chosen = random.Random(seed).sample(rows, min(count, len(rows)))  # noqa: S311 - a sample
+    left = set(rows) - set(chosen)
+    primers = {row[3]: _path(*row[:3]) for row in sorted(left, reverse=True)}
+    paths, marks = [], []
+    for gtin, lot, serial, batch in chosen:
+        paths.append(_path(gtin, lot, serial))
+        identity = {"gtin": gtin, "lot": lot, "serial": serial, "batch": batch}
+        marks.append(json.dumps(identity, separators=(",", ":"), ensure_ascii=False)[1:-1])
+    return ColdUnits(
+        paths=tuple(paths),
+        marks=tuple(m.encode() for m in marks),
+        batches=len({row[3] for row in chosen}),
+        available=len(rows),
+        primers=tuple(primers.values()),
+    )
+
+
+def _path(gtin: str, lot: str, serial: str) -> str:
+    """A unit's Digital Link path on the resolver."""
+    return DigitalLink(gtin, lot=lot, serial=serial).uri("host").removeprefix("https://host")

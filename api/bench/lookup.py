@@ -8,9 +8,14 @@ rounds; the server's CPU time per answer is read from /proc around every phase. 
 server with the facts cache off then measures the lookup recomputed on every request (the
 cost of a cache miss) at saturation, and a third, the cache on, measures it at saturation
 while a writer process appends demo events on other batches (`grower.py`): each lookup
-then finds the log grown and checks its kept facts. The reference answer is fetched once
+then finds the log grown and checks its kept facts. Last, the cold phase: lookups spread
+over `units` distinct units drawn Zipf-like (`client.py`), so a few are popular and most
+are asked once, each figure on a fresh server that has first looked up one other unit of
+each batch: what labels scanned for the first time cost, their batches' lineage read
+before. The reference answer is fetched once
 and checked to be the unit's facts with its whole history; every later answer must be 200
-with exactly those bytes (the other servers' too).
+with exactly those bytes (the other servers' too); every cold answer must be 200, name its
+unit and batch, and be the same bytes each time its unit is asked in a phase.
 """
 
 from __future__ import annotations
@@ -23,12 +28,12 @@ import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 
 from api.bench.app import CACHE_VARIABLE, TRIVIAL_BODY, TRIVIAL_PATH
 from api.bench.client import Phase, PhaseResult, serve_phases
-from api.bench.data import ORIGIN, LookupData
+from api.bench.data import ORIGIN, ColdUnits, LookupData, cold_units
 from api.bench.grower import Grower
 from api.bench.server import ApiServer
 from traceability.errors import ConfigurationError
@@ -50,6 +55,10 @@ class LookupPlan:
     uncached: bool = True
     grow: float = 100.0
     """Demo events appended per second during the growing-log phase (0: no such phase)."""
+    units: int = 10_000
+    """Distinct units the cold phase's lookups are spread over (0: no cold phase)."""
+    zipf: float = 1.0
+    """The exponent of the cold phase's draw: the k-th most popular unit has weight 1/k^zipf."""
 
 
 @dataclass
@@ -103,6 +112,8 @@ class LookupFigures:
     growing: Series | None = None
     grown: tuple[int, int, float] = (0, 0, 0.0)
     """The growing-log phase's writer: events accepted, refused, and seconds it ran."""
+    cold: dict[str, Series] = field(default_factory=dict)
+    cold_units: ColdUnits | None = None
     reference: dict[str, object] = field(default_factory=dict)
     reference_body: bytes = b""
     load: tuple[float, float] = (0.0, 0.0)
@@ -110,7 +121,7 @@ class LookupFigures:
 
     def every_result(self) -> list[PhaseResult]:
         """Every phase's result, uncached included."""
-        series = [*self.trivial.values(), *self.lookup.values()]
+        series = [*self.trivial.values(), *self.lookup.values(), *self.cold.values()]
         series += [s for s in (self.uncached, self.growing) if s is not None]
         return [r for s in series for r in s.results]
 
@@ -209,6 +220,8 @@ def measure(data: LookupData, plan: LookupPlan, say: Callable[[str], None]) -> L
             _uncached_rounds(figures, {**env, CACHE_VARIABLE: "off"}, client, say)
         if plan.grow > 0:
             _growing_rounds(figures, env, client, say)
+        if plan.units > 0:
+            _cold_rounds(figures, env, client, say)
     finally:
         client.close()
     figures.load = (start_load, os.getloadavg()[0])
@@ -311,3 +324,43 @@ def _growing_rounds(
         finally:
             accepted, refused = grower.stop()
         figures.grown = (accepted, refused, time.monotonic() - started)
+
+
+def _cold_rounds(
+    figures: LookupFigures, env: dict[str, str], client: _Client, say: Callable[[str], None]
+) -> None:
+    """The cold phase: each round, each load on a server of its own, started for it."""
+    plan = figures.plan
+    units = figures.cold_units = cold_units(figures.data.url, plan.units)
+    say(f"cold lookups over {len(units.paths):,} units in {units.batches:,} batches")
+    for n in range(plan.rounds):
+        for k, kind in enumerate(kinds(plan)):
+            server = ApiServer(env, plan.workers)
+            try:
+                server.wait_ready(TRIVIAL_PATH)
+                _prime(server, units)
+                phase = replace(
+                    _phase(plan, server, "lookup, cold", units.paths[0], b"", kind),
+                    paths=units.paths,
+                    marks=units.marks,
+                    zipf=plan.zipf,
+                    seed=n * 100 + k,
+                )
+                result, cpu = client.run(phase, server)
+            finally:
+                server.stop()
+            figures.cold.setdefault(kind, Series()).add(result, cpu)
+            say(
+                f"round {n + 1}: {phase.name}: {result.rate:,.0f}/s, "
+                f"p50 {result.quantile(0.5):.2f} ms, p99 {result.quantile(0.99):.2f} ms, "
+                f"{len(result.asked):,} units asked, {result.once:,} of them once"
+            )
+
+
+def _prime(server: ApiServer, units: ColdUnits) -> None:
+    """Look up one unit of each batch that is not among the cold units (the batches have
+    been scanned before; the units not); ConfigurationError unless each is found."""
+    for path in units.primers:
+        status, body = server.get(path)
+        if status != 200:
+            raise ConfigurationError(f"the lookup of {path} answered {status}: {body[:200]!r}")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,41 @@ def test_the_command_measures_and_checks_every_lookup(tmp_path: Path) -> None:
     assert checked, rows[7]
     assert int(checked[1].replace(",", "")) >= 100
     assert rows[8].startswith("target ≥ 1,000 lookups/s: ")
+
+
+def test_the_cold_phase_spreads_lookups_over_many_units(tmp_path: Path) -> None:
+    """With `--units`, lookups of that many units are measured beside the trivial route at
+    saturation and each paced rate, and every answer is checked to name its unit."""
+    done = run_herbtrace(
+        ["bench", "lookup", "--background", "300", "--seconds", "0.5", "--warmup", "0.2",
+         "--rounds", "1", "--rate", "100", "--connections", "4", "--no-uncached",
+         "--grow", "0", "--units", "200"],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("cold: "))
+    spread, row, ratio, checked, target = lines[start : start + 5]
+    found = re.fullmatch(
+        rf"cold: lookups spread over 200 units in ({NUMBER}) batches, drawn Zipf-like "
+        rf"\(weight 1/k\^1\), each figure on a fresh server that first looked up another unit "
+        rf"of each batch; at saturation ({NUMBER}) units "
+        rf"asked, \d+% of them once",
+        spread,
+    )
+    assert found, spread
+    assert int(found[1]) > 1
+    assert 0 < int(found[2].replace(",", "")) <= 200
+    cold = cells(row, "QR JSON lookup, cold")
+    assert len(cold) == 6
+    assert all(v > 0 for v in cold)
+    assert len(cells(ratio, "cold ÷ trivial")) == 6
+    assert re.fullmatch(
+        r"checked [0-9,]+ cold lookup answers: all 200, each naming its unit and batch, "
+        r"the same bytes each time asked",
+        checked,
+    ), checked
+    assert target.startswith("target ≥ 1,000 cold lookups/s: ")
 
 
 def test_bad_options_are_refused(tmp_path: Path) -> None:
@@ -195,6 +231,24 @@ def test_the_client_at_saturation_on_right_answers() -> None:
     assert result.rate > 0
     assert 0 < result.quantile(0.5) <= result.quantile(0.99)
     assert result.cpu_seconds > 0
+
+
+def test_the_client_draws_many_paths_zipf_like() -> None:
+    """Given paths, each request draws one, the first most often; answers lacking the
+    path's mark are wrong."""
+    server = CannedServer(ANSWERS[:1])
+    try:
+        paths = tuple(f"/{k}" for k in range(50))
+        drawn = replace(phase(server.port, None, 0.3), paths=paths, marks=(b"ok",) * 50)
+        result = run_phase(drawn)
+        unmarked = run_phase(replace(drawn, marks=(b"no",) * 50))
+    finally:
+        server.close()
+    assert result.all_right
+    assert sum(result.asked.values()) == result.answers > 20
+    assert result.asked.most_common(1)[0][0] == 0
+    assert 1 < len(result.asked) <= 50
+    assert unmarked.wrong_body == unmarked.answers > 0
 
 
 def data() -> LookupData:

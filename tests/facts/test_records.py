@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from api.main import create_app
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
 from traceability.facts.entries import EntryPayloads
-from traceability.facts.records import record_facts
+from traceability.facts.records import record_facts, records_lookup
 from traceability.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story
@@ -150,3 +151,26 @@ def test_decoded_payloads_are_kept_and_give_the_same_facts(world: World) -> None
     shared = EntryPayloads()
     assert record_facts(engine, link, kept=shared) == record_facts(engine, link)
     assert record_facts(engine, link, kept=shared) == record_facts(engine, link)
+
+
+def test_a_batchs_lineage_facts_serve_its_other_units_until_its_lineage_changes(
+    world: World,
+) -> None:
+    """The lookup keeps a packed batch's lineage facts: another unit of the batch is answered
+    from them, the same as read afresh; after a recall upstream they are read again."""
+    engine = world.domain.engine
+    lookup = records_lookup(engine)
+    batch = DigitalLink("06901234567892", lot="HS2026001")
+    first, second = (replace(batch, serial=s) for s in ("0001", "0002"))
+    one = lookup(first)
+    assert one == record_facts(engine, first)
+    two = lookup(second)
+    assert two == record_facts(engine, second)
+    assert two.steps[0] is one.steps[0]  # from the kept lineage facts
+    assert lookup(batch) == record_facts(engine, batch)
+    world.ok(PLANT, body("recall"), "operator")
+    recalled = lookup(second)
+    assert recalled == record_facts(engine, second)
+    assert recalled.recall is not None
+    assert recalled.steps[0] is not one.steps[0]  # read again
+    assert lookup(first).steps[0] is recalled.steps[0]

@@ -14,10 +14,16 @@ site's own registration entry; organisations' English names come from their regi
 entries too. The chain of custody is the organisations that held the material: each
 origin event's (planting, husbandry, harvest) and each receipt's, in log order, repeats
 dropped.
+
+All of that but the other units' sales depends on the packed batch alone, so it is read
+once per batch (`lineage_facts`) and a unit's facts are made from it (`facts_of`); the
+records lookup keeps it by batch while the batch's lineage stays the same.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -46,6 +52,7 @@ from traceability.errors import NotFound
 from traceability.facts.entries import EntryPayloads, LoggedEvent, events_at
 from traceability.facts.models import (
     CustodianRecord,
+    HerbName,
     Location,
     OriginRecord,
     ProductFacts,
@@ -55,6 +62,7 @@ from traceability.facts.models import (
     StepRecord,
 )
 from traceability.facts.quality import catalogue_for, herb_name, quality_result
+from traceability.log.reading import log_size
 from traceability.log.signers import signers_by_id
 from traceability.settings import Settings
 from traceability.storage.db import read_transaction
@@ -251,6 +259,96 @@ def _origin(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class LineageFacts:
+    """What the records say about a packed batch and its lineage, shared by all its units.
+
+    Every step is kept, each retail sale's with the serials it sold (None for the other
+    steps), so a unit's facts are these with the other units' sales left out (`facts_of`).
+    """
+
+    batch: str
+    herb: str | None
+    herb_name: HerbName | None
+    recall: Recall | None
+    origin: OriginRecord | None
+    steps: tuple[tuple[StepRecord, frozenset[str] | None], ...]
+    tests: tuple[QualityResult, ...]
+    custody: tuple[CustodianRecord, ...]
+    lineage: tuple[str, ...]
+
+
+def lineage_facts(
+    conn: Connection, batch_id: str, catalogue: Catalogue, kept: EntryPayloads | None
+) -> LineageFacts:
+    """Read what the records say about the packed batch `batch_id` and its lineage."""
+    packed = state.get_batch(conn, batch_id)
+    herb = packed.herb if packed else None
+    trace = trace_backward(conn, batch_id)
+    events = events_at(conn, [e.log_index for e in trace.events], kept)
+    signers = signers_by_id(conn, {e.signer for e in events.values()})
+    labs = {e.body.lab for e in events.values() if isinstance(e.body, QualityTest)}
+    orgs = _organisations(conn, {s.organisation for s in signers.values()} | labs, kept)
+    steps: list[tuple[StepRecord, frozenset[str] | None]] = []
+    held_by: list[tuple[StepRecord, Registered]] = []
+    tests: list[QualityResult] = []
+    recall: Recall | None = None
+    for traced in trace.events:
+        event = events[traced.log_index]
+        body = event.body
+        if isinstance(body, Alert):
+            continue
+        signer = signers.get(event.signer)
+        org = _named(orgs, signer.organisation if signer else "")
+        step = _step(event, traced.type, org, signer.name if signer else None)
+        steps.append((step, frozenset(body.serials) if isinstance(body, RetailSale) else None))
+        if _holds(body):
+            held_by.append((step, org))
+        if isinstance(body, QualityTest):
+            lab = _named(orgs, body.lab)
+            tests.append(
+                quality_result(catalogue, herb, body, (lab.name, lab.name_en), event.index)
+            )
+        if isinstance(body, RecallEvent):
+            recall = Recall(level=body.level, reason=body.reason, on=_date(event))
+    return LineageFacts(
+        batch=batch_id,
+        herb=herb,
+        herb_name=herb_name(catalogue, herb),
+        recall=recall,
+        origin=_origin(conn, trace.batches, orgs, kept),
+        steps=tuple(steps),
+        tests=tuple(tests),
+        custody=tuple(_custody(held_by)),
+        lineage=tuple(b.id for b in trace.batches),
+    )
+
+
+def facts_of(link: DigitalLink, lineage: LineageFacts) -> ProductFacts:
+    """The facts of the batch or unit `link` names, whose packed batch's are `lineage`: a
+    unit's leave out the sales of the batch's other units (sales hold no material, so the
+    chain of custody is the batch's)."""
+    serial = link.serial
+    steps = [
+        step for step, sold in lineage.steps if sold is None or serial is None or serial in sold
+    ]
+    return ProductFacts(
+        gtin=link.gtin,
+        lot=link.lot or "",
+        serial=serial,
+        batch=lineage.batch,
+        product_name=next((s.summary for s in steps if s.type == "pack"), None),
+        herb=lineage.herb,
+        herb_name=lineage.herb_name,
+        recall=lineage.recall,
+        origin=lineage.origin,
+        steps=steps,
+        tests=list(lineage.tests),
+        custody=list(lineage.custody),
+        lineage=list(lineage.lineage),
+    )
+
+
 def record_facts(
     engine: Engine,
     link: DigitalLink,
@@ -264,51 +362,7 @@ def record_facts(
     """
     catalogue = catalogue or catalogue_for(Settings.model_construct(catalogue_path=None))
     with read_transaction(engine) as conn:
-        batch_id = _batch_of(conn, link)
-        packed = state.get_batch(conn, batch_id)
-        herb = packed.herb if packed else None
-        trace = trace_backward(conn, batch_id)
-        events = events_at(conn, [e.log_index for e in trace.events], kept)
-        signers = signers_by_id(conn, {e.signer for e in events.values()})
-        labs = {e.body.lab for e in events.values() if isinstance(e.body, QualityTest)}
-        orgs = _organisations(conn, {s.organisation for s in signers.values()} | labs, kept)
-        steps: list[StepRecord] = []
-        held_by: list[tuple[StepRecord, Registered]] = []
-        tests: list[QualityResult] = []
-        recall: Recall | None = None
-        for traced in trace.events:
-            event = events[traced.log_index]
-            body = event.body
-            if not _mine(body, link):
-                continue
-            signer = signers.get(event.signer)
-            org = _named(orgs, signer.organisation if signer else "")
-            step = _step(event, traced.type, org, signer.name if signer else None)
-            steps.append(step)
-            if _holds(body):
-                held_by.append((step, org))
-            if isinstance(body, QualityTest):
-                lab = _named(orgs, body.lab)
-                tests.append(
-                    quality_result(catalogue, herb, body, (lab.name, lab.name_en), event.index)
-                )
-            if isinstance(body, RecallEvent):
-                recall = Recall(level=body.level, reason=body.reason, on=_date(event))
-        return ProductFacts(
-            gtin=link.gtin,
-            lot=link.lot or "",
-            serial=link.serial,
-            batch=batch_id,
-            product_name=next((s.summary for s in steps if s.type == "pack"), None),
-            herb=herb,
-            herb_name=herb_name(catalogue, herb),
-            recall=recall,
-            origin=_origin(conn, trace.batches, orgs, kept),
-            steps=steps,
-            tests=tests,
-            custody=_custody(held_by),
-            lineage=[b.id for b in trace.batches],
-        )
+        return facts_of(link, lineage_facts(conn, _batch_of(conn, link), catalogue, kept))
 
 
 MAX_LINEAGE = 500
@@ -330,14 +384,71 @@ def unchanged_since(engine: Engine, since: int, lineage: Sequence[str]) -> bool:
         return not recorded_since(conn, since, lineage)
 
 
-def records_lookup(engine: Engine, settings: Settings | None = None) -> FactsLookup:
+MAX_LINEAGES = 4096
+"""Packed batches whose lineage facts a records lookup keeps (about a hundred units each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    size: int
+    facts: LineageFacts
+
+
+class _LineageKeeper:
+    """A records lookup that keeps each packed batch's lineage facts, so that the first
+    lookup of a unit whose batch was looked up before reads two rows, not its whole lineage.
+
+    Kept facts read when the log held N entries hold while nothing from N on is recorded
+    on their lineage nor registers an organisation or site again (`unchanged_since`): each
+    lookup reads the log's size first, in the same read transaction as the check and the
+    facts, so facts kept under a size are never older than it. Least recently used
+    batches are dropped first. Thread-safe.
+    """
+
+    def __init__(self, engine: Engine, catalogue: Catalogue, max_batches: int) -> None:
+        self.engine = engine
+        self.catalogue = catalogue
+        self.max_batches = max_batches
+        self.kept = EntryPayloads()
+        self._lock = threading.Lock()
+        self._held: OrderedDict[str, _Held] = OrderedDict()
+
+    def __call__(self, link: DigitalLink) -> ProductFacts:
+        with read_transaction(self.engine) as conn:
+            size = log_size(conn)
+            batch_id = _batch_of(conn, link)
+            with self._lock:
+                held = self._held.get(batch_id)
+            if held is None or not (
+                held.size == size
+                or (
+                    held.size < size
+                    and len(held.facts.lineage) <= MAX_LINEAGE
+                    and not recorded_since(conn, held.size, held.facts.lineage)
+                )
+            ):
+                facts = lineage_facts(conn, batch_id, self.catalogue, self.kept)
+            else:
+                facts = held.facts
+        self._keep(batch_id, _Held(size, facts))
+        return facts_of(link, facts)
+
+    def _keep(self, batch_id: str, held: _Held) -> None:
+        with self._lock:
+            current = self._held.get(batch_id)
+            if current is None or current.size <= held.size:
+                self._held[batch_id] = held
+            self._held.move_to_end(batch_id)
+            while len(self._held) > self.max_batches:
+                self._held.popitem(last=False)
+
+
+def records_lookup(
+    engine: Engine, settings: Settings | None = None, max_batches: int = MAX_LINEAGES
+) -> FactsLookup:
     """Return the lookup that answers from the records in `engine`'s database, judging tests
     with the catalogue `settings` name (default: the packaged one), keeping the events it
-    decodes for its later calls."""
+    decodes and each packed batch's lineage facts (up to `max_batches`) for its later
+    calls."""
     catalogue = catalogue_for(settings or Settings.model_construct(catalogue_path=None))
-    kept = EntryPayloads()
-
-    def lookup(link: DigitalLink) -> ProductFacts:
-        return record_facts(engine, link, catalogue, kept)
-
-    return lookup
+    return _LineageKeeper(engine, catalogue, max_batches)
