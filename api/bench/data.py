@@ -26,8 +26,7 @@ from traceability.bench.trace_story import GTIN, UNIT_SERIAL, record_story
 from traceability.demo import seed_events
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
-from traceability.domain.state import units as units_table
-from traceability.domain.units import get_unit
+from traceability.domain.units import get_unit, unit_keys
 from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.settings import Settings
@@ -107,9 +106,7 @@ def cold_units(url: str, count: int, seed: int = 12) -> ColdUnits:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            t = units_table
-            columns = (t.c.gtin, t.c.lot, t.c.serial, t.c.batch)
-            rows = conn.execute(sa.select(*columns).order_by(*columns)).all()
+            rows = unit_keys(conn)
     finally:
         engine.dispose()
     chosen = random.Random(seed).sample(rows, min(count, len(rows)))  # noqa: S311 - a sample

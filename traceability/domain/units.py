@@ -94,6 +94,14 @@ def unit_batch(conn: Connection, gtin: str, lot: str | None, serial: str) -> str
     return None if row is None else str(row[0])
 
 
+def unit_keys(conn: Connection) -> list[tuple[str, str, str, str]]:
+    """Every unit as (GTIN, lot, serial, packed batch), in that order."""
+    u = state.units
+    columns = (u.c.gtin, u.c.lot, u.c.serial, u.c.batch)
+    rows = conn.execute(sa.select(*columns).order_by(*columns))
+    return [(str(g), str(lot), str(s), str(b)) for g, lot, s, b in rows]
+
+
 def subject_of(gtin: str, serial: str) -> str:
     """The alert subject naming a unit as GS1 element strings: `(01)<GTIN>(21)<serial>`."""
     return f"(01){gtin}(21){serial}"
