@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from traceability.bench.trace_story import GTIN, UNIT_SERIAL, record_story
 from traceability.demo import seed_events
 from traceability.digital_link import DigitalLink
+from traceability.domain.batches import count_batches
 from traceability.domain.service import Domain
 from traceability.domain.units import get_unit, unit_keys
 from traceability.errors import ConfigurationError
@@ -69,7 +70,7 @@ def build(url: str, background: int) -> LookupData:
                 )
         with domain.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-            batches = conn.exec_driver_sql("SELECT count(*) FROM batches").scalar_one()
+            batches = count_batches(conn)
             unit = get_unit(conn, GTIN, UNIT_SERIAL)
         size = domain.ledger.size()
     return LookupData(

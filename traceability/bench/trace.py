@@ -18,10 +18,10 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from traceability.bench.trace_story import GTIN, PLANT, ROOT, UNIT_SERIAL, Party, record_story
 from traceability.domain.batches import read_batch
@@ -31,6 +31,7 @@ from traceability.domain.state import batch_events, batches, lineage, units
 from traceability.ledger import initialise
 from traceability.log.sequencing import signer_heads
 from traceability.settings import Settings
+from traceability.storage.db import on_connection
 
 STORY_BATCHES = 10
 UNITS_PER_PACK = 10
@@ -139,21 +140,6 @@ def build_background(domain: Domain, total_batches: int, total_events: int) -> t
     return made[0], made[1], made[2]
 
 
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def read(
-    engine: Engine,
-    query: Callable[Concatenate[Connection, P], T],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
-    """Run one domain read on its own connection, as an HTTP request does."""
-    with engine.connect() as conn:
-        return query(conn, *args, **kwargs)
-
-
 def timed(name: str, query: Callable[[int], object], count: int) -> Timing:
     """Run `query(i)` `count` times after a warm-up; latency of each call in ms."""
     for i in range(min(50, count)):
@@ -244,23 +230,23 @@ def run(
         cases: list[tuple[str, Callable[[int], object]]] = [
             (
                 "primary-key look-up of a batch (baseline)",
-                lambda i: read(engine, read_batch, f"G{picks[i]}-M"),
+                lambda i: on_connection(engine, read_batch, f"G{picks[i]}-M"),
             ),
             (
                 f"backward trace of the sold unit ({history} events, 6 batches)",
-                lambda _i: read(engine, trace_unit, GTIN, UNIT_SERIAL),
+                lambda _i: on_connection(engine, trace_unit, GTIN, UNIT_SERIAL),
             ),
             (
                 "backward trace of a background unit (60 events, 6 batches)",
-                lambda i: read(engine, trace_unit, BACKGROUND_GTIN, f"{picks[i]}-1-3"),
+                lambda i: on_connection(engine, trace_unit, BACKGROUND_GTIN, f"{picks[i]}-1-3"),
             ),
             (
                 "forward trace of the story's planting (7 batches, 100 units)",
-                lambda _i: read(engine, trace_forward, ROOT),
+                lambda _i: on_connection(engine, trace_forward, ROOT),
             ),
             (
                 "forward trace of a background planting (10 batches, 20 units)",
-                lambda i: read(engine, trace_forward, f"G{picks[i]}-P"),
+                lambda i: on_connection(engine, trace_forward, f"G{picks[i]}-P"),
             ),
         ]
         figures.timings = [timed(name, query, queries) for name, query in cases]

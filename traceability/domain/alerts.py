@@ -76,6 +76,13 @@ def _alert(row: sa.Row[Any]) -> AlertView:
     return AlertView(**m)
 
 
+def alert_exists(conn: Connection, kind: str, subject: str) -> bool:
+    """Whether an alert of `kind` about `subject` is stored."""
+    a = state.alerts
+    query = sa.select(a.c.id).where(a.c.kind == kind, a.c.subject == subject).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def get_alert(conn: Connection, alert_id: str) -> AlertView:
     """One alert; NotFound if unknown."""
     row = conn.execute(sa.select(state.alerts).where(state.alerts.c.id == alert_id)).first()

@@ -42,6 +42,11 @@ def read_batch(conn: Connection, batch_id: str) -> BatchRecord:
     return record
 
 
+def count_batches(conn: Connection) -> int:
+    """How many batches are recorded."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(state.batches)).scalar_one())
+
+
 def list_batches(
     conn: Connection, where: BatchFilter, *, after: str | None = None, limit: int = 50
 ) -> list[BatchRecord]:

@@ -115,3 +115,36 @@ def recorded_since(conn: Connection, since: int, batches: Sequence[str]) -> bool
         f"AND batch IN ({marks(len(batches))}) UNION ALL {registered} LIMIT 1"
     )
     return bool(driver_rows(conn, sql, [since, *batches, since, since]))
+
+
+def events_under(conn: Connection, batches: Sequence[str]) -> set[int]:
+    """The log indices of every event recorded on one of `batches`."""
+    found: set[int] = set()
+    for start in range(0, len(batches), _CHUNK):
+        chunk = list(batches[start : start + _CHUNK])
+        sql = f"SELECT log_index FROM batch_events WHERE batch IN ({marks(len(chunk))})"  # noqa: S608
+        found.update(int(r[0]) for r in driver_rows(conn, sql, chunk))
+    return found
+
+
+def packed_products(conn: Connection, events: Sequence[int]) -> list[tuple[str, str, str]]:
+    """(batch, GTIN, lot) of each packed batch the events at `events` were recorded on."""
+    found: set[tuple[str, str, str]] = set()
+    for start in range(0, len(events), _CHUNK):
+        chunk = list(events[start : start + _CHUNK])
+        sql = (
+            "SELECT DISTINCT b.id, b.gtin, b.lot FROM batch_events e JOIN batches b "  # noqa: S608
+            f"ON b.id = e.batch WHERE b.gtin IS NOT NULL AND e.log_index IN ({marks(len(chunk))})"
+        )
+        found.update((str(i), str(g), str(lot)) for i, g, lot in driver_rows(conn, sql, chunk))
+    return sorted(found)
+
+
+def registration_indices(conn: Connection) -> list[int]:
+    """The log indices of the latest registration of every organisation and site."""
+    sql = "SELECT updated_index FROM organisations UNION SELECT updated_index FROM sites"
+    return sorted(int(r[0]) for r in driver_rows(conn, sql, []))
+
+
+_CHUNK = 500
+"""Keys in one IN list: well below SQLite's 999 bound parameters."""

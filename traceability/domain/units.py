@@ -94,6 +94,23 @@ def unit_batch(conn: Connection, gtin: str, lot: str | None, serial: str) -> str
     return None if row is None else str(row[0])
 
 
+def lock_unit(conn: Connection, gtin: str, serial: str) -> UnitLock | None:
+    """The unit's packed batch and lot, its row locked until the transaction ends
+    (PostgreSQL; SQLite's writer holds the whole database); None if it is unknown."""
+    u = state.units
+    query = sa.select(u.c.batch, u.c.lot).where(u.c.gtin == gtin, u.c.serial == serial)
+    row = conn.execute(query if conn.dialect.name == "sqlite" else query.with_for_update()).first()
+    return None if row is None else UnitLock(str(row.batch), str(row.lot))
+
+
+@dataclass(frozen=True, slots=True)
+class UnitLock:
+    """What a locked unit's row says: its packed batch and its lot."""
+
+    batch: str
+    lot: str
+
+
 def unit_keys(conn: Connection) -> list[tuple[str, str, str, str]]:
     """Every unit as (GTIN, lot, serial, packed batch), in that order."""
     u = state.units

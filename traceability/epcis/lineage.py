@@ -17,19 +17,16 @@ or `herbtrace reindex` brings them up to date).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.domain import state
+from traceability.domain.history import events_under, packed_products, registration_indices
 from traceability.domain.lineage import trace_backward, trace_forward
 from traceability.errors import ConfigurationError
 from traceability.log.reading import log_size
-from traceability.storage.db import driver_rows, marks, read_transaction
-
-CHUNK = 500
-"""Batch IDs per `IN (…)` list: well below SQLite's and PostgreSQL's parameter limits."""
+from traceability.storage.db import read_transaction
 
 
 class IndexesBehind(ConfigurationError):
@@ -53,11 +50,6 @@ class BatchSelection:
     """(packed batch, GTIN, lot) of every packed batch those events concern."""
 
 
-def _chunks(values: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def require_current(conn: Connection) -> None:
     """Raise IndexesBehind unless the indexes reflect every entry of the log."""
     through, size = state.projected_through(conn), log_size(conn)
@@ -66,26 +58,6 @@ def require_current(conn: Connection) -> None:
             f"the domain indexes reflect entries up to {through} of a log of {size}: "
             "run `herbtrace reindex` (or record through the domain) first"
         )
-
-
-def _events_under(conn: Connection, batches: list[str]) -> set[int]:
-    found: set[int] = set()
-    for chunk in _chunks(batches):
-        sql = f"SELECT log_index FROM batch_events WHERE batch IN ({marks(len(chunk))})"  # noqa: S608
-        found.update(int(r[0]) for r in driver_rows(conn, sql, chunk))
-    return found
-
-
-def _products(conn: Connection, events: list[int]) -> set[tuple[str, str, str]]:
-    found: set[tuple[str, str, str]] = set()
-    for start in range(0, len(events), CHUNK):
-        chunk = events[start : start + CHUNK]
-        sql = (
-            "SELECT DISTINCT b.id, b.gtin, b.lot FROM batch_events e JOIN batches b "  # noqa: S608
-            f"ON b.id = e.batch WHERE b.gtin IS NOT NULL AND e.log_index IN ({marks(len(chunk))})"
-        )
-        found.update((str(i), str(g), str(lot)) for i, g, lot in driver_rows(conn, sql, chunk))
-    return found
 
 
 def select_batch(engine: Engine, batch: str) -> BatchSelection:
@@ -97,18 +69,13 @@ def select_batch(engine: Engine, batch: str) -> BatchSelection:
         upstream = [b.id for b in back.batches]
         downstream = [b.id for b in forward.batches]
         events = {e.log_index for e in back.events}
-        events |= _events_under(conn, sorted(set(downstream) - set(upstream)))
+        events |= events_under(conn, sorted(set(downstream) - set(upstream)))
         ordered = sorted(events)
-        registered = driver_rows(
-            conn,
-            "SELECT updated_index FROM organisations UNION SELECT updated_index FROM sites",
-            [],
-        )
         return BatchSelection(
             batch=batch,
             upstream=upstream,
             downstream=downstream,
             events=ordered,
-            registrations=sorted(int(r[0]) for r in registered),
-            products=sorted(_products(conn, ordered)),
+            registrations=registration_indices(conn),
+            products=packed_products(conn, ordered),
         )

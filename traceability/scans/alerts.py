@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from traceability.digital_link import DigitalLink
-from traceability.domain import state
+from traceability.domain.alerts import alert_exists
 from traceability.domain.units import subject_of
 from traceability.scans.store import farthest, place_of, scan_at, utc_text
 from traceability.settings import Settings
@@ -48,10 +48,8 @@ class AlertSink(Protocol):
 
 def alert_stored(engine: Engine, subject: str) -> bool:
     """Whether the unit named `subject` has its counterfeit_scan alert stored already."""
-    a = state.alerts
     with engine.connect() as conn:
-        query = sa.select(a.c.id).where(a.c.kind == ALERT_KIND, a.c.subject == subject)
-        return conn.execute(query.limit(1)).first() is not None
+        return alert_exists(conn, ALERT_KIND, subject)
 
 
 def alert_content(engine: Engine, settings: Settings, link: DigitalLink, marked: Any) -> Any:

@@ -35,12 +35,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from traceability.digital_link import DigitalLink
-from traceability.domain import state
-from traceability.domain.units import subject_of
+from traceability.domain.units import lock_unit, subject_of
 from traceability.errors import InvalidInput, NotFound
 from traceability.scans.alerts import AlertSink, alert_stored, ensure_alert
 from traceability.scans.marks import Place, scanner_mark
@@ -55,7 +53,7 @@ from traceability.scans.store import (
     utc,
 )
 from traceability.settings import Settings
-from traceability.storage.db import WRITE, is_sqlite
+from traceability.storage.db import WRITE
 
 Signal = Literal["many_scanners", "far_apart"]
 
@@ -148,11 +146,7 @@ class ScanCounter:
     @staticmethod
     def _lock_unit(conn: Connection, link: DigitalLink) -> str:
         """Lock the unit's row (PostgreSQL) and return its packed batch; NotFound if unknown."""
-        u = state.units
-        query = sa.select(u.c.batch, u.c.lot).where(
-            u.c.gtin == link.gtin, u.c.serial == link.serial
-        )
-        found = conn.execute(query if is_sqlite(conn) else query.with_for_update()).first()
+        found = lock_unit(conn, link.gtin, str(link.serial))
         if found is None or found.lot != link.lot:
             raise NotFound(
                 f"no unit is recorded under GTIN {link.gtin} lot {link.lot} serial {link.serial}"

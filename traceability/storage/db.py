@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -138,3 +138,19 @@ def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple
 def marks(count: int) -> str:
     """Return `count` comma-separated placeholders for driver_rows, e.g. for an IN list."""
     return ",".join(["{m}"] * count)
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def on_connection(
+    engine: Engine,
+    query: Callable[Concatenate[Connection, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run `query(conn, *args, **kwargs)` on a fresh connection of `engine`, as an HTTP
+    request runs a read: it sees every commit made before it."""
+    with engine.connect() as conn:
+        return query(conn, *args, **kwargs)
