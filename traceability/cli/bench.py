@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -153,3 +154,62 @@ def verify(
         rate = f.median(name)
         unit = "notes" if name.startswith("checkpoints") else "items"
         console.print(f"  {name:<44} {rate:>10,.0f} {unit}/s  {rate / sodium:.2f} of raw libsodium")
+
+
+@app.command()
+@handles_errors
+def record(
+    events: Annotated[int, typer.Option(min=1_000, help="Demo events recorded per run")] = 20_000,
+    batch: Annotated[int, typer.Option(min=1, help="Envelopes per append batch")] = 500,
+    rounds: Annotated[int, typer.Option(min=1, help="Runs of each, alternating")] = 3,
+    backend: Annotated[list[str], typer.Option(help="sqlite and/or postgres")] = ["sqlite"],  # noqa: B006
+    postgres_url: Annotated[
+        str, typer.Option(envvar="HERBTRACE_BENCH_POSTGRES_URL", help="Server for a scratch DB")
+    ] = DEFAULT_PG,
+) -> None:
+    """Recording the demo's events through the domain rules, beside plain appends of them."""
+    from traceability.bench.record import RecordFigures, measure
+
+    results: list[RecordFigures] = []
+    for name in backend:
+        if name == "sqlite":
+            results.append(measure(name, _sqlite_db, events, batch, rounds, console.print))
+        elif name == "postgres":
+            results.append(
+                measure(
+                    name,
+                    lambda: scratch_postgres(postgres_url),
+                    events,
+                    batch,
+                    rounds,
+                    console.print,
+                )
+            )
+        else:
+            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    console.print(
+        f"\n[bold]herbtrace bench record --events {events} --batch {batch} --rounds {rounds}[/]"
+    )
+    for f in results:
+        console.print(
+            f"{f.backend}: {f.events:,} demo envelopes in batches of {f.batch}, medians of "
+            f"{len(f.plain)} runs each (load average {_loads(f.load)} at start and end)\n"
+            f"  plain append (baseline)      {statistics.median(f.plain):>8,.0f}/s  "
+            f"({_rates(f.plain)})\n"
+            f"  through the domain rules     {statistics.median(f.rules):>8,.0f}/s  "
+            f"({_rates(f.rules)})  {f.ratio:.2f} × plain\n"
+            f"  alerts the rules logged: {f.alerts:,}; reindex --check: "
+            f"{'same indexes' if f.reindex_ok else 'INDEXES DIFFER'}"
+        )
+    if not all(f.reindex_ok for f in results):
+        raise typer.Exit(1)
+
+
+def _rates(values: Iterable[float]) -> str:
+    return " · ".join(f"{v:,.0f}" for v in values)
+
+
+@contextmanager
+def _sqlite_db() -> Iterator[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        yield f"sqlite:///{Path(tmp) / 'record.db'}"

@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from sqlalchemy.engine import Connection
-
 from traceability.domain.herbs import HerbRules
+from traceability.domain.working_set import WorkingSet
 from traceability.errors import RuleViolation
 from traceability.log.signers import SignerInfo
 
@@ -42,9 +41,11 @@ class Context:
 
     `index` is the entry's log index, `received` its receive time (RFC 3339, the leaf's
     fourth line), `time` the signer's own time, `envelope_hash` hex of its envelope hash.
+    Rules read and write the state tables through `state`, the append batch's working set;
+    `state.flushed()` gives the connection for a query over many rows.
     """
 
-    conn: Connection
+    state: WorkingSet
     index: int
     signer: SignerInfo
     received: str

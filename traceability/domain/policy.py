@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from schemas.events import EventBody
 from traceability.domain import state
 from traceability.domain.herbs import CatalogueRules, HerbRules
-from traceability.domain.projection import Projector
+from traceability.domain.projection import Projector, prefetch
 from traceability.domain.reindex import replay
 from traceability.domain.rules_signer import rules_key_id
 from traceability.domain.units import subject_of
+from traceability.domain.working_set import WorkingSet
 from traceability.envelope import ParsedEnvelope
 from traceability.errors import ConfigurationError, RuleViolation
 from traceability.log.reading import log_size
@@ -70,13 +74,31 @@ class Finding:
         return value if isinstance(value, str) else None
 
 
+@dataclass
+class _Batch:
+    """The append batch in progress: its working set, parsed bodies, and the last entry indexed."""
+
+    state: WorkingSet
+    began: int
+    parsed: dict[bytes, tuple[dict[str, Any], EventBody | RuleViolation]] = field(
+        default_factory=dict
+    )
+    through: int = -2
+
+    def __post_init__(self) -> None:
+        self.through = self.began
+
+
 class DomainPolicy:
     """`EntryPolicy` applying the domain rules (traceability.log.policy) and indexing events.
 
-    Constructible from (settings, engine) alone; `apply` runs only under the appender's
-    lock, inside the append transaction. If entries reached the log without this policy
-    (another process's plain ledger), the indexes first catch up with them, in log order.
-    Refusals worth an alert are kept in memory until `drain_findings` (thread-safe).
+    Constructible from (settings, engine) alone; `begin`, `apply` and `finish` run only
+    under the appender's lock, inside the append transaction. `begin` parses the batch's
+    bodies and reads ahead the state they need into one `WorkingSet`; each `apply` decides
+    in memory; `finish` writes the batch's index rows at once. If entries reached the log
+    without this policy (another process's plain ledger), the indexes first catch up with
+    them, in log order. Refusals worth an alert are kept in memory until `drain_findings`
+    (thread-safe).
 
     Alerts are logged after the append commits, never inside it: a caller appending through
     a ledger with this policy but without `Domain.record` (e.g. `Ledger.prepare/commit`)
@@ -94,11 +116,42 @@ class DomainPolicy:
         self._key_id: str | None = None
         self._findings: deque[Finding] = deque(maxlen=MAX_FINDINGS)
         self._lock = threading.Lock()
+        self._batch: _Batch | None = None
+        self.alerts_raised = 0
+        """How many alerts the rules have raised and stored through this policy (it only grows)."""
 
     def _rules_key_id(self, conn: Connection) -> str | None:
         if self._key_id is None:
             self._key_id = rules_key_id(conn, self.settings)
         return self._key_id
+
+    def begin(self, conn: Connection, size: int, envelopes: Sequence[ParsedEnvelope]) -> None:
+        """Start an append batch whose first entry would be `size`: catch the indexes up
+        with the log, parse the envelopes' bodies and read ahead the state they need."""
+        through = state.projected_through(conn)
+        if through < size - 1:
+            if replay(conn, self.projector, through + 1, size).applied:
+                self.alerts_raised += 1  # the replayed entries' rules may have raised some
+            through = size - 1
+        batch = _Batch(WorkingSet(conn), through)
+        for env in envelopes:
+            payload = json.loads(env.payload_bytes)
+            try:
+                body: EventBody | RuleViolation = self.projector.parse(payload)
+            except RuleViolation as exc:
+                body = exc
+            batch.parsed[env.envelope_hash] = (payload, body)
+        prefetch(batch.state, (b for _, b in batch.parsed.values() if not isinstance(b, Exception)))
+        self._batch = batch
+
+    def finish(self, conn: Connection) -> None:
+        """End the append batch: write its index rows and how far the indexes reach."""
+        batch, self._batch = self._batch, None
+        if batch is None or batch.state.conn is not conn:
+            return
+        batch.state.flush()
+        if batch.through != batch.began:
+            state.set_meta(conn, state.PROJECTED_THROUGH, str(batch.through))
 
     def apply(
         self,
@@ -108,14 +161,31 @@ class DomainPolicy:
         signer: SignerInfo,
         received: str,
     ) -> None:
-        """Check the envelope's rules and index it as entry `index`, or raise RuleViolation."""
-        through = state.projected_through(conn)
-        if through < index - 1:
-            replay(conn, self.projector, through + 1, index)
-        payload = json.loads(env.payload_bytes)
+        """Check the envelope's rules and index it as entry `index`, or raise RuleViolation.
+
+        Outside `begin` … `finish` it is a batch of its own.
+        """
+        batch = self._batch
+        if batch is None or batch.state.conn is not conn:
+            self.begin(conn, index, [env])
+            try:
+                self.apply(conn, index, env, signer, received)
+            finally:
+                self.finish(conn)
+            return
+        payload, body = batch.parsed.get(env.envelope_hash) or (json.loads(env.payload_bytes), None)
         try:
-            self.projector.apply(
-                conn, index, payload, signer, received, env.envelope_hash.hex(), admission=True
+            if isinstance(body, RuleViolation):
+                raise body
+            raised = self.projector.apply(
+                batch.state,
+                index,
+                payload,
+                signer,
+                received,
+                env.envelope_hash.hex(),
+                admission=True,
+                body=body,
             )
         except RuleViolation as exc:
             event_type = str((payload.get("body") or {}).get("type", ""))
@@ -133,7 +203,8 @@ class DomainPolicy:
                 with self._lock:
                     self._findings.append(finding)
             raise
-        state.set_meta(conn, state.PROJECTED_THROUGH, str(index))
+        batch.through = index
+        self.alerts_raised += len(raised)
 
     def catch_up(self) -> int:
         """Apply the entries the indexes do not reflect yet (appended without this policy),
@@ -148,6 +219,11 @@ class DomainPolicy:
                 return 0
         with write_transaction(self.engine) as conn:
             return replay(conn, self.projector, state.projected_through(conn) + 1).entries
+
+    def has_findings(self) -> bool:
+        """Whether refusals worth an alert are waiting for `drain_findings`."""
+        with self._lock:
+            return bool(self._findings)
 
     def drain_findings(self) -> list[Finding]:
         """Take the refusals worth an alert collected since the last call."""

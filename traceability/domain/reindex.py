@@ -18,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from schemas.events import EventBody
 from traceability.domain import state
-from traceability.domain.projection import Projector
+from traceability.domain.projection import Projector, prefetch
+from traceability.domain.working_set import WorkingSet
 from traceability.errors import RuleViolation
 from traceability.log.reading import entry_page, log_size
 from traceability.log.signers import SignerInfo, signers_by_id
@@ -44,7 +46,10 @@ class ReindexReport:
 def replay(
     conn: Connection, projector: Projector, start: int, stop: int | None = None
 ) -> ReindexReport:
-    """Apply log entries [start, stop) to the indexes, in order; skip those a rule refuses."""
+    """Apply log entries [start, stop) to the indexes, in order; skip those a rule refuses.
+
+    Each page of entries is applied through one working set, read ahead and written at once.
+    """
     report = ReindexReport()
     began = time.perf_counter()
     signers: dict[str, SignerInfo] = {}
@@ -55,22 +60,35 @@ def replay(
             break
         missing = {stored.signer for stored in page} - set(signers)
         signers.update({str(k): v for k, v in signers_by_id(conn, missing).items()})
+        parsed: list[tuple[dict[str, Any], EventBody | RuleViolation]] = []
         for stored in page:
+            payload = json.loads(stored.entry.payload_bytes)
+            try:
+                parsed.append((payload, projector.parse(payload)))
+            except RuleViolation as exc:
+                parsed.append((payload, exc))
+        working = WorkingSet(conn)
+        prefetch(working, (b for _, b in parsed if not isinstance(b, RuleViolation)))
+        for stored, (payload, body) in zip(page, parsed, strict=True):
             entry = stored.entry
             report.entries += 1
             try:
+                if isinstance(body, RuleViolation):
+                    raise body
                 projector.apply(
-                    conn,
+                    working,
                     entry.index,
-                    json.loads(entry.payload_bytes),
+                    payload,
                     signers[stored.signer],
                     entry.received,
                     stored.envelope_hash.hex(),
+                    body=body,
                 )
             except RuleViolation as exc:
                 report.skipped[exc.reason] += 1
             else:
                 report.applied += 1
+        working.flush()
         at = page[-1].entry.index + 1
     if report.entries:
         state.set_meta(conn, state.PROJECTED_THROUGH, str(at - 1))

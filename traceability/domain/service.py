@@ -48,6 +48,7 @@ class Domain:
         self.policy = DomainPolicy(settings, self.engine, herbs=herbs)
         self.ledger = Ledger(settings, self.engine, policy=self.policy)
         self._alert_lock = threading.Lock()
+        self._alerts_checked = False
 
     def close(self) -> None:
         """Stop the ledger's workers and release the database connections."""
@@ -64,15 +65,31 @@ class Domain:
 
         Then log the alerts raised meanwhile (by these envelopes' rules, and for refusals
         that look like fraud: mass balance, growing age, custody, recalled or failed goods).
+        The first call also logs alerts left pending by an earlier run (stopped between an
+        append and its alerts); later calls look for pending alerts only when these
+        envelopes raised some, so a batch that raised none costs no query.
         """
+        mark = self.alerts_mark()
         results = self.ledger.append(envelopes)
-        self.log_alerts()
+        self.log_alerts_since(mark)
         return results
+
+    def alerts_mark(self) -> int:
+        """A mark to take before appending through the rules, for `log_alerts_since`."""
+        return self.policy.alerts_raised
+
+    def log_alerts_since(self, mark: int) -> list[AppendResult]:
+        """Log pending alerts if any may be waiting: the rules raised some since `mark` (taken
+        before the caller's append), refusals worth one are waiting, or this is the first
+        look (alerts an earlier run left pending). Otherwise nothing is read."""
+        quiet = self._alerts_checked and self.policy.alerts_raised == mark
+        return [] if quiet and not self.policy.has_findings() else self.log_alerts()
 
     def log_alerts(self) -> list[AppendResult]:
         """Append an `alert` envelope for every stored alert not yet in the log."""
         with self._alert_lock:
             alert_store.store_findings(self.engine, self.policy.drain_findings())
+            self._alerts_checked = True
             return alert_store.log_pending(self.engine, self.ledger, self.rules_signer)
 
     def raise_alert(

@@ -25,6 +25,7 @@ previous one commits (the gateway does); `submit` runs the whole step for one me
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,8 +94,10 @@ class Submission:
 class Intake:
     """The ingest step over one ledger; receipts are signed with the log key.
 
-    `after_commit` runs after each commit that reached the ledger (a domain logs the alerts
+    `after_commit(mark)` runs after commits that reached the ledger (a domain logs the alerts
     its rules raised): within `submit`, and when a batching channel calls `after_commit()`.
+    `mark` is the lowest `alerts_mark()` taken before any of those commits, so the hook can
+    tell whether anything was raised since (`Domain.log_alerts_since`).
     """
 
     def __init__(
@@ -102,7 +105,8 @@ class Intake:
         ledger: Ledger,
         receipt_signer: MessageSigner | None = None,
         *,
-        after_commit: Callable[[], object] | None = None,
+        after_commit: Callable[[int], object] | None = None,
+        alerts_mark: Callable[[], int] | None = None,
     ) -> None:
         self.ledger = ledger
         settings = ledger.settings
@@ -113,6 +117,9 @@ class Intake:
                 )
         self._signer = receipt_signer
         self._after_commit = after_commit
+        self._alerts_mark = alerts_mark
+        self._since: int | None = None
+        self._since_lock = threading.Lock()
         self._origin = settings.log_origin
         self.max_bytes = settings.max_envelope_bytes
         self._budget = RefusalBudget.from_settings(settings)
@@ -120,7 +127,12 @@ class Intake:
     @classmethod
     def for_domain(cls, domain: Domain, receipt_signer: MessageSigner | None = None) -> Intake:
         """The step through a domain's rules, logging their alerts after each commit."""
-        return cls(domain.ledger, receipt_signer, after_commit=domain.log_alerts)
+        return cls(
+            domain.ledger,
+            receipt_signer,
+            after_commit=domain.log_alerts_since,
+            alerts_mark=domain.alerts_mark,
+        )
 
     def check(self, arrivals: Sequence[Arrival]) -> Checked:
         """Run every check that needs no append lock; thread-safe."""
@@ -156,6 +168,9 @@ class Intake:
     def commit(self, checked: Checked) -> list[AppendResult]:
         """Append the checked envelopes in one transaction; one result per arrival, in order."""
         results = list(checked.early)
+        mark = self._alerts_mark() if self._alerts_mark is not None else 0
+        with self._since_lock:
+            self._since = mark if self._since is None else min(self._since, mark)
         for j, result in enumerate(self.ledger.commit(checked.prepared)):
             i = checked.submitted[j]
             if results[i] is None:
@@ -164,9 +179,11 @@ class Intake:
         return [r for r in results if r is not None]
 
     def after_commit(self) -> None:
-        """Run the hook given for after each commit, if any."""
-        if self._after_commit is not None:
-            self._after_commit()
+        """Run the hook given for after commits, if any commit came since it last ran."""
+        with self._since_lock:
+            since, self._since = self._since, None
+        if self._after_commit is not None and since is not None:
+            self._after_commit(since)
 
     def refusals(
         self, arrivals: Sequence[Arrival], results: Sequence[AppendResult], at: datetime

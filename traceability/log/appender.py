@@ -29,7 +29,7 @@ from traceability.log.sequencing import SignerHead, check_sequence, existing, si
 from traceability.log.signers import require_signer, signers_by_id
 from traceability.log.tree_store import frontier
 from traceability.storage import tables
-from traceability.storage.db import write_transaction
+from traceability.storage.db import insert_rows, write_transaction
 from traceability.storage.tables import node_id
 from traceability.types import LeafHash
 
@@ -167,6 +167,8 @@ class Appender:
         signers = signers_by_id(conn, {env.signer for _, env in valid})
         heads = signer_heads(conn, set(signers))
         known = existing(conn, [env for _, env in valid], heads)
+        if self._policy is not None:
+            self._policy.begin(conn, tree.size, [env for _, env in valid])
         batch = _Batch()
         out: list[tuple[int, AppendResult]] = []
         seen_in_batch: dict[bytes, AppendResult] = {}
@@ -207,10 +209,12 @@ class Appender:
             )
             seen_in_batch[env.envelope_hash] = result
             out.append((i, result))
+        if self._policy is not None:
+            self._policy.finish(conn)
         if batch.entries:
-            _insert_many(conn, "log_entries", _ENTRY_COLUMNS, batch.entries)
+            insert_rows(conn, "log_entries", _ENTRY_COLUMNS, batch.entries)
         if batch.nodes:
-            _insert_many(conn, "tree_nodes", ("node_id", "hash"), batch.nodes)
+            insert_rows(conn, "tree_nodes", ("node_id", "hash"), batch.nodes)
         if batch.equivocations:
             conn.execute(_equivocations.insert(), batch.equivocations)
         self._checkpointer.maybe_issue(conn, tree, now)
@@ -218,24 +222,6 @@ class Appender:
 
 
 _ENTRY_COLUMNS = ("idx", "leaf", "leaf_hash", "signer", "seq", "envelope_hash")
-
-
-def _insert_many(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert many rows on the driver: COPY on PostgreSQL, executemany on SQLite.
-
-    Either way no SQL is compiled per row; `table` and `columns` are constants.
-    """
-    names = ", ".join(columns)
-    if conn.dialect.name == "postgresql":
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
-    conn.exec_driver_sql(sql, list(rows))
 
 
 def _last_leaf_hash(conn: Connection, size: int) -> LeafHash:

@@ -135,6 +135,40 @@ def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple
     return list(cursor.fetchall())
 
 
+def run(conn: Connection, sql: str, params: Sequence[Any]) -> int:
+    """Run one statement on the driver's cursor (`{m}`: a placeholder); its row count."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = _driver_cursor(conn)
+    cursor.execute(sql.replace("{m}", mark), tuple(params))
+    return int(cursor.rowcount)
+
+
+def run_many(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run `sql` once for each row of parameters on the driver's cursor (`{m}`: a placeholder).
+
+    psycopg sends the whole set in one pipeline, so on PostgreSQL this is one round trip.
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    _driver_cursor(conn).executemany(sql.replace("{m}", mark), [tuple(r) for r in rows])
+
+
+def insert_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows on the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    Either way no SQL is compiled per row. `table` and `columns` must be constants, never data.
+    """
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        with _driver_cursor(conn).copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
+    _driver_cursor(conn).executemany(sql, [tuple(r) for r in rows])
+
+
 def marks(count: int) -> str:
     """Return `count` comma-separated placeholders for driver_rows, e.g. for an IN list."""
     return ",".join(["{m}"] * count)

@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from traceability.domain import quantities as q
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.state import BatchRecord
 
@@ -90,4 +89,4 @@ def write_remaining(ctx: Context, found: dict[str, BatchRecord], left: dict[str,
         values: dict[str, str] = {"remaining": q.text(amount)}
         if amount == 0 and found[batch_id].status == "active":
             values["status"] = "consumed"
-        state.update_batch(ctx.conn, batch_id, **values)
+        ctx.state.update_batch(batch_id, **values)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from schemas.events import Recall, Receive, RetailSale, Ship
 from traceability.domain import quantities as q
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules.custody import (
@@ -23,6 +20,7 @@ from traceability.domain.rules.importer import acting_for, for_holder
 from traceability.domain.rules.quality import require_not_failed
 from traceability.domain.rules.recall import apply_recall, require_not_recalled, require_recaller
 from traceability.domain.state import BatchRecord
+from traceability.domain.working_set import ShipmentLine
 
 
 def ship(ctx: Context, body: Ship) -> None:
@@ -48,7 +46,7 @@ def ship(ctx: Context, body: Ship) -> None:
             to=body.to,
         )
     if body.to_site is not None:
-        site_owner = state.site_organisation(ctx.conn, body.to_site)
+        site_owner = ctx.state.site_organisation(body.to_site)
         if site_owner is None:
             ctx.refuse("unknown_site", f"site {body.to_site} is not registered", site=body.to_site)
         if site_owner != body.to:
@@ -58,33 +56,18 @@ def ship(ctx: Context, body: Ship) -> None:
                 site=body.to_site,
                 to=body.to,
             )
-    t = state.shipments
-    if ctx.conn.execute(sa.select(t.c.batch).where(t.c.shipment == body.shipment)).first():
+    if ctx.state.shipment(body.shipment) is not None:
         ctx.refuse(
             "duplicate_id",
             f"shipment {body.shipment} is already recorded",
             shipment=body.shipment,
         )
-    ctx.conn.execute(
-        t.insert(),
-        [
-            {
-                "shipment": body.shipment,
-                "batch": b,
-                "sender": ctx.org,
-                "recipient": body.to,
-                "to_site": body.to_site,
-                "shipped_index": ctx.index,
-                "received_index": None,
-                "received_site": None,
-            }
-            for b in ids
-        ],
+    ctx.state.add_shipment(
+        body.shipment, [ShipmentLine(b, ctx.org, body.to, body.to_site, ctx.index) for b in ids]
     )
-    ctx.conn.execute(
-        state.batches.update().where(state.batches.c.id.in_(ids)).values(shipment=body.shipment)
-    )
-    state.add_events(ctx.conn, ctx.index, "ship", ids)
+    for b in ids:
+        ctx.state.update_batch(b, shipment=body.shipment)
+    ctx.state.add_events(ctx.index, "ship", ids)
 
 
 def _a_return(ctx: Context, found: dict[str, BatchRecord], to: str) -> bool:
@@ -104,19 +87,15 @@ def receive(ctx: Context, body: Receive) -> None:
     stays recalled, and the receipt raises a `recalled_batch` alert saying where it is.
     """
     require_role(ctx, FIELD_ROLES, "a receipt")
-    t = state.shipments
-    rows = ctx.conn.execute(
-        sa.select(t.c.batch, t.c.sender, t.c.recipient, t.c.received_index).where(
-            t.c.shipment == body.shipment
-        )
-    ).all()
-    if not rows:
+    lines = ctx.state.shipment(body.shipment)
+    if lines is None:
         ctx.refuse(
             "unknown_shipment",
             f"shipment {body.shipment} was never shipped: a transfer needs both sides",
             shipment=body.shipment,
         )
-    _, sender, recipient, received = rows[0]
+    first = lines[0]
+    sender, recipient, received = first.sender, first.recipient, first.received_index
     ctx = acting_for(ctx, recipient)
     if received is not None:
         ctx.refuse(
@@ -140,7 +119,7 @@ def receive(ctx: Context, body: Receive) -> None:
             shipment=body.shipment,
             sender=sender,
         )
-    shipped = sorted(r[0] for r in rows)
+    shipped = sorted(line.batch for line in lines)
     named = sorted(set(body.batches))
     if named != shipped:
         ctx.refuse(
@@ -154,17 +133,10 @@ def receive(ctx: Context, body: Receive) -> None:
     carried = require_known(ctx, shipped)
     recalled = sorted(b.id for b in carried.values() if b.status == "recalled")
     require_own_site(ctx, body.site)
-    ctx.conn.execute(
-        t.update()
-        .where(t.c.shipment == body.shipment)
-        .values(received_index=ctx.index, received_site=body.site)
-    )
-    ctx.conn.execute(
-        state.batches.update()
-        .where(state.batches.c.id.in_(shipped))
-        .values(custodian=ctx.org, shipment=None)
-    )
-    state.add_events(ctx.conn, ctx.index, "receive", shipped)
+    ctx.state.receive_shipment(body.shipment, ctx.index, body.site)
+    for b in shipped:
+        ctx.state.update_batch(b, custodian=ctx.org, shipment=None)
+    ctx.state.add_events(ctx.index, "receive", shipped)
     if recalled:  # recalled on the way, or returned: where the goods are stays on record
         returned = all(carried[b].owner == ctx.org for b in recalled)
         ctx.alert(
@@ -191,13 +163,9 @@ def retail_sale(ctx: Context, body: RetailSale) -> None:
         )
     require_not_failed(ctx, batch, "sold")
     serials = sorted(set(body.serials))
-    t = state.units
-    rows = ctx.conn.execute(
-        sa.select(t.c.serial, t.c.status, t.c.batch).where(
-            t.c.gtin == batch.gtin, t.c.serial.in_(serials)
-        )
-    ).all()
-    status = {r[0]: r[1] for r in rows if r[2] == batch.id}
+    gtin = batch.gtin or ""
+    found = ctx.state.units(gtin, serials)
+    status = {s: u.status for s, u in found.items() if u.batch == batch.id}
     for s in serials:
         if s not in status:
             ctx.refuse(
@@ -207,9 +175,7 @@ def retail_sale(ctx: Context, body: RetailSale) -> None:
                 serial=s,
             )
         if status[s] == "sold":
-            sold_index = ctx.conn.execute(
-                sa.select(t.c.sold_index).where(t.c.gtin == batch.gtin, t.c.serial == s)
-            ).scalar()
+            sold_index = found[s].sold_index
             ctx.refuse(
                 "unit_sold_twice",
                 f"unit {batch.gtin} serial {s} was already sold (entry {sold_index}): "
@@ -227,17 +193,13 @@ def retail_sale(ctx: Context, body: RetailSale) -> None:
                 serial=s,
                 status=status[s],
             )
-    ctx.conn.execute(
-        t.update()
-        .where(t.c.gtin == batch.gtin, t.c.serial.in_(serials))
-        .values(status="sold", sold_index=ctx.index)
-    )
+    ctx.state.sell_units(gtin, serials, ctx.index)
     left = Decimal(batch.remaining) - len(serials)
     values = {"remaining": q.text(left)}
     if left == 0:
         values["status"] = "consumed"
-    state.update_batch(ctx.conn, batch.id, **values)
-    state.add_events(ctx.conn, ctx.index, "retail_sale", [batch.id])
+    ctx.state.update_batch(batch.id, **values)
+    ctx.state.add_events(ctx.index, "retail_sale", [batch.id])
 
 
 def recall(ctx: Context, body: Recall) -> None:

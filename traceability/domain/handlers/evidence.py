@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from schemas.events.quality import QualityTest, SensorReadings
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.roles import FIELD_ROLES
 from traceability.domain.rules import cold_chain
@@ -23,8 +22,8 @@ def quality_test(ctx: Context, body: QualityTest) -> None:
     batch = require_known(ctx, [body.batch])[body.batch]
     require_not_recalled(ctx, batch)
     verdict = evaluate(ctx, body, batch)
-    state.update_batch(ctx.conn, batch.id, quality=verdict)
-    state.add_events(ctx.conn, ctx.index, "quality_test", [batch.id])
+    ctx.state.update_batch(batch.id, quality=verdict)
+    ctx.state.add_events(ctx.index, "quality_test", [batch.id])
 
 
 def sensor_reading(ctx: Context, body: SensorReadings) -> None:
@@ -36,4 +35,4 @@ def sensor_reading(ctx: Context, body: SensorReadings) -> None:
         require_active(ctx, batch)
         may_observe(ctx, batch)
     cold_chain.observe(ctx, body, found)
-    state.add_events(ctx.conn, ctx.index, "sensor_reading", ids)
+    ctx.state.add_events(ctx.index, "sensor_reading", ids)

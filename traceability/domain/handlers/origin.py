@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from schemas.events import CultivationInput, Harvest, Husbandry, Planting
 from traceability.domain import quantities as q
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.handlers.common import new_batch
 from traceability.domain.roles import FIELD_ROLES
@@ -37,8 +36,7 @@ def planting(ctx: Context, body: Planting) -> None:
     ctx = for_site(ctx, body.site)
     require_own_site(ctx, body.site)
     require_new_batches(ctx, [body.batch])
-    state.insert_batch(
-        ctx.conn,
+    ctx.state.insert_batch(
         new_batch(
             ctx,
             body.batch,
@@ -50,7 +48,7 @@ def planting(ctx: Context, body: Planting) -> None:
             planted_on=body.planted_on,
         ),
     )
-    state.add_events(ctx.conn, ctx.index, "planting", [body.batch])
+    ctx.state.add_events(ctx.index, "planting", [body.batch])
 
 
 def husbandry(ctx: Context, body: Husbandry) -> None:
@@ -61,8 +59,7 @@ def husbandry(ctx: Context, body: Husbandry) -> None:
         require_own_site(ctx, body.site)
         require_new_batches(ctx, [body.herd])
         assert body.herb is not None  # noqa: S101 - the schema requires it when established
-        state.insert_batch(
-            ctx.conn,
+        ctx.state.insert_batch(
             new_batch(
                 ctx,
                 body.herd,
@@ -76,7 +73,7 @@ def husbandry(ctx: Context, body: Husbandry) -> None:
     else:
         herd = held(ctx, [body.herd])[body.herd]
         _require_kind(ctx, herd, ("herd",), "husbandry")
-    state.add_events(ctx.conn, ctx.index, "husbandry", [body.herd])
+    ctx.state.add_events(ctx.index, "husbandry", [body.herd])
 
 
 def cultivation_input(ctx: Context, body: CultivationInput) -> None:
@@ -84,7 +81,7 @@ def cultivation_input(ctx: Context, body: CultivationInput) -> None:
     require_role(ctx, FIELD_ROLES, "a cultivation input")
     batch = held(ctx, [body.batch])[body.batch]
     _require_kind(ctx, batch, ("planting",), "a cultivation input")
-    state.add_events(ctx.conn, ctx.index, "cultivation_input", [body.batch])
+    ctx.state.add_events(ctx.index, "cultivation_input", [body.batch])
 
 
 def harvest(ctx: Context, body: Harvest) -> None:
@@ -110,8 +107,7 @@ def harvest(ctx: Context, body: Harvest) -> None:
     require_own_site(ctx, body.site)
     require_new_batches(ctx, [body.batch])
     check_harvest(ctx, origin, body.harvested_on, body.growing_years)
-    state.insert_batch(
-        ctx.conn,
+    ctx.state.insert_batch(
         new_batch(
             ctx,
             body.batch,
@@ -125,9 +121,8 @@ def harvest(ctx: Context, body: Harvest) -> None:
             growing_years=body.growing_years,
         ),
     )
-    state.add_edges(
-        ctx.conn,
+    ctx.state.add_edges(
         ctx.index,
         [(origin.id, body.batch, q.text(Decimal(body.quantity.value)), body.quantity.unit)],
     )
-    state.add_events(ctx.conn, ctx.index, "harvest", [origin.id, body.batch])
+    ctx.state.add_events(ctx.index, "harvest", [origin.id, body.batch])

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
-
 from schemas.events import Alert, OrganisationRegistered, SiteRegistered
 from traceability.canonical import canonical_bytes
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.roles import REGISTRARS
 from traceability.domain.rules.custody import require_organisation, require_role
@@ -18,11 +15,7 @@ from traceability.domain.rules.importer import is_import
 def organisation(ctx: Context, body: OrganisationRegistered) -> None:
     """An admin or regulator registers (or updates) an organisation."""
     require_role(ctx, REGISTRARS, "an organisation")
-    t = state.organisations
-    values = {"name": body.name, "kind": body.kind, "updated_index": ctx.index}
-    updated = ctx.conn.execute(t.update().where(t.c.id == body.id).values(**values))
-    if updated.rowcount == 0:
-        ctx.conn.execute(t.insert().values(id=body.id, registered_index=ctx.index, **values))
+    ctx.state.register_organisation(body.id, body.name, body.kind, ctx.index)
 
 
 def site(ctx: Context, body: SiteRegistered) -> None:
@@ -37,7 +30,7 @@ def site(ctx: Context, body: SiteRegistered) -> None:
             organisation=body.organisation,
         )
     require_organisation(ctx, body.organisation)
-    owner = state.site_organisation(ctx.conn, body.id)
+    owner = ctx.state.site_organisation(body.id)
     if owner is not None and owner != body.organisation:
         ctx.refuse(
             "duplicate_id",
@@ -45,16 +38,7 @@ def site(ctx: Context, body: SiteRegistered) -> None:
             site=body.id,
             organisation=owner,
         )
-    t = state.sites
-    values = {"name": body.name, "kind": body.kind, "updated_index": ctx.index}
-    if owner is None:
-        ctx.conn.execute(
-            t.insert().values(
-                id=body.id, organisation=body.organisation, registered_index=ctx.index, **values
-            )
-        )
-    else:
-        ctx.conn.execute(t.update().where(t.c.id == body.id).values(**values))
+    ctx.state.register_site(body.id, body.organisation, body.name, body.kind, ctx.index)
 
 
 def alert(ctx: Context, body: Alert) -> None:
@@ -71,33 +55,32 @@ def alert(ctx: Context, body: Alert) -> None:
             "alerts are signed only by herbtrace's rules signer (or brought in by an importer)",
             signer=ctx.signer.key_id,
         )
-    t = state.alerts
     alert_id = f"AI-{ctx.index:012d}" if imported else body.id or f"AL-{ctx.index}"
-    row = ctx.conn.execute(sa.select(t.c.logged_index).where(t.c.id == alert_id)).first()
-    if row is not None and row[0] is not None:
+    row = ctx.state.alert(alert_id)
+    if row is not None and row["logged_index"] is not None:
         ctx.refuse(
             "alert_already_logged",
-            f"alert {alert_id} is already logged at entry {row[0]}",
+            f"alert {alert_id} is already logged at entry {row['logged_index']}",
             alert=alert_id,
-            logged_index=row[0],
+            logged_index=row["logged_index"],
         )
     if row is not None:
-        ctx.conn.execute(t.update().where(t.c.id == alert_id).values(logged_index=ctx.index))
+        ctx.state.put_alert({**row, "logged_index": ctx.index})
     else:
-        ctx.conn.execute(
-            t.insert().values(
-                id=alert_id,
-                kind=body.kind,
-                severity=body.severity,
-                batch=body.batch,
-                subject=body.subject,
-                detail=body.detail,
-                evidence=canonical_bytes(dict(body.evidence)).decode(),
-                envelopes=json.dumps(list(body.envelopes)),
-                raised_at=ctx.time,
-                source_index=None,
-                logged_index=ctx.index,
-            )
+        ctx.state.put_alert(
+            {
+                "id": alert_id,
+                "kind": body.kind,
+                "severity": body.severity,
+                "batch": body.batch,
+                "subject": body.subject,
+                "detail": body.detail,
+                "evidence": canonical_bytes(dict(body.evidence)).decode(),
+                "envelopes": json.dumps(list(body.envelopes)),
+                "raised_at": ctx.time,
+                "source_index": None,
+                "logged_index": ctx.index,
+            }
         )
-    if body.batch is not None and state.get_batch(ctx.conn, body.batch) is not None:
-        state.add_events(ctx.conn, ctx.index, "alert", [body.batch])
+    if body.batch is not None and ctx.state.get_batch(body.batch) is not None:
+        ctx.state.add_events(ctx.index, "alert", [body.batch])

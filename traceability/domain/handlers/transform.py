@@ -6,13 +6,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import cast
 
-import sqlalchemy as sa
-
 from schemas.events import FreshProcessing, Merge, Pack, Processing, Split
 from schemas.events.common import Portion
 from traceability.digital_link import gtin_check_digit
 from traceability.domain import quantities as q
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.handlers.common import (
     new_batch,
@@ -32,6 +29,7 @@ from traceability.domain.rules.importer import for_holder
 from traceability.domain.rules.mass_balance import check_outputs, in_batch_unit, take, yield_factor
 from traceability.domain.rules.quality import inherited, require_not_failed
 from traceability.domain.state import BatchRecord
+from traceability.domain.working_set import Unit
 
 
 def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
@@ -55,8 +53,7 @@ def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
     write_remaining(ctx, found, left)
     quality = inherited(parents, same_material=False)
     for o in body.outputs:
-        state.insert_batch(
-            ctx.conn,
+        ctx.state.insert_batch(
             new_batch(
                 ctx,
                 o.batch,
@@ -76,9 +73,9 @@ def transform(ctx: Context, body: FreshProcessing | Processing) -> None:
         for p in body.inputs
         for o in body.outputs
     ]
-    state.add_edges(ctx.conn, ctx.index, edges)
+    ctx.state.add_edges(ctx.index, edges)
     batches = [p.batch for p in body.inputs] + [o.batch for o in body.outputs]
-    state.add_events(ctx.conn, ctx.index, body.type, batches)
+    ctx.state.add_events(ctx.index, body.type, batches)
 
 
 def _take_inputs(
@@ -106,8 +103,7 @@ def split(ctx: Context, body: Split) -> None:
     left = take(ctx, {parent.id: parent}, [(parent.id, amount)])
     write_remaining(ctx, {parent.id: parent}, left)
     for c in body.children:
-        state.insert_batch(
-            ctx.conn,
+        ctx.state.insert_batch(
             new_batch(
                 ctx,
                 c.batch,
@@ -127,8 +123,8 @@ def split(ctx: Context, body: Split) -> None:
         (parent.id, c.batch, q.text(Decimal(c.quantity.value)), c.quantity.unit)
         for c in body.children
     ]
-    state.add_edges(ctx.conn, ctx.index, edges)
-    state.add_events(ctx.conn, ctx.index, "split", [parent.id, *(c.batch for c in body.children)])
+    ctx.state.add_edges(ctx.index, edges)
+    ctx.state.add_events(ctx.index, "split", [parent.id, *(c.batch for c in body.children)])
 
 
 def merge(ctx: Context, body: Merge) -> None:
@@ -149,8 +145,7 @@ def merge(ctx: Context, body: Merge) -> None:
     )
     write_remaining(ctx, found, left)
     out = body.output
-    state.insert_batch(
-        ctx.conn,
+    ctx.state.insert_batch(
         new_batch(
             ctx,
             out.batch,
@@ -169,8 +164,8 @@ def merge(ctx: Context, body: Merge) -> None:
         (p.batch, out.batch, q.text(Decimal(p.quantity.value)), p.quantity.unit)
         for p in body.inputs
     ]
-    state.add_edges(ctx.conn, ctx.index, edges)
-    state.add_events(ctx.conn, ctx.index, "merge", [*(p.batch for p in body.inputs), out.batch])
+    ctx.state.add_edges(ctx.index, edges)
+    ctx.state.add_events(ctx.index, "merge", [*(p.batch for p in body.inputs), out.batch])
 
 
 def pack(ctx: Context, body: Pack) -> None:
@@ -189,11 +184,9 @@ def pack(ctx: Context, body: Pack) -> None:
             gtin=gtin,
         )
     require_new_batches(ctx, [body.packed_batch])
-    t = state.units
-    taken = ctx.conn.execute(
-        sa.select(t.c.serial).where(t.c.gtin == gtin, t.c.serial.in_(body.serials)).limit(1)
-    ).scalar()
-    if taken is not None:
+    existing = ctx.state.units(gtin, body.serials)
+    if existing:
+        taken = next(s for s in body.serials if s in existing)
         ctx.refuse(
             "duplicate_id",
             f"unit {gtin} serial {taken} is already packed",
@@ -205,8 +198,7 @@ def pack(ctx: Context, body: Pack) -> None:
     amount = in_batch_unit(ctx, batch, q.text(net), body.unit_quantity.unit)
     left = take(ctx, {batch.id: batch}, [(batch.id, amount)])
     write_remaining(ctx, {batch.id: batch}, left)
-    state.insert_batch(
-        ctx.conn,
+    ctx.state.insert_batch(
         new_batch(
             ctx,
             body.packed_batch,
@@ -223,24 +215,12 @@ def pack(ctx: Context, body: Pack) -> None:
             growing_years=batch.growing_years,
         ),
     )
-    ctx.conn.execute(
-        t.insert(),
-        [
-            {
-                "gtin": gtin,
-                "serial": s,
-                "lot": body.product.lot,
-                "batch": body.packed_batch,
-                "status": "packed",
-                "packed_index": ctx.index,
-                "sold_index": None,
-            }
-            for s in body.serials
-        ],
+    ctx.state.add_units(
+        gtin,
+        {s: Unit(body.product.lot, body.packed_batch, "packed", ctx.index) for s in body.serials},
     )
-    state.add_edges(
-        ctx.conn,
+    ctx.state.add_edges(
         ctx.index,
         [(batch.id, body.packed_batch, q.text(net), body.unit_quantity.unit)],
     )
-    state.add_events(ctx.conn, ctx.index, "pack", [batch.id, body.packed_batch])
+    ctx.state.add_events(ctx.index, "pack", [batch.id, body.packed_batch])

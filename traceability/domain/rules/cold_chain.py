@@ -12,26 +12,18 @@ latest seen for the pair are kept in the log but do not move the state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from schemas.events import Reading, SensorReadings
 from traceability.domain import quantities as q
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.herbs import StorageRange
 from traceability.domain.state import BatchRecord
-from traceability.storage.db import driver_rows
+from traceability.domain.working_set import Excursion
 
 WATCHED = ("cold_chain", "warehouse")
-
-
-@dataclass
-class _Excursion:
-    started_at: str | None
-    last_at: str | None
-    alerted: bool
 
 
 def _time(text: str) -> datetime:
@@ -55,30 +47,6 @@ def outside(r: Reading, s: StorageRange) -> str | None:
     return None
 
 
-def _load(ctx: Context, sensor: str, batch: str) -> _Excursion | None:
-    rows = driver_rows(
-        ctx.conn,
-        "SELECT started_at, last_at, alerted FROM sensor_excursions "
-        "WHERE sensor = {m} AND batch = {m}",
-        [sensor, batch],
-    )
-    return _Excursion(rows[0][0], rows[0][1], bool(rows[0][2])) if rows else None
-
-
-def _save(ctx: Context, sensor: str, batch: str, ex: _Excursion, new: bool) -> None:
-    if new:
-        sql = (
-            "INSERT INTO sensor_excursions (started_at, last_at, alerted, sensor, batch) "
-            "VALUES ({m}, {m}, {m}, {m}, {m})"
-        )
-    else:
-        sql = (
-            "UPDATE sensor_excursions SET started_at = {m}, last_at = {m}, alerted = {m} "
-            "WHERE sensor = {m} AND batch = {m}"
-        )
-    state.execute(ctx.conn, sql, [ex.started_at, ex.last_at, ex.alerted, sensor, batch])
-
-
 def observe(ctx: Context, body: SensorReadings, found: dict[str, BatchRecord]) -> None:
     """Advance each batch's excursion with the readings; alert when one outlasts tolerance."""
     if body.kind not in WATCHED:
@@ -89,8 +57,8 @@ def observe(ctx: Context, body: SensorReadings, found: dict[str, BatchRecord]) -
         storage = ctx.herbs.storage(batch.herb)
         if storage is None:
             continue
-        stored = _load(ctx, body.sensor, batch_id)
-        ex = stored or _Excursion(None, None, False)
+        stored = ctx.state.excursion(body.sensor, batch_id)
+        ex = Excursion(None, None, False) if stored is None else replace(stored)
         for r in readings:
             if ex.last_at is not None and _time(r.at) <= _time(ex.last_at):
                 continue
@@ -123,4 +91,4 @@ def observe(ctx: Context, body: SensorReadings, found: dict[str, BatchRecord]) -
                     },
                 )
         if ex.last_at is not None:
-            _save(ctx, body.sensor, batch_id, ex, stored is None)
+            ctx.state.save_excursion(body.sensor, batch_id, ex)

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.rules.importer import is_import
 from traceability.domain.rules.recall import require_not_recalled
@@ -35,7 +32,7 @@ def require_role(ctx: Context, allowed: Iterable[str], what: str) -> None:
 def require_known(ctx: Context, ids: Iterable[str]) -> dict[str, BatchRecord]:
     """The batches named, refusing `unknown_batch` for the first missing one."""
     wanted = list(dict.fromkeys(ids))
-    found = state.get_batches(ctx.conn, wanted)
+    found = ctx.state.get_batches(wanted)
     for batch_id in wanted:
         if batch_id not in found:
             ctx.refuse("unknown_batch", f"batch {batch_id} is not recorded", batch=batch_id)
@@ -87,7 +84,7 @@ def held(ctx: Context, ids: Iterable[str]) -> dict[str, BatchRecord]:
 def require_own_site(ctx: Context, site: str) -> None:
     """Refuse unless `site` is registered (`unknown_site`) to the signer's organisation
     (`custody`); for an importer, registered is enough."""
-    owner = state.site_organisation(ctx.conn, site)
+    owner = ctx.state.site_organisation(site)
     if owner is None:
         ctx.refuse("unknown_site", f"site {site} is not registered", site=site)
     if owner != ctx.org and not is_import(ctx):
@@ -102,7 +99,7 @@ def require_own_site(ctx: Context, site: str) -> None:
 
 def require_organisation(ctx: Context, org: str) -> str:
     """The kind of a registered organisation; refuses `unknown_organisation`."""
-    kind = state.organisation_kind(ctx.conn, org)
+    kind = ctx.state.organisation_kind(org)
     if kind is None:
         ctx.refuse("unknown_organisation", f"organisation {org} is not registered", org=org)
     return kind
@@ -110,7 +107,7 @@ def require_organisation(ctx: Context, org: str) -> str:
 
 def require_new_batches(ctx: Context, ids: Iterable[str]) -> None:
     """Refuse (`duplicate_id`) a batch ID that is already recorded."""
-    taken = state.existing_batch_ids(ctx.conn, ids)
+    taken = ctx.state.existing_batch_ids(ids)
     if taken:
         first = min(taken)
         ctx.refuse("duplicate_id", f"batch {first} is already recorded", batch=first)
@@ -122,13 +119,8 @@ def may_observe(ctx: Context, batch: BatchRecord) -> None:
     if batch.custodian == ctx.org or is_import(ctx):
         return
     if batch.shipment is not None:
-        recipient = ctx.conn.execute(
-            sa.select(state.shipments.c.recipient).where(
-                state.shipments.c.shipment == batch.shipment,
-                state.shipments.c.batch == batch.id,
-            )
-        ).scalar()
-        if recipient == ctx.org:
+        lines = ctx.state.shipment(batch.shipment) or []
+        if any(line.batch == batch.id and line.recipient == ctx.org for line in lines):
             return
     ctx.refuse(
         "custody",

@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.state import BatchRecord
 
@@ -72,7 +71,7 @@ def for_site(ctx: Context, site: str) -> Context:
     """For an importer: act for the organisation `site` is registered to (`unknown_site`)."""
     if not is_import(ctx):
         return ctx
-    owner = state.site_organisation(ctx.conn, site)
+    owner = ctx.state.site_organisation(site)
     if owner is None:
         ctx.refuse("unknown_site", f"site {site} is not registered", site=site)
     return acting_for(ctx, owner)

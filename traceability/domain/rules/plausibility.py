@@ -28,6 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
+
+from pydantic import BaseModel
 
 from schemas.events import (
     EventBody,
@@ -42,7 +45,7 @@ from schemas.events import (
 )
 from schemas.events.origin import Area
 from schemas.events.processing import FreshProcessing, Processing
-from traceability.domain import quantities, state
+from traceability.domain import quantities
 from traceability.domain.context import Context
 
 EARLIEST_INSTANT = datetime(2001, 1, 1, tzinfo=UTC)
@@ -70,6 +73,12 @@ DATE_FIELDS = (
     "sold_on",
 )
 """Every calendar-date field of the event bodies (schemas.events, `DateStr`)."""
+
+
+@cache
+def _date_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The calendar-date fields an event class has (of DATE_FIELDS)."""
+    return tuple(name for name in DATE_FIELDS if name in cls.model_fields)
 
 
 def _instant(text: str) -> datetime:
@@ -107,8 +116,8 @@ def check_times(ctx: Context, body: EventBody, clock_skew: int) -> None:
                 value=text,
             )
     latest_date = (latest + LATEST_ZONE).date()
-    for name in DATE_FIELDS:
-        found: object = getattr(body, name, None)
+    for name in _date_fields(type(body)):
+        found: object = getattr(body, name)
         if not isinstance(found, str):
             continue
         text = found
@@ -138,7 +147,7 @@ def _amounts(ctx: Context, body: EventBody) -> Iterator[tuple[str, str | None, Q
     elif isinstance(body, Harvest):
         yield "quantity", body.herb, body.quantity
     elif isinstance(body, FreshProcessing | Processing | Merge):
-        inputs = state.get_batches(ctx.conn, [p.batch for p in body.inputs])
+        inputs = ctx.state.get_batches([p.batch for p in body.inputs])
         herbs = {b.herb for b in inputs.values()}
         herb = herbs.pop() if len(herbs) == 1 else None
         for n, p in enumerate(body.inputs):
@@ -148,11 +157,11 @@ def _amounts(ctx: Context, body: EventBody) -> Iterator[tuple[str, str | None, Q
         for n, p in enumerate(outputs):
             yield f"outputs.{n}.quantity", herb, p.quantity
     elif isinstance(body, Split):
-        parent = state.get_batch(ctx.conn, body.batch)
+        parent = ctx.state.get_batch(body.batch)
         for n, c in enumerate(body.children):
             yield f"children.{n}.quantity", None if parent is None else parent.herb, c.quantity
     elif isinstance(body, Pack):
-        parent = state.get_batch(ctx.conn, body.batch)
+        parent = ctx.state.get_batch(body.batch)
         yield "unit_quantity", None if parent is None else parent.herb, body.unit_quantity
 
 

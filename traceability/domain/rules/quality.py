@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from schemas.events.quality import QualityTest
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.herbs import ItemResult
 from traceability.domain.lineage import downstream_ids
@@ -53,7 +52,7 @@ def require_tester(ctx: Context, body: QualityTest) -> None:
             lab=body.lab,
             signer_organisation=ctx.org,
         )
-    kind = state.organisation_kind(ctx.conn, body.lab)
+    kind = ctx.state.organisation_kind(body.lab)
     if kind is None:
         ctx.refuse("unknown_organisation", f"laboratory {body.lab} is not registered", org=body.lab)
     if kind != LABORATORY_KIND:
@@ -96,7 +95,7 @@ def evaluate(ctx: Context, body: QualityTest, batch: BatchRecord) -> str:
     if breaches and breaches[0].source:
         evidence["source"] = breaches[0].source
     if batch.status != "active":
-        reached = downstream_ids(ctx.conn, batch.id)
+        reached = downstream_ids(ctx.state.flushed(), batch.id)
         evidence["downstream_batches"] = len(reached) - 1
         detail += f"; the batch is already {batch.status}, {len(reached) - 1} batch(es) downstream"
     ctx.alert("quality_failed", "critical", detail, batch=batch.id, evidence=evidence)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from traceability.domain import state
 from traceability.domain.context import Context
 from traceability.domain.lineage import downstream_ids
 from traceability.domain.roles import RECALLER_ROLES
@@ -64,14 +63,15 @@ def require_recaller(ctx: Context, batch: BatchRecord) -> None:
 
 def apply_recall(ctx: Context, batch: BatchRecord, level: str, reason: str) -> None:
     """Mark `batch`, everything downstream and their units recalled; alert on sold units."""
-    conn = ctx.conn
+    conn = ctx.state.flushed()
     reached = downstream_ids(conn, batch.id)
     params = {"batch": batch.id}
     sold = conn.execute(sa.text(_COUNT_SOLD), params).scalar_one()
     units = conn.execute(sa.text(_COUNT_UNITS), params).scalar_one()
     conn.execute(sa.text(_MARK_BATCHES), params)
     conn.execute(sa.text(_MARK_UNITS), params)
-    state.add_events(conn, ctx.index, "recall", reached)
+    ctx.state.recalled(reached)
+    ctx.state.add_events(ctx.index, "recall", reached)
     if sold:
         ctx.alert(
             "recalled_batch",
