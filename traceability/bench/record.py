@@ -8,7 +8,9 @@ sequence and chain checks, the tree; no rules: the baseline) and once through th
 (the same, plus every domain rule and the index rows, then the alerts the rules raised,
 logged as envelopes of their own). The two alternate for a number of rounds, and each
 figure is the median of its rounds. The first two batches of each run warm the signature
-workers and caches and are not timed.
+workers and caches and are not timed. Beside each rate, the CPU time the recording process
+spent per envelope (signatures are checked in worker processes, not counted): other work on
+the machine disturbs it far less than the rate.
 
 After the last round the rules' indexes are rebuilt from the log and compared
 (`reindex --check`): recording in batches must build exactly what a replay builds.
@@ -47,6 +49,9 @@ class RecordFigures:
     batch: int
     plain: list[float] = field(default_factory=list)
     rules: list[float] = field(default_factory=list)
+    plain_cpu: list[float] = field(default_factory=list)
+    """Seconds of the recording process's CPU per envelope, plain appends."""
+    rules_cpu: list[float] = field(default_factory=list)
     alerts: int = 0
     reindex_ok: bool = False
     load: list[float] = field(default_factory=list)
@@ -69,15 +74,16 @@ def _batches(envelopes: Sequence[bytes], size: int) -> Iterator[Sequence[bytes]]
 
 def _timed(
     submit: Callable[[Sequence[bytes]], list[AppendResult]], envelopes: Sequence[bytes], size: int
-) -> float:
-    """Envelopes/s of `submit` over the batches after the warm-up; every one must be accepted."""
+) -> tuple[float, float]:
+    """Envelopes/s of `submit` over the batches after the warm-up, and this process's CPU
+    seconds per envelope; every envelope must be accepted."""
     batches = list(_batches(envelopes, size))
     timed = 0
-    seconds = 0.0
+    seconds = cpu = 0.0
     for n, chunk in enumerate(batches):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         results = submit(chunk)
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
         refused = [r for r in results if r.status != "accepted"]
         if refused:
             first = refused[0]
@@ -85,15 +91,17 @@ def _timed(
         if n >= WARM_BATCHES:
             timed += len(chunk)
             seconds += elapsed
-    return timed / seconds
+            cpu += used
+    return timed / seconds, cpu / timed
 
 
 def _settings(url: str, batch: int) -> Settings:
     return Settings(database_url=url, log_origin="bench.herbtrace/log", append_batch_size=batch)
 
 
-def plain_rate(url: str, envelopes: Sequence[bytes], size: int) -> float:
-    """Envelopes/s appended through a plain ledger on a fresh database at `url`."""
+def plain_rate(url: str, envelopes: Sequence[bytes], size: int) -> tuple[float, float]:
+    """Envelopes/s appended through a plain ledger on a fresh database at `url`, and CPU
+    seconds per envelope."""
     settings = _settings(url, size)
     initialise(settings)
     with Ledger(settings) as ledger:
@@ -104,8 +112,9 @@ def plain_rate(url: str, envelopes: Sequence[bytes], size: int) -> float:
 
 def rules_rate(
     url: str, envelopes: Sequence[bytes], size: int, *, check: bool
-) -> tuple[float, int, bool]:
-    """Envelopes/s recorded through the domain on a fresh database at `url`.
+) -> tuple[tuple[float, float], int, bool]:
+    """Envelopes/s recorded through the domain on a fresh database at `url`, and CPU seconds
+    per envelope.
 
     Also the number of alerts the rules logged and, with `check`, whether a replay of the log
     rebuilds the same indexes.
@@ -130,10 +139,15 @@ def measure(
     figures.load.append(os.getloadavg()[0])
     for r in range(rounds):
         with database() as url:
-            figures.plain.append(plain_rate(url, envelopes, batch))
+            rate, cpu = plain_rate(url, envelopes, batch)
+            figures.plain.append(rate)
+            figures.plain_cpu.append(cpu)
         with database() as url:
-            rate, figures.alerts, ok = rules_rate(url, envelopes, batch, check=r == rounds - 1)
+            (rate, cpu), figures.alerts, ok = rules_rate(
+                url, envelopes, batch, check=r == rounds - 1
+            )
             figures.rules.append(rate)
+            figures.rules_cpu.append(cpu)
             figures.reindex_ok = ok
         say(
             f"{backend} round {r + 1}: plain {figures.plain[-1]:,.0f}/s, "

@@ -195,14 +195,18 @@ def record(
             f"{f.backend}: {f.events:,} demo envelopes in batches of {f.batch}, medians of "
             f"{len(f.plain)} runs each (load average {_loads(f.load)} at start and end)\n"
             f"  plain append (baseline)      {statistics.median(f.plain):>8,.0f}/s  "
-            f"({_rates(f.plain)})\n"
+            f"({_rates(f.plain)}); {_micros(f.plain_cpu)} µs CPU an envelope\n"
             f"  through the domain rules     {statistics.median(f.rules):>8,.0f}/s  "
-            f"({_rates(f.rules)})  {f.ratio:.2f} × plain\n"
+            f"({_rates(f.rules)})  {f.ratio:.2f} × plain; {_micros(f.rules_cpu)} µs CPU\n"
             f"  alerts the rules logged: {f.alerts:,}; reindex --check: "
             f"{'same indexes' if f.reindex_ok else 'INDEXES DIFFER'}"
         )
     if not all(f.reindex_ok for f in results):
         raise typer.Exit(1)
+
+
+def _micros(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds) * 1e6:,.0f}"
 
 
 def _rates(values: Iterable[float]) -> str:
