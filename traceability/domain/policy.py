@@ -128,30 +128,35 @@ class DomainPolicy:
     def begin(self, conn: Connection, size: int, envelopes: Sequence[ParsedEnvelope]) -> None:
         """Start an append batch whose first entry would be `size`: catch the indexes up
         with the log, parse the envelopes' bodies and read ahead the state they need."""
-        through = state.projected_through(conn)
-        if through < size - 1:
-            if replay(conn, self.projector, through + 1, size).applied:
-                self.alerts_raised += 1  # the replayed entries' rules may have raised some
-            through = size - 1
-        batch = _Batch(WorkingSet(conn), through)
+        parsed: dict[bytes, tuple[dict[str, Any], EventBody | RuleViolation]] = {}
         for env in envelopes:
             payload = json.loads(env.payload_bytes)
             try:
                 body: EventBody | RuleViolation = self.projector.parse(payload)
             except RuleViolation as exc:
                 body = exc
-            batch.parsed[env.envelope_hash] = (payload, body)
-        prefetch(batch.state, (b for _, b in batch.parsed.values() if not isinstance(b, Exception)))
-        self._batch = batch
+            parsed[env.envelope_hash] = (payload, body)
+        bodies = [b for _, b in parsed.values() if not isinstance(b, RuleViolation)]
+        working = WorkingSet(conn)
+        prefetch(working, bodies, meta=[state.PROJECTED_THROUGH])
+        value = working.get_meta(state.PROJECTED_THROUGH)
+        through = -1 if value is None else int(value)
+        if through < size - 1:  # entries appended without the policy: index them first
+            if replay(conn, self.projector, through + 1, size).applied:
+                self.alerts_raised += 1  # the replayed entries' rules may have raised some
+            through = size - 1
+            working = WorkingSet(conn)
+            prefetch(working, bodies)
+        self._batch = _Batch(working, through, parsed)
 
     def finish(self, conn: Connection) -> None:
         """End the append batch: write its index rows and how far the indexes reach."""
         batch, self._batch = self._batch, None
         if batch is None or batch.state.conn is not conn:
             return
-        batch.state.flush()
         if batch.through != batch.began:
-            state.set_meta(conn, state.PROJECTED_THROUGH, str(batch.through))
+            batch.state.set_meta(state.PROJECTED_THROUGH, str(batch.through))
+        batch.state.flush()
 
     def apply(
         self,

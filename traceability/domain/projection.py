@@ -160,8 +160,9 @@ class Projector:
         return ctx.alerts
 
 
-def prefetch(state: WorkingSet, bodies: Iterable[EventBody]) -> None:
-    """Read ahead, one statement per table, the rows the rules of `bodies` will look up."""
+def prefetch(state: WorkingSet, bodies: Iterable[EventBody], meta: Iterable[str] = ()) -> None:
+    """Read ahead, one statement per table, the rows the rules of `bodies` will look up (and
+    the bookkeeping values `meta`)."""
     batches: list[str] = []
     organisations: list[str] = []
     sites: list[str] = []
@@ -234,4 +235,5 @@ def prefetch(state: WorkingSet, bodies: Iterable[EventBody]) -> None:
         sales=sales,
         excursions=excursions,
         alerts=alerts,
+        meta=meta,
     )

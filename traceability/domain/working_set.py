@@ -20,15 +20,15 @@ connection; after a statement that changes batches or units behind the working s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from traceability.domain.state import BatchRecord
-from traceability.storage.db import driver_rows, insert_rows, marks, run_many
+from traceability.storage.db import driver_rows_many, marks, run, write_rows
 
 _BATCH_COLUMNS = tuple(f.name for f in fields(BatchRecord))
 _CHUNK = 500
@@ -141,6 +141,10 @@ class _Table(Generic[K, V]):
         self.changed.clear()
 
 
+_Load = tuple[list[tuple[str, list[Any]]], Callable[[list[tuple[Any, ...]]], None]]
+"""A read: its statements, and what stores their rows."""
+
+
 class WorkingSet:
     """The domain state tables as one append batch sees them; see the module docstring."""
 
@@ -154,6 +158,7 @@ class WorkingSet:
         self._units: _Table[tuple[str, str], Unit] = _Table()
         self._excursions: _Table[tuple[str, str], Excursion] = _Table()
         self._alerts: _Table[str, dict[str, Any]] = _Table()
+        self._meta: _Table[str, str] = _Table()
         self._events: list[tuple[str, int, str]] = []
         self._edges: list[tuple[str, str, int, str, str]] = []
 
@@ -170,125 +175,228 @@ class WorkingSet:
         sales: Iterable[tuple[str, Sequence[str]]] = (),
         excursions: Iterable[tuple[str, str]] = (),
         alerts: Iterable[str] = (),
+        meta: Iterable[str] = (),
     ) -> None:
-        """Read the rows of these keys not yet in memory, one statement per table.
+        """Read the rows of these keys not yet in memory: one statement per table, sent
+        together (one round trip on PostgreSQL), then one more group for what depends on
+        them.
 
         `sales` are (batch ID, serials): the units of that batch's GTIN. The batches of the
-        shipments named, and the shipments of batches in transit, are read too.
+        shipments named, and the shipments of batches in transit, are read in the second
+        group; `meta` names bookkeeping values (`get_meta`).
         """
         named = list(shipments)
-        self._load_shipments(named)
-        carried = (x.batch for s in named for x in self._shipments.known.get(s) or ())
-        self._load_batches([*batches, *carried])
+        self._run(
+            self._batches_load(batches),
+            self._shipments_load(named),
+            self._organisations_load(organisations),
+            self._sites_load(sites),
+            self._units_load(units),
+            self._excursions_load(excursions),
+            self._alerts_load(alerts),
+            self._meta_load(meta),
+        )
         known = self._batches.known
+        carried = [x.batch for s in named for x in self._shipments.known.get(s) or ()]
         in_transit = [b.shipment for b in known.values() if b is not None and b.shipment]
-        self._load_shipments(in_transit)
-        self._load_organisations(organisations)
-        self._load_sites(sites)
         sold = [
             (gtin, s)
             for batch_id, serials in sales
             if (b := known.get(batch_id)) is not None and (gtin := b.gtin)
             for s in serials
         ]
-        self._load_units([*units, *sold])
-        self._load_excursions(excursions)
-        self._load_alerts(alerts)
+        self._run(
+            self._batches_load(carried), self._shipments_load(in_transit), self._units_load(sold)
+        )
 
-    def _select(
+    def _run(self, *loads: _Load) -> None:
+        """Run the loads' statements together and hand each its rows."""
+        statements = [st for sts, _ in loads for st in sts]
+        results = driver_rows_many(self.conn, statements) if statements else []
+        at = 0
+        for sts, store in loads:
+            store([row for rows in results[at : at + len(sts)] for row in rows])
+            at += len(sts)
+
+    def _statements(
         self, sql: str, column: str, keys: Sequence[Any], also: tuple[str, Sequence[Any]] = ("", ())
-    ) -> list[tuple[Any, ...]]:
-        """Rows of `sql` (ending in WHERE) whose `column` is one of `keys`, and, with `also`
-        = (column, values), whose other column is one of those values."""
-        if not keys:
-            return []
+    ) -> list[tuple[str, list[Any]]]:
+        """Statements for the rows of `sql` (ending in WHERE) whose `column` is one of `keys`,
+        and, with `also` = (column, values), whose other column is one of those values."""
         other, values = also
-        if self._array:
-            where = f"{column} = ANY({{m}})" + (f" AND {other} = ANY({{m}})" if other else "")
-            params: list[Any] = [list(keys)] + ([list(values)] if other else [])
-            return driver_rows(self.conn, f"{sql} {where}", params)
-        rows: list[tuple[Any, ...]] = []
-        extra = f" AND {other} IN ({marks(len(values))})" if other else ""
-        for start in range(0, len(keys), _CHUNK):
-            part = list(keys[start : start + _CHUNK])
-            where = f"{column} IN ({marks(len(part))}){extra}"
-            rows += driver_rows(self.conn, f"{sql} {where}", part + (list(values) if other else []))
-        return rows
+        out = []
+        for clause, params in self._in(column, keys):
+            if other:
+                extra, more = next(self._in(other, values, chunk=len(values) or 1))
+                clause, params = f"{clause} AND {extra}", params + more
+            out.append((f"{sql} {clause}", params))
+        return out
 
-    def _load_batches(self, ids: Iterable[str]) -> None:
+    def _select(self, sql: str, column: str, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """The rows of `sql` (ending in WHERE) whose `column` is one of `keys`."""
+        statements = self._statements(sql, column, keys)
+        return [row for rows in driver_rows_many(self.conn, statements) for row in rows]
+
+    def _in(
+        self, column: str, keys: Sequence[Any], chunk: int = _CHUNK
+    ) -> Iterator[tuple[str, list[Any]]]:
+        """`column` is one of `keys`, as (condition, parameters): one array on PostgreSQL, IN
+        lists of at most `chunk` on SQLite; nothing for no keys."""
+        if not keys:
+            return
+        if self._array:
+            yield f"{column} = ANY({{m}})", [list(keys)]
+            return
+        for start in range(0, len(keys), chunk):
+            part = list(keys[start : start + chunk])
+            yield f"{column} IN ({marks(len(part))})", part
+
+    def _batches_load(self, ids: Iterable[str]) -> _Load:
         wanted = self._batches.missing(ids)
         sql = f"SELECT {', '.join(_BATCH_COLUMNS)} FROM batches WHERE"  # noqa: S608
         for key in wanted:
             self._batches.known[key] = None
-        for row in self._select(sql, "id", wanted):
-            self._batches.known[row[0]] = BatchRecord(*row)
 
-    def _load_organisations(self, ids: Iterable[str]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                self._batches.known[row[0]] = BatchRecord(*row)
+
+        return self._statements(sql, "id", wanted), store
+
+    def _organisations_load(self, ids: Iterable[str]) -> _Load:
         wanted = self._organisations.missing(ids)
         sql = "SELECT id, name, kind, registered_index, updated_index FROM organisations WHERE"
         for key in wanted:
             self._organisations.known[key] = None
-        for row in self._select(sql, "id", wanted):
-            self._organisations.known[row[0]] = Organisation(*row[1:])
 
-    def _load_sites(self, ids: Iterable[str]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                self._organisations.known[row[0]] = Organisation(*row[1:])
+
+        return self._statements(sql, "id", wanted), store
+
+    def _sites_load(self, ids: Iterable[str]) -> _Load:
         wanted = self._sites.missing(ids)
         sql = (
             "SELECT id, organisation, name, kind, registered_index, updated_index FROM sites WHERE"
         )
         for key in wanted:
             self._sites.known[key] = None
-        for row in self._select(sql, "id", wanted):
-            self._sites.known[row[0]] = Site(*row[1:])
 
-    def _load_shipments(self, ids: Iterable[str]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                self._sites.known[row[0]] = Site(*row[1:])
+
+        return self._statements(sql, "id", wanted), store
+
+    def _shipments_load(self, ids: Iterable[str]) -> _Load:
         wanted = self._shipments.missing(ids)
         sql = (
             "SELECT shipment, batch, sender, recipient, to_site, shipped_index, received_index, "
             "received_site FROM shipments WHERE"
         )
-        found: dict[str, list[ShipmentLine]] = {}
-        for row in self._select(sql, "shipment", wanted):
-            found.setdefault(row[0], []).append(ShipmentLine(*row[1:]))
         for key in wanted:
-            lines = found.get(key)
-            self._shipments.known[key] = sorted(lines, key=lambda s: s.batch) if lines else None
+            self._shipments.known[key] = None
 
-    def _load_units(self, keys: Iterable[tuple[str, str]]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            found: dict[str, list[ShipmentLine]] = {}
+            for row in rows:
+                found.setdefault(row[0], []).append(ShipmentLine(*row[1:]))
+            for key, lines in found.items():
+                self._shipments.known[key] = sorted(lines, key=lambda x: x.batch)
+
+        return self._statements(sql, "shipment", wanted), store
+
+    def _units_load(self, keys: Iterable[tuple[str, str]]) -> _Load:
         wanted = self._units.missing(keys)
-        if not wanted:
-            return
         for key in wanted:
             self._units.known[key] = None
         sql = "SELECT gtin, serial, lot, batch, status, packed_index, sold_index FROM units WHERE"
         wanted_set = set(wanted)
         gtins = sorted({g for g, _ in wanted})
-        for row in self._select(sql, "serial", sorted({s for _, s in wanted}), ("gtin", gtins)):
-            key = (row[0], row[1])
-            if key in wanted_set:
-                self._units.known[key] = Unit(*row[2:])
 
-    def _load_excursions(self, keys: Iterable[tuple[str, str]]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                key = (row[0], row[1])
+                if key in wanted_set:
+                    self._units.known[key] = Unit(*row[2:])
+
+        serials = sorted({s for _, s in wanted})
+        return self._statements(sql, "serial", serials, ("gtin", gtins)), store
+
+    def _excursions_load(self, keys: Iterable[tuple[str, str]]) -> _Load:
         wanted = self._excursions.missing(keys)
-        if not wanted:
-            return
         for key in wanted:
             self._excursions.known[key] = None
         sql = "SELECT sensor, batch, started_at, last_at, alerted FROM sensor_excursions WHERE"
         wanted_set = set(wanted)
         sensors = sorted({s for s, _ in wanted})
-        for row in self._select(sql, "batch", sorted({b for _, b in wanted}), ("sensor", sensors)):
-            key = (row[0], row[1])
-            if key in wanted_set:
-                self._excursions.known[key] = Excursion(row[2], row[3], bool(row[4]))
 
-    def _load_alerts(self, ids: Iterable[str]) -> None:
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                key = (row[0], row[1])
+                if key in wanted_set:
+                    self._excursions.known[key] = Excursion(row[2], row[3], bool(row[4]))
+
+        batches = sorted({b for _, b in wanted})
+        return self._statements(sql, "batch", batches, ("sensor", sensors)), store
+
+    def _alerts_load(self, ids: Iterable[str]) -> _Load:
         wanted = self._alerts.missing(ids)
         sql = f"SELECT {', '.join(ALERT_COLUMNS)} FROM alerts WHERE"  # noqa: S608
         for key in wanted:
             self._alerts.known[key] = None
-        for row in self._select(sql, "id", wanted):
-            self._alerts.known[row[0]] = dict(zip(ALERT_COLUMNS, row, strict=True))
+
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                self._alerts.known[row[0]] = dict(zip(ALERT_COLUMNS, row, strict=True))
+
+        return self._statements(sql, "id", wanted), store
+
+    def _meta_load(self, keys: Iterable[str]) -> _Load:
+        wanted = self._meta.missing(keys)
+        for key in wanted:
+            self._meta.known[key] = None
+
+        def store(rows: list[tuple[Any, ...]]) -> None:
+            for row in rows:
+                self._meta.known[row[0]] = str(row[1])
+
+        return self._statements("SELECT key, value FROM domain_meta WHERE", "key", wanted), store
+
+    def _load_batches(self, ids: Iterable[str]) -> None:
+        self._run(self._batches_load(ids))
+
+    def _load_organisations(self, ids: Iterable[str]) -> None:
+        self._run(self._organisations_load(ids))
+
+    def _load_sites(self, ids: Iterable[str]) -> None:
+        self._run(self._sites_load(ids))
+
+    def _load_shipments(self, ids: Iterable[str]) -> None:
+        self._run(self._shipments_load(ids))
+
+    def _load_units(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._run(self._units_load(keys))
+
+    def _load_excursions(self, keys: Iterable[tuple[str, str]]) -> None:
+        self._run(self._excursions_load(keys))
+
+    def _load_alerts(self, ids: Iterable[str]) -> None:
+        self._run(self._alerts_load(ids))
+
+    # Bookkeeping
+
+    def get_meta(self, key: str) -> str | None:
+        """A bookkeeping value of `domain_meta`, or None."""
+        if key not in self._meta.known:
+            self._run(self._meta_load([key]))
+        return self._meta.known[key]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a bookkeeping value."""
+        self.get_meta(key)
+        self._meta.put(key, value)
 
     # Batches
 
@@ -442,102 +550,128 @@ class WorkingSet:
         self.flush()
         return self.conn
 
-    def recalled(self, batch_ids: Iterable[str]) -> None:
-        """Note that a statement (run right after `flushed()`) marked these batches and every
-        unit packed into them recalled, as it did in the database."""
+    def recall(self, batch_ids: Sequence[str]) -> tuple[int, int]:
+        """Mark batches, and every unit packed into them, recalled; the units that were sold
+        and all the units, before marking.
+
+        The units are counted and marked by statements (a recall may reach thousands), after
+        writing what is pending; the batches in memory, as any other change.
+        """
+        self.flush()
+        statuses = [
+            r[0] for r in self._select("SELECT status FROM units WHERE", "batch", batch_ids)
+        ]
+        for clause, params in self._in("batch", batch_ids):
+            run(self.conn, f"UPDATE units SET status = 'recalled' WHERE {clause}", params)  # noqa: S608
         reached = set(batch_ids)
-        for key, batch in self._batches.known.items():
-            if batch is not None and key in reached:
-                self._batches.known[key] = replace(batch, status="recalled")
         for unit in self._units.known.values():
             if unit is not None and unit.batch in reached:
                 unit.status = "recalled"
+        for batch in self.get_batches(batch_ids).values():
+            self.update_batch(batch.id, status="recalled")
+        return statuses.count("sold"), len(statuses)
 
     def flush(self) -> None:
-        """Write every pending change: one multi-row statement per table and kind of change."""
+        """Write every pending change: one multi-row statement per table and kind of change.
+
+        On PostgreSQL large inserts go by COPY and everything else in one pipeline, so a
+        small batch's writes cost one round trip (`storage.db.write_rows`).
+        """
         b, o, s, a = self._batches, self._organisations, self._sites, self._alerts
-        self._write(
-            "batches",
-            _BATCH_COLUMNS,
-            [_fields(_known(b, k)) for k in b.new],
-            "id",
-            [_fields(_known(b, k)) for k in b.changed],
+        t, u, e, m = self._shipments, self._units, self._excursions, self._meta
+        writes = [
+            _Write(
+                "batches",
+                _BATCH_COLUMNS,
+                ("id",),
+                [_fields(_known(b, k)) for k in b.new],
+                [_fields(_known(b, k)) for k in b.changed],
+            ),
+            _Write(
+                "organisations",
+                ("id", *_ORG),
+                ("id",),
+                [(k, *_fields(_known(o, k))) for k in o.new],
+                [(k, *_fields(_known(o, k))) for k in o.changed],
+            ),
+            _Write(
+                "sites",
+                ("id", *_SITE),
+                ("id",),
+                [(k, *_fields(_known(s, k))) for k in s.new],
+                [(k, *_fields(_known(s, k))) for k in s.changed],
+            ),
+            _Write(
+                "shipments",
+                ("shipment", *_LINE),
+                ("shipment", "batch"),
+                [(k, *_fields(x)) for k in t.new for x in _known(t, k)],
+                [(k, *_fields(x)) for k in t.changed for x in _known(t, k)],
+            ),
+            _Write(
+                "units",
+                ("gtin", "serial", *_UNIT),
+                ("gtin", "serial"),
+                [(*k, *_fields(_known(u, k))) for k in u.new],
+                [(*k, *_fields(_known(u, k))) for k in u.changed],
+            ),
+            _Write(
+                "sensor_excursions",
+                ("sensor", "batch", *_EXCURSION),
+                ("sensor", "batch"),
+                [(*k, *_fields(_known(e, k))) for k in e.new],
+                [(*k, *_fields(_known(e, k))) for k in e.changed],
+            ),
+            _Write(
+                "alerts",
+                ALERT_COLUMNS,
+                ("id",),
+                [tuple(_known(a, k)[c] for c in ALERT_COLUMNS) for k in a.new],
+                [tuple(_known(a, k)[c] for c in ALERT_COLUMNS) for k in a.changed],
+            ),
+            _Write(
+                "domain_meta",
+                ("key", "value"),
+                ("key",),
+                [(k, _known(m, k)) for k in m.new],
+                [(k, _known(m, k)) for k in m.changed],
+            ),
+            _Write(
+                "lineage", ("parent", "child", "event_index", "quantity", "unit"), (), self._edges
+            ),
+            _Write("batch_events", ("batch", "log_index", "type"), (), self._events),
+        ]
+        write_rows(
+            self.conn,
+            [(w.table, w.columns, w.inserts) for w in writes],
+            [(w.update_sql(), w.update_rows()) for w in writes if w.updates],
         )
-        self._write(
-            "organisations",
-            ("id", *_ORG),
-            [(k, *_fields(_known(o, k))) for k in o.new],
-            "id",
-            [(k, *_fields(_known(o, k))) for k in o.changed],
-        )
-        self._write(
-            "sites",
-            ("id", *_SITE),
-            [(k, *_fields(_known(s, k))) for k in s.new],
-            "id",
-            [(k, *_fields(_known(s, k))) for k in s.changed],
-        )
-        t = self._shipments
-        self._write(
-            "shipments",
-            ("shipment", *_LINE),
-            [(k, *_fields(x)) for k in t.new for x in _known(t, k)],
-            "shipment, batch",
-            [(k, *_fields(x)) for k in t.changed for x in _known(t, k)],
-        )
-        u = self._units
-        self._write(
-            "units",
-            ("gtin", "serial", *_UNIT),
-            [(*k, *_fields(_known(u, k))) for k in u.new],
-            "gtin, serial",
-            [(*k, *_fields(_known(u, k))) for k in u.changed],
-        )
-        e = self._excursions
-        self._write(
-            "sensor_excursions",
-            ("sensor", "batch", *_EXCURSION),
-            [(*k, *_fields(_known(e, k))) for k in e.new],
-            "sensor, batch",
-            [(*k, *_fields(_known(e, k))) for k in e.changed],
-        )
-        self._write(
-            "alerts",
-            ALERT_COLUMNS,
-            [tuple(_known(a, k)[c] for c in ALERT_COLUMNS) for k in a.new],
-            "id",
-            [tuple(_known(a, k)[c] for c in ALERT_COLUMNS) for k in a.changed],
-        )
-        if self._edges:
-            cols = ("parent", "child", "event_index", "quantity", "unit")
-            insert_rows(self.conn, "lineage", cols, self._edges)
-        if self._events:
-            insert_rows(self.conn, "batch_events", ("batch", "log_index", "type"), self._events)
-        for table in (b, o, s, t, u, e, a):
+        for table in (b, o, s, t, u, e, a, m):
             table.clear_writes()
         self._edges = []
         self._events = []
 
-    def _write(
-        self,
-        table: str,
-        columns: Sequence[str],
-        inserts: list[tuple[Any, ...]],
-        key: str,
-        updates: list[tuple[Any, ...]],
-    ) -> None:
-        """Insert rows, and update rows by `key` (its first columns), setting every other one."""
-        if inserts:
-            insert_rows(self.conn, table, columns, inserts)
-        if not updates:
-            return
-        keys = [k.strip() for k in key.split(",")]
-        width = len(keys)
-        rest = columns[width:]
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """What a flush writes to one table: new rows, and changed rows (by `key`, its first
+    columns)."""
+
+    table: str
+    columns: Sequence[str]
+    key: Sequence[str]
+    inserts: list[tuple[Any, ...]]
+    updates: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def update_sql(self) -> str:
+        rest = self.columns[len(self.key) :]
         assignments = ", ".join(f"{c} = {{m}}" for c in rest)
-        where = " AND ".join(f"{k} = {{m}}" for k in keys)
-        sql = f"UPDATE {table} SET {assignments} WHERE {where}"  # noqa: S608
-        run_many(self.conn, sql, [(*row[width:], *row[:width]) for row in updates])
+        where = " AND ".join(f"{k} = {{m}}" for k in self.key)
+        return f"UPDATE {self.table} SET {assignments} WHERE {where}"  # noqa: S608
+
+    def update_rows(self) -> list[tuple[Any, ...]]:
+        width = len(self.key)
+        return [(*row[width:], *row[:width]) for row in self.updates]
 
 
 _ORG = tuple(f.name for f in fields(Organisation))

@@ -29,7 +29,7 @@ from traceability.log.sequencing import SignerHead, check_sequence, existing, si
 from traceability.log.signers import require_signer, signers_by_id
 from traceability.log.tree_store import frontier
 from traceability.storage import tables
-from traceability.storage.db import insert_rows, write_transaction
+from traceability.storage.db import write_rows, write_transaction
 from traceability.storage.tables import node_id
 from traceability.types import LeafHash
 
@@ -211,10 +211,13 @@ class Appender:
             out.append((i, result))
         if self._policy is not None:
             self._policy.finish(conn)
-        if batch.entries:
-            insert_rows(conn, "log_entries", _ENTRY_COLUMNS, batch.entries)
-        if batch.nodes:
-            insert_rows(conn, "tree_nodes", ("node_id", "hash"), batch.nodes)
+        write_rows(
+            conn,
+            [
+                ("log_entries", _ENTRY_COLUMNS, batch.entries),
+                ("tree_nodes", ("node_id", "hash"), batch.nodes),
+            ],
+        )
         if batch.equivocations:
             conn.execute(_equivocations.insert(), batch.equivocations)
         self._checkpointer.maybe_issue(conn, tree, now)

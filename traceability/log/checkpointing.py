@@ -51,17 +51,23 @@ class Checkpointer:
     def __init__(self, signer: NoteSigner | None, interval: float = 1.0) -> None:
         self._signer = signer
         self._interval = timedelta(seconds=interval)
+        self._seen: datetime | None = None
+        """When the newest checkpoint seen by an append was issued (appends hold the lock)."""
 
     def maybe_issue(self, conn: Connection, tree: merkle.CompactRange, now: datetime) -> None:
         """Within an append transaction: sign `tree` if the last checkpoint is old enough."""
         if self._signer is None or tree.size == 0:
             return
+        seen = self._seen
+        if seen is not None and now - seen < self._interval:
+            return  # a checkpoint this recent exists (others can only be newer): not due
         last = latest_checkpoint_in(conn)
-        if last is not None and (
-            last.tree_size >= tree.size or now - last.issued_at < self._interval
-        ):
-            return
+        if last is not None:
+            self._seen = last.issued_at
+            if last.tree_size >= tree.size or now - last.issued_at < self._interval:
+                return
         self._insert(conn, tree.size, tree.root(), now)
+        self._seen = None  # known once the transaction commits; read again next time
 
     def issue(self, engine: Engine) -> StoredCheckpoint | None:
         """Sign a checkpoint of the log as it is now, unless the newest one already covers it."""

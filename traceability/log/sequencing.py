@@ -21,7 +21,7 @@ from traceability.errors import ChainMismatch, Refused, SequenceConflict
 from traceability.log.entry import parse_leaf
 from traceability.log.results import AppendResult
 from traceability.storage import tables
-from traceability.storage.db import driver_rows, marks
+from traceability.storage.db import driver_rows, driver_rows_many, marks
 from traceability.types import EnvelopeHash, LeafHash
 
 _entries = tables.log_entries
@@ -82,18 +82,18 @@ def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, Sign
 
 
 def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
-    """Return each signer's newest (highest) sequence number in the log and its envelope hash."""
-    heads: dict[str, SignerHead] = {}
-    for signer in signers:
-        rows = driver_rows(
-            conn,
-            "SELECT seq, envelope_hash FROM log_entries WHERE signer = {m} "
-            "ORDER BY seq DESC LIMIT 1",
-            [signer],
-        )
-        if rows:
-            heads[signer] = SignerHead(int(rows[0][0]), bytes(rows[0][1]))
-    return heads
+    """Return each signer's newest (highest) sequence number in the log and its envelope hash.
+
+    One indexed look-up per signer, sent together (one round trip on PostgreSQL).
+    """
+    ordered = sorted(signers)
+    sql = "SELECT seq, envelope_hash FROM log_entries WHERE signer = {m} ORDER BY seq DESC LIMIT 1"
+    found = driver_rows_many(conn, [(sql, [signer]) for signer in ordered])
+    return {
+        signer: SignerHead(int(rows[0][0]), bytes(rows[0][1]))
+        for signer, rows in zip(ordered, found, strict=True)
+        if rows
+    }
 
 
 def _hash_at(conn: Connection, signer: str, seq: int) -> bytes | None:

@@ -135,6 +135,45 @@ def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple
     return list(cursor.fetchall())
 
 
+def driver_rows_many(
+    conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """The rows of each statement (as `driver_rows`), all sent at once where the driver can.
+
+    On PostgreSQL the statements go out in one pipeline (psycopg's pipeline mode), so they
+    cost one round trip to the server instead of one each.
+    """
+    if conn.dialect.name != "postgresql" or len(statements) < 2:
+        return [driver_rows(conn, sql, params) for sql, params in statements]
+    driver = conn.connection.driver_connection
+    cursors = []
+    with driver.pipeline() as line:  # type: ignore[union-attr]
+        for sql, params in statements:
+            cursor = driver.cursor()  # type: ignore[union-attr]
+            cursor.execute(sql.replace("{m}", "%s"), tuple(params))
+            cursors.append(cursor)
+        line.sync()
+        out = [list(c.fetchall()) for c in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return out
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """Send the statements run inside without waiting for each one's answer, where the
+    driver can (PostgreSQL: psycopg's pipeline mode, one round trip for all of them).
+
+    Only for statements whose results are not read inside (writes); errors surface at the
+    end of the block at the latest. COPY cannot run inside.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+        yield
+
+
 def run(conn: Connection, sql: str, params: Sequence[Any]) -> int:
     """Run one statement on the driver's cursor (`{m}`: a placeholder); its row count."""
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -167,6 +206,41 @@ def insert_rows(
         return
     sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
     _driver_cursor(conn).executemany(sql, [tuple(r) for r in rows])
+
+
+COPY_ABOVE = 64
+"""On PostgreSQL, `write_rows` inserts more rows than this into one table by COPY."""
+
+
+def write_rows(
+    conn: Connection,
+    inserts: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]],
+    statements: Sequence[tuple[str, Sequence[Sequence[Any]]]] = (),
+) -> None:
+    """Insert rows into tables — (table, columns, rows) each — then run each statement
+    (`{m}`: a placeholder) once per row of its parameters, all as few round trips as can be.
+
+    On PostgreSQL an insert of more than COPY_ABOVE rows goes by COPY; the other inserts and
+    the statements go in one pipeline, so a small batch of writes costs one round trip.
+    Table and column names must be constants, never data.
+    """
+    big = conn.dialect.name == "postgresql"
+    small = []
+    for table, columns, rows in inserts:
+        if not rows:
+            continue
+        if big and len(rows) > COPY_ABOVE:
+            insert_rows(conn, table, columns, rows)
+        else:
+            values = ", ".join(["{m}"] * len(columns))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"  # noqa: S608
+            small.append((sql, rows))
+    pending = [(sql, rows) for sql, rows in [*small, *statements] if rows]
+    if not pending:
+        return
+    with pipeline(conn):
+        for sql, rows in pending:
+            run_many(conn, sql, rows)
 
 
 def marks(count: int) -> str:

@@ -9,8 +9,6 @@ are in consumers' hands: the recall then raises a `recalled_batch` alert countin
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from traceability.domain.context import Context
 from traceability.domain.lineage import downstream_ids
 from traceability.domain.roles import RECALLER_ROLES
@@ -19,19 +17,6 @@ from traceability.domain.state import BatchRecord
 
 SEVERITY = {"I": "critical", "II": "warning", "III": "info"}
 """Alert severity of a recall level (一级 二级 三级)."""
-
-_DOWN = """WITH RECURSIVE walk(id) AS (
-    SELECT CAST(:batch AS VARCHAR(64))
-    UNION
-    SELECT l.child FROM lineage l JOIN walk w ON l.parent = w.id
-)
-"""
-_REACHED = "(SELECT id FROM walk)"
-# Constant SQL text only; the batch ID is a bound parameter.
-_COUNT_SOLD = _DOWN + f"SELECT count(*) FROM units WHERE status = 'sold' AND batch IN {_REACHED}"  # noqa: S608
-_COUNT_UNITS = _DOWN + f"SELECT count(*) FROM units WHERE batch IN {_REACHED}"  # noqa: S608
-_MARK_BATCHES = _DOWN + f"UPDATE batches SET status = 'recalled' WHERE id IN {_REACHED}"  # noqa: S608
-_MARK_UNITS = _DOWN + f"UPDATE units SET status = 'recalled' WHERE batch IN {_REACHED}"  # noqa: S608
 
 
 def require_not_recalled(ctx: Context, batch: BatchRecord) -> None:
@@ -63,14 +48,8 @@ def require_recaller(ctx: Context, batch: BatchRecord) -> None:
 
 def apply_recall(ctx: Context, batch: BatchRecord, level: str, reason: str) -> None:
     """Mark `batch`, everything downstream and their units recalled; alert on sold units."""
-    conn = ctx.state.flushed()
-    reached = downstream_ids(conn, batch.id)
-    params = {"batch": batch.id}
-    sold = conn.execute(sa.text(_COUNT_SOLD), params).scalar_one()
-    units = conn.execute(sa.text(_COUNT_UNITS), params).scalar_one()
-    conn.execute(sa.text(_MARK_BATCHES), params)
-    conn.execute(sa.text(_MARK_UNITS), params)
-    ctx.state.recalled(reached)
+    reached = downstream_ids(ctx.state.flushed(), batch.id)
+    sold, units = ctx.state.recall(reached)
     ctx.state.add_events(ctx.index, "recall", reached)
     if sold:
         ctx.alert(
