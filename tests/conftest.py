@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 from sqlalchemy import make_url
@@ -58,6 +60,24 @@ def _db_url(request: pytest.FixtureRequest) -> str:
     """An empty database URL: each test using it runs on SQLite and on PostgreSQL."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(name="new_database")
+def _new_database(
+    db_url: str, tmp_path: pytest.TempPathFactory
+) -> Callable[[], AbstractContextManager[str]]:
+    """Makes further empty databases on the backend of `db_url`, each dropped after its block."""
+    numbers = itertools.count()
+
+    @contextmanager
+    def make() -> Iterator[str]:
+        if make_url(db_url).get_backend_name() == "postgresql":
+            with scratch_postgres(POSTGRES_ADMIN_URL, prefix="herbtrace_test") as url:
+                yield url
+        else:
+            yield f"sqlite:///{tmp_path}/more-{next(numbers)}.db"  # type: ignore[operator]
+
+    return make
 
 
 @pytest.fixture(name="settings")

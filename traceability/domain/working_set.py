@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cache
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -684,12 +685,13 @@ _EXCURSION = tuple(f.name for f in fields(Excursion))
 def _fields(row: Any) -> tuple[Any, ...]:
     """A dataclass row's values, in field order."""
     cls: Any = type(row)
-    return tuple(getattr(row, name) for name in _names(cls))
+    return _getter(cls)(row)  # type: ignore[no-any-return]
 
 
 @cache
-def _names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+def _getter(cls: type) -> attrgetter[Any]:
+    """Gets every field of a dataclass with more than one field, as a tuple."""
+    return attrgetter(*(f.name for f in fields(cls)))
 
 
 def _known(table: _Table[K, V], key: K) -> V:
