@@ -1,0 +1,43 @@
+"""Simulated fleets on a test log: the demo's registrations, then devices enrolled as their
+scenario says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mqtt_helpers import BrokerFixture
+from sqlalchemy.engine import Engine
+
+from devices.simulate import SCENARIOS, prepare_devices
+from traceability.demo.seed import seed_events
+from traceability.demo.stories import registrations
+from traceability.domain.service import Domain
+from traceability.settings import Settings
+
+
+def register_demo_places(settings: Settings) -> int:
+    """Record the demo's organisations and sites through the rules; the log's size after."""
+    with Domain(settings) as domain:
+        results = seed_events(domain, len(registrations()))
+        assert all(r.status == "accepted" for r in results), results
+        return domain.ledger.size()
+
+
+def enrol_fleet(
+    engine: Engine, broker: BrokerFixture, root: Path, scenario: str, devices: int
+) -> dict[str, str]:
+    """Create devices 0 … devices-1 in `root` and enrol each in its scenario party's
+    organisation, site and role; return device ID → broker password."""
+    chosen = SCENARIOS[scenario]
+    passwords = {}
+    for index, identity in enumerate(prepare_devices(root, 0, devices)):
+        enrolment = chosen.enrolment(index)
+        credentials = broker.enrol(
+            engine,
+            identity.public_key,
+            organisation=enrolment.organisation,
+            site=enrolment.site,
+            role=enrolment.role,
+        )
+        passwords[identity.device_id] = credentials.password
+    return passwords
