@@ -4,11 +4,13 @@ scenario says."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mqtt_helpers import BrokerFixture
 from sqlalchemy.engine import Engine
 
 from devices.simulate import SCENARIOS, prepare_devices
+from devices.simulate.scenarios import LaneScript
 from traceability.demo.seed import seed_events
 from traceability.demo.stories import registrations
 from traceability.domain.service import Domain
@@ -41,3 +43,21 @@ def enrol_fleet(
         )
         passwords[identity.device_id] = credentials.password
     return passwords
+
+
+def handheld_bodies(lane: int, count: int) -> list[dict[str, Any]]:
+    """The first `count` bodies of lane `lane` of the `handheld` scenario: valid under the
+    rules for a device enrolled as `handheld_enrolment()` says, waiting for no other."""
+    script = LaneScript(SCENARIOS["handheld"], lane, {"fusong"}, 0)
+    bodies = []
+    for n in range(1, count + 1):
+        item = script.event("fusong", n)
+        assert item is not None
+        bodies.append(item.event.body)
+    return bodies
+
+
+def handheld_enrolment() -> dict[str, str]:
+    """The organisation and site a `handheld` device is enrolled in."""
+    enrolment = SCENARIOS["handheld"].enrolment(0)
+    return {"organisation": enrolment.organisation, "site": enrolment.site}
