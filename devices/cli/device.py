@@ -136,7 +136,12 @@ def simulate(
     ] = 1.0,
     scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}")] = "demo",
     events: Annotated[
-        int, typer.Option(min=0, help="Events per device in all (0 = until interrupted)")
+        int,
+        typer.Option(
+            min=0,
+            help="Events per device in all, at most: a device stops sooner where its story "
+            "cannot go on (0 = until interrupted)",
+        ),
     ] = 100,
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder of the simulated devices' directories")
