@@ -32,9 +32,10 @@ from devices.bench.publisher import (
     merge_results,
     run_publisher,
 )
-from devices.bench.stories import FIELD_PARTIES, lane_signer, site_of
+from devices.bench.stories import lane_signer
 from devices.broker import LocalBroker
 from traceability.bench.ledger import raw_verify_rate
+from traceability.demo.lanes import FIELD_PARTIES, site_of
 from traceability.enrolment import enrol_device
 from traceability.errors import ConfigurationError
 from traceability.keys import key_id_for, raw_public_key

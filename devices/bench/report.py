@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Callable
 
 from devices.bench.ingest import IngestFigures
-from devices.bench.stories import FIELD_PARTIES
+from traceability.demo.lanes import FIELD_PARTIES
 
 MIB = 1024 * 1024
 

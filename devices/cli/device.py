@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -135,7 +136,12 @@ def simulate(
     ] = 1.0,
     scenario: Annotated[str, typer.Option(help=f"One of: {', '.join(SCENARIOS)}")] = "demo",
     events: Annotated[
-        int, typer.Option(min=0, help="Events per device in all (0 = until interrupted)")
+        int,
+        typer.Option(
+            min=0,
+            help="Events per device in all, at most: a device stops sooner where its story "
+            "cannot go on (0 = until interrupted)",
+        ),
     ] = 100,
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder of the simulated devices' directories")
@@ -150,7 +156,11 @@ def simulate(
     log_key: LogKey = None,
     ca_file: CaFile = None,
     init_only: Annotated[
-        bool, typer.Option(help="Only create the devices' keys and print them as JSON lines")
+        bool,
+        typer.Option(
+            help="Only create the devices' keys and print them as JSON lines, each with the "
+            "organisation, site, role and name to enrol it with (`herbtrace device enroll`)"
+        ),
     ] = False,
     window: Annotated[int, typer.Option(min=1, help="Events awaiting a receipt, at most")] = 20,
     ack_timeout: Annotated[
@@ -170,16 +180,22 @@ def simulate(
 ) -> None:
     """Run simulated devices: record events at a rate and send them until all are in the log.
 
-    Device i keeps its key and outbox in DIR/device-<i>; run the command again after a
-    crash and each device continues its chain and sends what is still pending. Device keys
-    are opened with HERBTRACE_DEVICE_KEY_PASSPHRASE when that is set.
+    The devices tell the scenario's stories on the demo's organisations and sites, which
+    must be registered first (`herbtrace seed --registrations`); each device must be
+    enrolled as --init-only says. Device i keeps its key and outbox in DIR/device-<i>; run
+    the command again after a crash and each device continues its story and sends what is
+    still pending. Device keys are opened with HERBTRACE_DEVICE_KEY_PASSPHRASE when set.
     """
     passphrase = _passphrase()
+    if scenario not in SCENARIOS:
+        raise fail(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     identities = prepare_simulated(directory, first, devices, passphrase)
     if init_only:
         for index, identity in enumerate(identities, start=first):
             line = {"index": index, "device_id": identity.device_id}
-            print(json.dumps(line | {"public_key": identity.public_key_b64}))  # noqa: T201
+            line |= {"public_key": identity.public_key_b64}
+            enrolment = SCENARIOS[scenario].enrolment(index)
+            print(json.dumps(line | asdict(enrolment), ensure_ascii=False))  # noqa: T201
         return
     if credentials is None:
         raise fail("--credentials is required to connect (or use --init-only)")

@@ -66,6 +66,9 @@ CREATE TABLE IF NOT EXISTS rejected (
 );
 """
 
+EventState = Literal["unrecorded", "pending", "rejected", "delivered"]
+"""Where one of the device's events stands (`Outbox.state`)."""
+
 Settlement = Literal["delivered", "rejected", "unknown"]
 """What a receipt did: removed a pending event, moved it to `rejected`, or matched nothing."""
 
@@ -315,6 +318,18 @@ class Outbox:
                 (seq, *row),
             )
         return QueuedEvent(seq, bytes(row[0]), bytes(row[1]))
+
+    def state(self, seq: int) -> EventState:
+        """Where event `seq` stands: not recorded yet, pending, rejected, or delivered."""
+        with self._lock:
+            (head,) = self._db.execute("SELECT seq FROM head").fetchone()
+            if seq > head:
+                return "unrecorded"
+            if self._db.execute("SELECT 1 FROM pending WHERE seq = ?", (seq,)).fetchone():
+                return "pending"
+            if self._db.execute("SELECT 1 FROM rejected WHERE seq = ?", (seq,)).fetchone():
+                return "rejected"
+        return "delivered"
 
     def counts(self) -> OutboxCounts:
         """Return the head and the number of pending, rejected and delivered events."""

@@ -95,13 +95,18 @@ class Ingest:
 
 
 def new_device(
-    broker: BrokerFixture, engine: Engine, enrolled: bool = True, role: str = "device"
+    broker: BrokerFixture,
+    engine: Engine,
+    enrolled: bool = True,
+    role: str = "device",
+    **where: str,
 ) -> Device:
     """A connected device subscribed to its receipts; enrolled on the log in `engine` with
-    `role` unless `enrolled` is False (then it has broker credentials only)."""
+    `role` (and `organisation`, `site` if given) unless `enrolled` is False (then it has
+    broker credentials only)."""
     signer = support.TestSigner()
     if enrolled:
-        credentials = broker.enrol(engine, signer.public_key, role=role)
+        credentials = broker.enrol(engine, signer.public_key, role=role, **where)
     else:
         credentials = broker.add_client(signer.key_id)
     client = broker.client(credentials)

@@ -108,16 +108,29 @@ def init(
 @handles_errors
 def seed(
     events: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many events")] = 1000,
+    registrations: Annotated[
+        bool,
+        typer.Option(
+            "--registrations",
+            help="Only the demo's first events: its organisations and sites, registered by "
+            "its registrar (what `herbtrace device simulate` records on); seeding them "
+            "again appends nothing",
+        ),
+    ] = False,
 ) -> None:
     """Append N realistic signed events from a handful of registered demo signers (refused in
     production: anyone can derive the demo's keys)."""
     from traceability.demo import seed_events
+    from traceability.demo.seed import demo_heads
+    from traceability.demo.stories import registrations as registered
     from traceability.domain.service import Domain
 
     settings = load_settings()
     refuse_demo_in_production(settings, "seed")
     initialise(settings)
     with Domain(settings) as domain:  # the rules index every event and log their alerts
+        if registrations:
+            events = max(0, len(registered()) - demo_heads(domain.engine)[0])
         results = seed_events(domain, events)
         domain.ledger.checkpointer.issue(domain.engine)
         accepted = sum(r.status == "accepted" for r in results)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from devices.bench.stories import FIELD_PARTIES, lane_envelopes, lane_signer
+from devices.bench.stories import lane_envelopes, lane_signer
+from traceability.demo.lanes import FIELD_PARTIES
 
 
 def _batches(envelope: bytes) -> set[str]:

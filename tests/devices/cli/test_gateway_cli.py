@@ -12,6 +12,7 @@ import pytest
 import support
 from ingest_helpers import GatewayProcess, gateway_env
 from mqtt_helpers import BrokerFixture, TestClient
+from sim_fleet import handheld_bodies, handheld_enrolment
 
 from devices.broker import Credentials
 from schemas.mqtt import events_topic, receipts_topic
@@ -56,32 +57,32 @@ def test_enrol_then_revoke_through_the_cli(
     """`device enroll` registers the key and gives working broker credentials, and the
     device's envelopes are accepted; after `device revoke` its signer is revoked and the
     broker no longer lets it in (the gateway's own refusal: test_rejections)."""
+    code, _, err = run(["seed", "--registrations"], tmp_path, cli_env)
+    assert code == 0, err
+    where = handheld_enrolment()
     signer = support.TestSigner()
     key = base64.b64encode(raw_public_key(signer.key)).decode()
-    args = ["device", "enroll", "--public-key", key, "--organisation", "抚松县参业合作社"]
-    code, out, err = run([*args, "--site", "抚松基地 3 号棚"], tmp_path, cli_env)
+    args = ["device", "enroll", "--public-key", key, "--organisation", where["organisation"]]
+    code, out, err = run([*args, "--site", where["site"]], tmp_path, cli_env)
     assert code == 0, err
     credentials = enrolled(out)
     assert credentials.username == signer.key_id
     assert f"broker account {signer.key_id} created (broker running)" in out
     engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
     device = get_device(engine, signer.key_id)
-    assert (device.site, device.signer.role, device.status) == (
-        "抚松基地 3 号棚",
-        "device",
-        "active",
-    )
+    assert (device.site, device.signer.role, device.status) == (where["site"], "device", "active")
     log_key = _log_key(tmp_path, cli_env)
     code, out, err = run(["device", "gateway-account", "gw-cli"], tmp_path, cli_env)
     assert code == 0, err
     account = enrolled(out)  # the gateway's own account, printed the same way
     assert account.username == "gw-cli"
     own = {"HERBTRACE_MQTT_USERNAME": "gw-cli", "HERBTRACE_MQTT_PASSWORD": account.password}
-    gateway = gateway_processes(cli_env | own, "--no-rules")
+    gateway = gateway_processes(cli_env | own)  # the rules on: a real planting
     gateway.wait_ready()
     client = broker.client(credentials)
     client.subscribe(receipts_topic(signer.key_id))
-    client.publish(events_topic(signer.key_id), canonical_bytes(signer.next()))
+    (planting,) = handheld_bodies(0, 1)
+    client.publish(events_topic(signer.key_id), canonical_bytes(signer.next(planting)))
     assert verify_receipt(client.next_message().payload, log_key).status == "accepted"
 
     code, out, err = run(["device", "revoke", signer.key_id], tmp_path, cli_env)

@@ -1,4 +1,9 @@
-"""Gateways as real processes: killed and restarted, and two sharing one PostgreSQL log."""
+"""Gateways as real processes, their domain rules on: killed and restarted, and two sharing
+one PostgreSQL log.
+
+The devices send a planting base's handheld stories (the simulator's `handheld` scenario)
+on the demo's registered organisations and sites, so the rules accept every envelope.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from ingest_helpers import (
     new_device,
 )
 from mqtt_helpers import BrokerFixture
+from sim_fleet import handheld_bodies, handheld_enrolment, register_demo_places
 from sqlalchemy.engine import Engine
 
 from schemas.mqtt import ReceiptPayload, events_topic
@@ -25,9 +31,10 @@ from traceability.ledger import Ledger, initialise
 from traceability.storage.db import make_engine
 
 
-def sign_all(device: Device, count: int) -> list[bytes]:
-    """Sign `count` consecutive envelopes of `device` (not yet published)."""
-    return [canonical_bytes(device.signer.next()) for _ in range(count)]
+def sign_all(device: Device, count: int, lane: int = 0) -> list[bytes]:
+    """Sign `count` consecutive envelopes of `device`, the stories of handheld lane `lane`
+    (not yet published)."""
+    return [canonical_bytes(device.signer.next(b)) for b in handheld_bodies(lane, count)]
 
 
 def assert_receipts_match_log(
@@ -50,12 +57,14 @@ def assert_receipts_match_log(
                 )
 
 
-def start_log(url: str, tmp_path: Path, broker: BrokerFixture) -> tuple[Engine, bytes]:
-    """Create the log with `herbtrace init`; return an engine on it and the log's public key."""
+def start_log(url: str, tmp_path: Path, broker: BrokerFixture) -> tuple[Engine, bytes, int]:
+    """Create the log with `herbtrace init` and register the demo's organisations and sites;
+    return an engine on it, the log's public key and its size."""
     result = support.run_herbtrace(["init"], tmp_path, **gateway_env(broker, url))
     assert result.returncode == 0, result.stderr
     verifier = initialise(log_settings(url))
-    return make_engine(url), verifier.public_key
+    prologue = register_demo_places(log_settings(url))
+    return make_engine(url), verifier.public_key, prologue
 
 
 def test_gateway_killed_and_restarted_loses_nothing_receipted(
@@ -66,13 +75,13 @@ def test_gateway_killed_and_restarted_loses_nothing_receipted(
 ) -> None:
     """SIGKILL in mid-stream: every receipt sent before the kill still names its entry after
     the restart, and everything published is appended exactly once in the end."""
-    engine, log_key = start_log(sqlite_url, tmp_path, broker)
+    engine, log_key, prologue = start_log(sqlite_url, tmp_path, broker)
     env = gateway_env(broker, sqlite_url)
     env |= broker.env("gw-kill")
-    args = ("--linger-ms", "1", "--batch-size", "20", "--no-rules")
+    args = ("--linger-ms", "1", "--batch-size", "20")
     gateway = gateway_processes(env, *args)
     gateway.wait_ready()
-    device = new_device(broker, engine)
+    device = new_device(broker, engine, **handheld_enrolment())
     envelopes = sign_all(device, 3000)
     hashes = {envelope_hash_hex(e) for e in envelopes}
     collector = ReceiptCollector(device, log_key)
@@ -93,8 +102,9 @@ def test_gateway_killed_and_restarted_loses_nothing_receipted(
     assert collector.wait_for(hashes, timeout=30) == set()
     assert restarted.stop() == 0
     assert set(collector.by_hash) == hashes
-    assert_receipts_match_log(sqlite_url, before_kill, len(hashes))
-    assert_receipts_match_log(sqlite_url, collector.by_hash, len(hashes))
+    assert all(r.status != "rejected" for rs in collector.by_hash.values() for r in rs)
+    assert_receipts_match_log(sqlite_url, before_kill, prologue + len(hashes))
+    assert_receipts_match_log(sqlite_url, collector.by_hash, prologue + len(hashes))
     verify = support.run_herbtrace(["verify"], tmp_path, **env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     engine.dispose()
@@ -109,18 +119,20 @@ def test_two_gateways_on_one_postgres_log_make_one_chain(
 ) -> None:
     """Two gateway processes share the subscription and the log: both append, every
     envelope gets one entry, and `herbtrace verify` passes the one linear chain."""
-    engine, log_key = start_log(postgres_url, tmp_path, broker)
+    engine, log_key, prologue = start_log(postgres_url, tmp_path, broker)
     env = gateway_env(broker, postgres_url)
-    gateways = [
-        gateway_processes(env | broker.env(f"gw-{n}"), "--linger-ms", "2", "--no-rules")
-        for n in (1, 2)
-    ]
+    # The rules stay off here: the shared subscription splits one device's envelopes
+    # between the two gateways, and a gateway that takes a device's next envelope before
+    # the other has appended the one before it judges it on a batch not yet recorded
+    # (unknown_batch, a refusal the device cannot undo).
+    args = ("--linger-ms", "2", "--no-rules")
+    gateways = [gateway_processes(env | broker.env(f"gw-{n}"), *args) for n in (1, 2)]
     for gateway in gateways:
         gateway.wait_ready()
-    devices = [new_device(broker, engine) for _ in range(4)]
+    devices = [new_device(broker, engine, **handheld_enrolment()) for _ in range(4)]
     sent: dict[str, set[str]] = {}
-    for device in devices:
-        envelopes = sign_all(device, 250)
+    for lane, device in enumerate(devices):
+        envelopes = sign_all(device, 250, lane)
         sent[device.device_id] = {envelope_hash_hex(e) for e in envelopes}
         for data in envelopes:
             device.client.publish_nowait(events_topic(device.device_id), data)
@@ -134,9 +146,9 @@ def test_two_gateways_on_one_postgres_log_make_one_chain(
     assert all(g.counted("accepted") > 0 for g in gateways), [g.lines[-1] for g in gateways]
     assert sum(g.counted("accepted") for g in gateways) == len(expected)
     indices = sorted(r.index for rs in receipts.values() for r in rs if r.index is not None)
-    assert indices == list(range(len(expected)))
+    assert indices == list(range(prologue, prologue + len(expected)))
     assert set(receipts) == expected
-    assert_receipts_match_log(postgres_url, receipts, len(expected))
+    assert_receipts_match_log(postgres_url, receipts, prologue + len(expected))
     verify = support.run_herbtrace(["verify"], tmp_path, **env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     engine.dispose()

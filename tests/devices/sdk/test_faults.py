@@ -1,8 +1,10 @@
 """Fault trials with real processes: gateway SIGKILL, broker restart, device kill, device offline.
 
-Simulated devices (`herbtrace device simulate`), the gateway (`herbtrace ingest`) and
-Mosquitto all run as their own processes. Whatever is killed or cut, once the outboxes
-drain every event is in the log exactly once and `herbtrace verify` passes.
+Simulated devices (`herbtrace device simulate`, lanes of the demo's field devices), the
+gateway (`herbtrace ingest`, its domain rules on, as in production) and Mosquitto all run
+as their own processes. Whatever is killed or cut, once the outboxes drain every event is
+in the log exactly once, accepted by the rules, and `herbtrace verify` and
+`herbtrace reindex --check` pass.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from pathlib import Path
 
 import pytest
 from mqtt_helpers import BrokerFixture
-from sdk_log_checks import assert_complete_chain
+from sdk_log_checks import assert_complete_chain, log_seqs
 from sdk_processes import Herbtrace, NetworkLink
+from sim_fleet import enrol_fleet, register_demo_places
 from sqlalchemy.engine import Engine
 from support import run_herbtrace
 
 from devices.simulate import prepare_devices
+from devices.simulate.runner import planned_events
 from traceability.ledger import initialise
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
@@ -33,6 +37,7 @@ class Trial:
 
     devices: int
     events: int
+    """Events per device at most: a device's story may end sooner (`planned_events`)."""
     rate: float
     gateway_kill: tuple[float, float] | None = None
     device_kill: tuple[float, float] | None = None
@@ -65,19 +70,17 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
         "HERBTRACE_CHECKPOINT_INTERVAL": "0.2",
         **broker.env("fault-gateway"),
     }
+    prologue = register_demo_places(settings)
     engine = make_engine(url)
     root = tmp_path / "sim"
+    passwords = enrol_fleet(engine, broker, root, "demo", trial.devices)
     identities = prepare_devices(root, 0, trial.devices)
-    passwords = {i.device_id: broker.enrol(engine, i.public_key).password for i in identities}
+    planned = [planned_events("demo", root, i, trial.events) for i in range(trial.devices)]
     credentials = tmp_path / "credentials.json"
     credentials.write_text(json.dumps(passwords))
 
     def gateway() -> Herbtrace:
-        # Delivery under faults is on trial here, not the rules: the simulated sensor and
-        # handheld events name batches no recorded story created, so the rules would refuse
-        # them (refusals are tested in tests/devices/gateway/test_gateway_rules.py).
-        args = ["ingest", "--no-rules"]
-        process = Herbtrace(args, tmp_path, env, tmp_path / "gateway.log")
+        process = Herbtrace(["ingest"], tmp_path, env, tmp_path / "gateway.log")
         process.wait_for_output("ingesting from", 60)
         return process
 
@@ -111,7 +114,7 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
     if trial.offline:
         actions += [(trial.offline[0], "cut link"), (trial.offline[1], "restore link")]
     try:
-        while log_size(engine) == 0:  # the clock starts with the first event in the log
+        while log_size(engine) == prologue:  # the clock starts with a device's first event
             assert time.monotonic() < launched + 60, "no event reached the log in 60 s"
             time.sleep(0.05)
         started = time.monotonic()
@@ -120,7 +123,7 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
             if action == "kill gateway":
                 ingest.kill()
                 at_kill = log_size(engine)
-                assert 0 < at_kill < trial.devices * trial.events, "kill the gateway mid-stream"
+                assert prologue < at_kill < prologue + sum(planned), "kill it mid-stream"
             elif action == "gateway":
                 ingest = gateway()
             elif action == "kill device":
@@ -158,28 +161,31 @@ def run_trial(tmp_path: Path, broker: BrokerFixture, trial: Trial) -> dict[str, 
         (offline,) = clients["offline"]
         assert offline["disconnects"] >= 1, offline
         assert offline["connects"] >= 2, offline
-    size = log_size(engine)
-    assert size == trial.devices * trial.events, "an event is missing or in the log twice"
-    for identity in identities:
-        assert_complete_chain(engine, identity.device_id, trial.events)
+    size = sum(len(log_seqs(engine, i.device_id)) for i in identities)
+    assert size == sum(planned), "an event is missing or in the log twice"
+    for identity, events in zip(identities, planned, strict=True):
+        assert_complete_chain(engine, identity.device_id, events)
     engine.dispose()
-    verified = run_herbtrace(["verify"], cwd=tmp_path, environ=None, **env)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    for check in (["verify"], ["reindex", "--check"]):
+        done = run_herbtrace(check, cwd=tmp_path, environ=None, **env)
+        assert done.returncode == 0, done.stdout + done.stderr
     resent = sum(c["published"] for cs in clients.values() for c in cs) - size
     return {"seconds": elapsed, "events": size, "resent": resent}
 
 
 def test_gateway_killed_mid_stream(tmp_path: Path, broker: BrokerFixture) -> None:
-    """4 devices × 100 events, gateway SIGKILLed and restarted: each event once, log verifies."""
-    trial = Trial(devices=4, events=100, rate=40, gateway_kill=(1.0, 2.0))
+    """A lane of 10 devices, up to 100 events each, gateway SIGKILLed and restarted: each
+    event once and accepted, log verifies."""
+    trial = Trial(devices=10, events=100, rate=40, gateway_kill=(1.0, 2.0))
     figures = run_trial(tmp_path, broker, trial)
-    assert figures["events"] == 400
+    assert figures["events"] > 500
 
 
 @pytest.mark.slow
 def test_twenty_devices_through_every_fault(tmp_path: Path, broker: BrokerFixture) -> None:
-    """20 devices × 1,000 events through a gateway SIGKILL, a broker restart, a device
-    SIGKILL and a device offline for a while: each event once, chains whole, log verifies."""
+    """Two lanes of 10 devices, up to 1,000 events each, through a gateway SIGKILL, a broker
+    restart, a device SIGKILL and a device offline for a while: each event once and
+    accepted, chains whole, log verifies."""
     trial = Trial(
         devices=20,
         events=1000,
@@ -191,4 +197,4 @@ def test_twenty_devices_through_every_fault(tmp_path: Path, broker: BrokerFixtur
     )
     figures = run_trial(tmp_path, broker, trial)
     print(f"fault trial: {figures}")  # noqa: T201 - the measured figures, shown with -s
-    assert figures["events"] == 20_000
+    assert figures["events"] > 10_000

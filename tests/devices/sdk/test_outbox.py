@@ -162,6 +162,24 @@ def test_requeue_sends_a_rejected_event_again(outbox: Outbox) -> None:
         outbox.requeue(2)
 
 
+def test_each_event_says_where_it_stands(outbox: Outbox, tmp_path: Path) -> None:
+    """`state(seq)`: delivered, rejected, pending, or not recorded yet; a reader without the
+    device key (another process waiting for this device) sees the same."""
+    a, b, _ = outbox.record_many([BODY, BODY, BODY])
+    outbox.settle([receipt(a.envelope_hash, "accepted"), receipt(b.envelope_hash, "rejected")])
+    reader = Outbox(tmp_path / "outbox.db")
+    try:
+        for box in (outbox, reader):
+            assert [box.state(seq) for seq in (1, 2, 3, 4)] == [
+                "delivered",
+                "rejected",
+                "pending",
+                "unrecorded",
+            ]
+    finally:
+        reader.close()
+
+
 def test_unknown_receipts_change_nothing(outbox: Outbox) -> None:
     """A receipt for an event no longer pending (or never recorded) is a no-op."""
     a = outbox.record(BODY)
