@@ -276,3 +276,33 @@ def test_kept_facts_are_checked_before_they_are_renewed() -> None:
     assert asyncio.run(cache.resolve(link)).size == 12
     assert (calls, asked[-1]) == ([5, 12], (9, ("B-2", "B-1")))
     assert (cache.hits, cache.renewed, cache.misses) == (0, 1, 2)
+
+
+def test_a_link_with_nothing_kept_is_read_with_its_size_in_one_call() -> None:
+    """With `sized`, a link nothing is kept for is read by one call that returns the log
+    size with the facts (the size is not read apart), and kept under that size: the next
+    lookup at that size is a hit, and at a larger size the kept facts are checked."""
+    size = [5]
+    apart: list[int] = []
+    sized_calls: list[str | None] = []
+
+    def log_size() -> int:
+        apart.append(size[0])
+        return size[0]
+
+    def sized(link: DigitalLink) -> tuple[int, ProductFacts]:
+        sized_calls.append(link.serial)
+        return size[0], _facts(link)
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        raise AssertionError(f"{link} has nothing kept: it is read by `sized`")
+
+    cache = FactsCache(lookup, log_size, host="h.example", sized=sized)
+    link = DigitalLink("06901234567892", lot="L1", serial="1")
+    assert asyncio.run(cache.resolve(link)).size == 5
+    assert (sized_calls, apart) == (["1"], [])
+    assert asyncio.run(cache.resolve(link)).size == 5
+    assert (sized_calls, apart, cache.hits, cache.misses) == (["1"], [5], 1, 1)
+    with pytest.raises(NotFound):
+        asyncio.run(cache.resolve(DigitalLink("06901234567892", lot="L1", serial="404")))
+    assert len(cache) == 1
