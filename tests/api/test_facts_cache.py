@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from api_support import api_settings, services_of
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from support import run_herbtrace
 
-from api.facts_cache import FactsCache, log_size_of
+from api.facts_cache import FactsCache, log_size_of, records_cache
 from api.main import create_app
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
@@ -23,6 +25,7 @@ from traceability.errors import NotFound
 from traceability.facts.models import ProductFacts
 from traceability.facts.records import unchanged_since
 from traceability.settings import Settings
+from traceability.storage.db import is_sqlite, make_engine
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story
 from story import COOP, PLANT, StandInHerbs, World, body
@@ -306,3 +309,34 @@ def test_a_link_with_nothing_kept_is_read_with_its_size_in_one_call() -> None:
     with pytest.raises(NotFound):
         asyncio.run(cache.resolve(DigitalLink("06901234567892", lot="L1", serial="404")))
     assert len(cache) == 1
+
+
+def test_on_postgresql_no_lookup_waits_on_the_database_in_the_event_loop(
+    settings: Settings, world: World
+) -> None:
+    """Every connection a lookup uses — a link read cold, a hit, kept facts checked after an
+    append elsewhere — is taken in a worker thread on PostgreSQL (each statement is a round
+    trip); on SQLite the loop's thread runs only the small statements of a kept link (its
+    log size, and the check of kept facts after an append)."""
+    engine = make_engine(settings.database_url)
+    loop_thread: list[int] = []
+    taken: list[int] = []
+    event.listen(engine, "checkout", lambda *_: taken.append(threading.get_ident()))
+    cache = records_cache(engine, settings)
+    link = DigitalLink("06901234567892", lot="HS2026001", serial="0001")
+
+    async def resolve(times: int) -> None:
+        loop_thread.append(threading.get_ident())
+        for _ in range(times):
+            await cache.resolve(link)
+
+    try:
+        asyncio.run(resolve(2))  # cold, then a hit
+        world.ok(COOP, body("planting", batch="FS-PL-2021-007", planted_on="2021-04-20"))
+        asyncio.run(resolve(1))  # checked and renewed
+    finally:
+        engine.dispose()
+    assert (cache.misses, cache.hits, cache.renewed) == (1, 1, 1)
+    on_loop = sum(1 for t in taken if t in loop_thread)
+    assert on_loop == (3 if is_sqlite(engine) else 0), taken
+    assert len(taken) > on_loop
