@@ -5,12 +5,16 @@ from __future__ import annotations
 import gc
 import signal
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from traceability.bench.scratch_db import scratch_postgres
+from traceability.cli.bench import DEFAULT_PG
 from traceability.cli.common import console, fail, handles_errors, load_settings
 from traceability.ledger import initialise
 from traceability.settings import get_settings
@@ -115,9 +119,14 @@ def bench_lookup(
             help="Distinct units the cold lookups are spread over, Zipf-like (0: no cold phase)",
         ),
     ] = 10_000,
+    backend: Annotated[list[str], typer.Option(help="sqlite and/or postgres")] = ["sqlite"],  # noqa: B006
+    postgres_url: Annotated[
+        str, typer.Option(envvar="HERBTRACE_BENCH_POSTGRES_URL", help="Server for a scratch DB")
+    ] = DEFAULT_PG,
 ) -> None:
-    """QR JSON lookups of a unit with a 50-event history on SQLite, beside a trivial route;
-    then cold lookups of many units nobody has looked up before."""
+    """QR JSON lookups of a unit with a 50-event history, beside a trivial route; then cold
+    lookups of many units nobody has looked up before. On SQLite, PostgreSQL (a scratch
+    database, dropped afterwards) or each in turn."""
     from api.bench.data import build
     from api.bench.lookup import LookupPlan, measure
     from api.bench.report import table
@@ -125,31 +134,49 @@ def bench_lookup(
     def say(line: str) -> None:
         console.print(line, markup=False, highlight=False, style="dim")
 
+    unknown = [name for name in backend if name not in ("sqlite", "postgres")]
+    if unknown:
+        raise fail(f"unknown backend {unknown[0]!r}: use sqlite or postgres", 2)
     signal.signal(signal.SIGTERM, _interrupt)  # stop the server and client on the way out
 
     failed = False
-    with tempfile.TemporaryDirectory(prefix="herbtrace-bench-") as tmp:
-        say(f"building the database: the unit's story and {background:,} demo events …")
-        data = build(f"sqlite:///{Path(tmp) / 'lookup.db'}", background)
-        for count in workers:
-            plan = LookupPlan(
-                workers=count,
-                connections=connections,
-                seconds=seconds,
-                warmup=warmup,
-                rounds=rounds,
-                rates=tuple(rate),
-                uncached=uncached,
-                grow=grow,
-                units=units,
+    for name in backend:
+        with _database(name, postgres_url) as url:
+            say(
+                f"building the database ({name}): the unit's story and {background:,} demo events …"
             )
-            figures = measure(data, plan, say)
-            console.print()
-            for line in table(figures):
-                console.print(line, markup=False, highlight=False)
-            failed = failed or bool(figures.problems())
+            data = build(url, background)
+            for count in workers:
+                plan = LookupPlan(
+                    workers=count,
+                    connections=connections,
+                    seconds=seconds,
+                    warmup=warmup,
+                    rounds=rounds,
+                    rates=tuple(rate),
+                    uncached=uncached,
+                    grow=grow,
+                    units=units,
+                )
+                figures = measure(data, plan, say)
+                console.print()
+                for line in table(figures):
+                    console.print(line, markup=False, highlight=False)
+                failed = failed or bool(figures.problems())
     if failed:
         raise fail("some answers were wrong or missing (see above)")
+
+
+@contextmanager
+def _database(backend: str, postgres_url: str) -> Iterator[str]:
+    """The URL of an empty database for the run: a SQLite file in a temporary directory, or
+    a scratch database on the PostgreSQL server of `postgres_url`; removed afterwards."""
+    if backend == "postgres":
+        with scratch_postgres(postgres_url) as url:
+            yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="herbtrace-bench-") as tmp:
+        yield f"sqlite:///{Path(tmp) / 'lookup.db'}"
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

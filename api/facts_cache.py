@@ -1,18 +1,21 @@
 """The resolver's cache: each link's facts and their public JSON, reused while they hold.
 
-What the records say about a batch or unit is a function of the log: every change to it —
-a new event on the batch or upstream of it, a sale, a recall, an organisation or site
-registered again — is a new log entry, committed in the same transaction as the index
-rows it changes, and a signer's name and organisation never change once registered. So
-facts read when the log held N entries stay right until it holds more, and then until an
-entry from N on touches what they were read from. Each lookup first reads the log's size
-(one statement on the primary key). Facts kept under that size are a hit. Facts kept under
-a smaller size are checked (`unchanged`, one statement: any entry since on the unit's
-lineage, any organisation or site registered again?) and, if nothing touched them, kept
-under the new size; otherwise read again. Because the size is read before the check and
-the facts, facts kept under a size are never older than it. Any process appending to the
-same database (the ingest gateway, another API process) is seen the same way, so devices
-recording all day do not empty the cache of every product they have nothing to do with.
+What the records say about a batch or unit is a function of the log: every change to it — a
+new event on the batch or upstream of it, a sale, a recall, an organisation or site
+registered again — is a new log entry, committed in the same transaction as the index rows
+it changes, and a signer's name and organisation never change once registered. So facts
+read when the log held N entries stay right until it holds more, and then until an entry
+from N on touches what they were read from. Each lookup first reads the log's size (one
+statement on the primary key) — unless nothing is kept for the link: then the lookup reads
+the size itself, first, in the transaction that reads the facts (one hand-off to a worker
+thread, one statement fewer: on PostgreSQL each is a round trip). Facts kept under that
+size are a hit. Facts kept under a smaller size are checked (`unchanged`, one statement:
+any entry since on the unit's lineage, any organisation or site registered again?) and, if
+nothing touched them, kept under the new size; otherwise read again. Because the size is
+read before the check and the facts, facts kept under a size are never older than it. Any
+process appending to the same database (the ingest gateway, another API process) is seen
+the same way, so devices recording all day do not empty the cache of every product they
+have nothing to do with.
 
 Beneath it, the records lookup keeps facts by what they depend on: each packed batch's
 lineage facts, shared by all the units of the batch, checked the same way
@@ -82,7 +85,9 @@ class FactsCache:
     `lookup` reads the facts; `log_size` returns the log's current size, or is None to
     keep nothing (every call looks up anew); `unchanged(since, lineage)` tells whether kept
     facts still hold at the current size (None: facts kept under a smaller size are read
-    again). `host` is the Digital Link host of the URIs.
+    again). `sized`, if given, reads a link's facts together with the log size they were
+    read at (`SizedFactsLookup.sized`), for links with nothing kept: their size need not be
+    read apart. `host` is the Digital Link host of the URIs.
     With `inline_size`, `resolve` reads the size on the event loop's own thread (SQLite: a
     few microseconds from a local file, less than handing the call to a worker thread);
     otherwise (a database server: a network round trip) in a worker thread. Facts are
@@ -99,6 +104,7 @@ class FactsCache:
         inline_size: bool = False,
         max_entries: int = MAX_ENTRIES,
         unchanged: Callable[[int, Sequence[str]], bool] | None = None,
+        sized: Callable[[DigitalLink], tuple[int, ProductFacts]] | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
@@ -108,6 +114,7 @@ class FactsCache:
         self.max_entries = max_entries
         self._log_size = log_size
         self._unchanged = unchanged
+        self._sized = sized
         self._lock = threading.Lock()
         self._entries: OrderedDict[_LinkKey, Resolved] = OrderedDict()
         self.hits = 0
@@ -119,8 +126,11 @@ class FactsCache:
         """Return the facts of `link`, current as of this call; NotFound if nothing is recorded."""
         if self._log_size is None:
             return await run_in_threadpool(self._read, link, -1)
-        size = await self._query(self._log_size)
         kept = self._kept(link)
+        if kept is None and self._sized is not None:
+            self.misses += 1
+            return await run_in_threadpool(self._read_sized, link)
+        size = await self._query(self._log_size)
         if kept is not None and kept.size == size:
             self.hits += 1
             return kept
@@ -157,6 +167,12 @@ class FactsCache:
         made = Resolved.of(size, self.lookup(link), link.uri(self.host))
         return made if size < 0 else self._keep(link, made)
 
+    def _read_sized(self, link: DigitalLink) -> Resolved:
+        """Look the facts up with the size they were read at (`sized`); keep them."""
+        assert self._sized is not None  # noqa: S101 - called only when it is given
+        size, facts = self._sized(link)
+        return self._keep(link, Resolved.of(size, facts, link.uri(self.host)))
+
     def _keep(self, link: DigitalLink, made: Resolved) -> Resolved:
         """Keep `made` for `link` unless newer facts are kept already; return `made`."""
         key: _LinkKey = (link.gtin, link.lot, link.serial)
@@ -176,10 +192,12 @@ class FactsCache:
 def records_cache(engine: Engine, settings: Settings) -> FactsCache:
     """The facts cache over the records in `engine`'s database, kept while the log stays
     the same size or grows without touching them (see the module docstring)."""
+    lookup = records_lookup(engine, settings)
     return FactsCache(
-        records_lookup(engine, settings),
+        lookup,
         lambda: log_size_of(engine),
         host=settings.digital_link_host,
         inline_size=engine.dialect.name == "sqlite",
         unchanged=lambda since, lineage: unchanged_since(engine, since, lineage),
+        sized=lookup.sized,
     )

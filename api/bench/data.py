@@ -50,6 +50,11 @@ class LookupData:
     seconds: float
 
     @property
+    def backend(self) -> str:
+        """The database's engine as the report names it: SQLite or PostgreSQL."""
+        return "SQLite" if sa.make_url(self.url).get_backend_name() == "sqlite" else "PostgreSQL"
+
+    @property
     def path(self) -> str:
         """The unit's Digital Link path on the resolver: /01/{gtin}/10/{lot}/21/{serial}."""
         return self.link.uri("host").removeprefix("https://host")

@@ -1,7 +1,8 @@
 """`herbtrace bench lookup`: QR JSON lookups beside a trivial endpoint, in one run.
 
-One server process (uvicorn, `workers` processes) serves the real app on a SQLite
-database built for the run (`data.py`); one client process (`client.py`) drives it over
+One server process (uvicorn, `workers` processes) serves the real app on a database
+built for the run (`data.py`: SQLite, or PostgreSQL, the production backend, where every
+statement is a round trip to the server); one client process (`client.py`) drives it over
 keep-alive connections. Each round measures, side by side, the trivial route and the
 unit's JSON lookup: at saturation, then at each paced rate. Figures are medians over the
 rounds; the server's CPU time per answer is read from /proc around every phase. A second

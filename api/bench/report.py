@@ -55,7 +55,7 @@ def table(figures: LookupFigures) -> list[str]:
     trivial = _row(figures, figures.trivial)
     lookup = _row(figures, figures.lookup)
     lines = [
-        f"herbtrace bench lookup: SQLite, {workers}, {plan.connections} connections, "
+        f"herbtrace bench lookup: {data.backend}, {workers}, {plan.connections} connections, "
         f"{plan.rounds} round(s) of {plan.seconds:g} s per figure after {plan.warmup:g} s "
         "warm-up (medians of the rounds)",
         f"machine: {os.cpu_count()} cores, load average {figures.load[0]:.1f} at the start "

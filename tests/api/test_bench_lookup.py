@@ -27,6 +27,10 @@ from traceability.errors import ConfigurationError
 
 NUMBER = r"[0-9][0-9,]*(?:\.[0-9]+)?"
 
+POSTGRES_ADMIN_URL = os.environ.get(  # as tests/conftest.py: the server of scratch databases
+    "HERBTRACE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
 
 def cells(line: str, label: str) -> list[float]:
     """The numbers of the table row starting with `label` (— for none is skipped)."""
@@ -119,12 +123,46 @@ def test_the_cold_phase_spreads_lookups_over_many_units(tmp_path: Path) -> None:
     assert target.startswith("target ≥ 1,000 cold lookups/s: ")
 
 
+@pytest.mark.postgres
+def test_every_phase_runs_on_postgresql_in_a_scratch_database(tmp_path: Path) -> None:
+    """With `--backend postgres`, the database is built on the PostgreSQL server the bench
+    is given and every phase (cached, recomputed, log growing, cold) is measured and checked
+    there; the report names the backend."""
+    done = run_herbtrace(
+        ["bench", "lookup", "--backend", "postgres", "--background", "300", "--seconds", "0.4",
+         "--warmup", "0.1", "--rounds", "1", "--rate", "100", "--connections", "4",
+         "--grow", "20", "--units", "100"],
+        tmp_path,
+        HERBTRACE_BENCH_POSTGRES_URL=POSTGRES_ADMIN_URL,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    titles = [line for line in out.splitlines() if line.startswith("herbtrace bench lookup:")]
+    assert titles == [
+        "herbtrace bench lookup: PostgreSQL, 1 uvicorn worker, 4 connections, 1 round(s) of "
+        "0.4 s per figure after 0.1 s warm-up (medians of the rounds)"
+    ], out
+    assert "(300 demo events)" in out
+    for label in ("QR JSON lookup (cached)", "QR JSON lookup, facts recomputed",
+                  "QR JSON lookup, log growing", "QR JSON lookup, cold"):  # fmt: skip
+        row = next(line for line in out.splitlines() if line.startswith(label))
+        assert cells(row, label)[0] > 0, row
+    assert re.search(r"log growing: [1-9][0-9,]* demo events appended .*; 0 refused\)", out), out
+    assert re.search(r"checked [0-9,]+ lookup answers: all 200 with unit 0002's facts", out), out
+    assert re.search(r"checked [0-9,]+ cold lookup answers: all 200, each naming its unit", out)
+
+
 def test_bad_options_are_refused(tmp_path: Path) -> None:
-    """Zero workers or a zero rate is a usage error naming the option, before any work."""
+    """Zero workers or a zero rate is a usage error naming the option, before any work; so
+    is a backend other than sqlite or postgres."""
     for option, value in (("--workers", "0"), ("--rate", "0"), ("--seconds", "0")):
         done = run_herbtrace(["bench", "lookup", option, value], tmp_path)
         assert done.returncode == 2, done.stdout
         assert option in done.stderr
+    done = run_herbtrace(["bench", "lookup", "--backend", "mysql"], tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "unknown backend 'mysql': use sqlite or postgres" in done.stderr
+    assert "building" not in done.stdout
 
 
 ANSWERS = [

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from api_support import api_settings, services_of
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from support import run_herbtrace
 
-from api.facts_cache import FactsCache, log_size_of
+from api.facts_cache import FactsCache, log_size_of, records_cache
 from api.main import create_app
 from traceability.digital_link import DigitalLink
 from traceability.domain.service import Domain
@@ -23,6 +25,7 @@ from traceability.errors import NotFound
 from traceability.facts.models import ProductFacts
 from traceability.facts.records import unchanged_since
 from traceability.settings import Settings
+from traceability.storage.db import is_sqlite, make_engine
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "domain"))  # the domain tests' story
 from story import COOP, PLANT, StandInHerbs, World, body
@@ -276,3 +279,64 @@ def test_kept_facts_are_checked_before_they_are_renewed() -> None:
     assert asyncio.run(cache.resolve(link)).size == 12
     assert (calls, asked[-1]) == ([5, 12], (9, ("B-2", "B-1")))
     assert (cache.hits, cache.renewed, cache.misses) == (0, 1, 2)
+
+
+def test_a_link_with_nothing_kept_is_read_with_its_size_in_one_call() -> None:
+    """With `sized`, a link nothing is kept for is read by one call that returns the log
+    size with the facts (the size is not read apart), and kept under that size: the next
+    lookup at that size is a hit, and at a larger size the kept facts are checked."""
+    size = [5]
+    apart: list[int] = []
+    sized_calls: list[str | None] = []
+
+    def log_size() -> int:
+        apart.append(size[0])
+        return size[0]
+
+    def sized(link: DigitalLink) -> tuple[int, ProductFacts]:
+        sized_calls.append(link.serial)
+        return size[0], _facts(link)
+
+    def lookup(link: DigitalLink) -> ProductFacts:
+        raise AssertionError(f"{link} has nothing kept: it is read by `sized`")
+
+    cache = FactsCache(lookup, log_size, host="h.example", sized=sized)
+    link = DigitalLink("06901234567892", lot="L1", serial="1")
+    assert asyncio.run(cache.resolve(link)).size == 5
+    assert (sized_calls, apart) == (["1"], [])
+    assert asyncio.run(cache.resolve(link)).size == 5
+    assert (sized_calls, apart, cache.hits, cache.misses) == (["1"], [5], 1, 1)
+    with pytest.raises(NotFound):
+        asyncio.run(cache.resolve(DigitalLink("06901234567892", lot="L1", serial="404")))
+    assert len(cache) == 1
+
+
+def test_on_postgresql_no_lookup_waits_on_the_database_in_the_event_loop(
+    settings: Settings, world: World
+) -> None:
+    """Every connection a lookup uses — a link read cold, a hit, kept facts checked after an
+    append elsewhere — is taken in a worker thread on PostgreSQL (each statement is a round
+    trip); on SQLite the loop's thread runs only the small statements of a kept link (its
+    log size, and the check of kept facts after an append)."""
+    engine = make_engine(settings.database_url)
+    loop_thread: list[int] = []
+    taken: list[int] = []
+    event.listen(engine, "checkout", lambda *_: taken.append(threading.get_ident()))
+    cache = records_cache(engine, settings)
+    link = DigitalLink("06901234567892", lot="HS2026001", serial="0001")
+
+    async def resolve(times: int) -> None:
+        loop_thread.append(threading.get_ident())
+        for _ in range(times):
+            await cache.resolve(link)
+
+    try:
+        asyncio.run(resolve(2))  # cold, then a hit
+        world.ok(COOP, body("planting", batch="FS-PL-2021-007", planted_on="2021-04-20"))
+        asyncio.run(resolve(1))  # checked and renewed
+    finally:
+        engine.dispose()
+    assert (cache.misses, cache.hits, cache.renewed) == (1, 1, 1)
+    on_loop = sum(1 for t in taken if t in loop_thread)
+    assert on_loop == (3 if is_sqlite(engine) else 0), taken
+    assert len(taken) > on_loop

@@ -174,3 +174,17 @@ def test_a_batchs_lineage_facts_serve_its_other_units_until_its_lineage_changes(
     assert recalled.recall is not None
     assert recalled.steps[0] is not one.steps[0]  # read again
     assert lookup(first).steps[0] is recalled.steps[0]
+
+
+def test_the_lookup_tells_the_log_size_it_read_the_facts_at(world: World) -> None:
+    """`sized` returns the log's size with the same facts the lookup returns: a unit's facts
+    read after the recall come with the size the recall made."""
+    engine = world.domain.engine
+    lookup = records_lookup(engine)
+    unit = DigitalLink("06901234567892", lot="HS2026001", serial="0001")
+    size, facts = lookup.sized(unit)
+    assert (size, facts) == (world.domain.ledger.size(), record_facts(engine, unit))
+    world.ok(PLANT, body("recall"), "operator")
+    size, facts = lookup.sized(unit)
+    assert size == world.domain.ledger.size()
+    assert facts.recall is not None

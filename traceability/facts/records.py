@@ -74,6 +74,15 @@ class FactsLookup(Protocol):
     def __call__(self, link: DigitalLink) -> ProductFacts: ...
 
 
+class SizedFactsLookup(FactsLookup, Protocol):
+    """A FactsLookup that also tells the log size the facts were read at."""
+
+    def sized(self, link: DigitalLink) -> tuple[int, ProductFacts]:
+        """The log's size, read first, and the facts, read after it in the same transaction
+        (so never older than that size); NotFound when nothing is recorded."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
     """An organisation as the facts name it: its names, its kind, whether it is one person."""
@@ -414,6 +423,10 @@ class _LineageKeeper:
         self._held: OrderedDict[str, _Held] = OrderedDict()
 
     def __call__(self, link: DigitalLink) -> ProductFacts:
+        return self.sized(link)[1]
+
+    def sized(self, link: DigitalLink) -> tuple[int, ProductFacts]:
+        """The log's size and the facts of `link`, read after it (SizedFactsLookup)."""
         with read_transaction(self.engine) as conn:
             size = log_size(conn)
             batch_id = _batch_of(conn, link)
@@ -431,7 +444,7 @@ class _LineageKeeper:
             else:
                 facts = held.facts
         self._keep(batch_id, _Held(size, facts))
-        return facts_of(link, facts)
+        return size, facts_of(link, facts)
 
     def _keep(self, batch_id: str, held: _Held) -> None:
         with self._lock:
@@ -445,7 +458,7 @@ class _LineageKeeper:
 
 def records_lookup(
     engine: Engine, settings: Settings | None = None, max_batches: int = MAX_LINEAGES
-) -> FactsLookup:
+) -> SizedFactsLookup:
     """Return the lookup that answers from the records in `engine`'s database, judging tests
     with the catalogue `settings` name (default: the packaged one), keeping the events it
     decodes and each packed batch's lineage facts (up to `max_batches`) for its later

@@ -18,12 +18,22 @@ WRITE = "herbtrace_write"
 
 _APPEND_LOCK_KEY = 0x68657262  # "herb": the PostgreSQL advisory lock serialising appends
 
+POSTGRES_POOL_SIZE = 20
+"""PostgreSQL connections an engine keeps open once its load has needed them."""
+POSTGRES_MAX_OVERFLOW = 20
+"""More it opens at a peak, each closed again when it is returned."""
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url` (sqlite:///FILE or postgresql+psycopg://…).
 
     SQLite runs in WAL mode with synchronous=FULL (a receipt means the entry is on disk) and
     opens write transactions with BEGIN IMMEDIATE, so two processes never interleave appends.
+
+    PostgreSQL's pool keeps up to POSTGRES_POOL_SIZE connections, not SQLAlchemy's five: the
+    API runs each request's statements in one of up to 40 worker threads, and with five kept
+    every request beyond the fifth at once opened a connection of its own (a new server
+    process) and closed it after one lookup.
     """
     try:
         parsed = sa.make_url(url)
@@ -34,7 +44,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+        pool = {"pool_size": POSTGRES_POOL_SIZE, "max_overflow": POSTGRES_MAX_OVERFLOW}
+        return sa.create_engine(url, pool_pre_ping=True, **(pool | kwargs))
     raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}")
 
 
