@@ -6,6 +6,10 @@ import xml.etree.ElementTree as ET
 
 from api.lineage_graph import Lineage, LineageLink, LineageNode, UnitTally
 from api.lineage_svg import AMBER, RED, render_svg
+from traceability.facts import terms_zh
+from traceability.facts.recall_reach import RecallReach
+
+NOTHING_REACHED = RecallReach(0, 0, 0, 0, 0, [], [])
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 
@@ -24,12 +28,16 @@ def node(batch: str, kind: str, index: int, **values: str) -> LineageNode:
         quantity="10",
         unit="kg",
         created_index=index,
+        kind_zh=terms_zh.BATCH_KIND[kind],
+        status_zh=terms_zh.BATCH_STATUS[values.get("status", "active")],
+        quality_zh=terms_zh.QUALITY[values.get("quality", "untested")],
+        unit_zh="千克",
     )
 
 
 def link(parent: str, child: str, event: str, index: int) -> LineageLink:
     """A lineage edge made by `event` at log index `index`."""
-    return LineageLink(parent, child, event, index, "1", "kg")
+    return LineageLink(parent, child, event, index, "1", "kg", terms_zh.EVENT[event])
 
 
 def merge_and_split() -> Lineage:
@@ -54,8 +62,9 @@ def merge_and_split() -> Lineage:
         link("P", "B", "split", 6),
         link("A", "PK", "pack", 7),
     ]
-    units = [UnitTally("PK", 5, 5, {"recalled": 5})]
-    return Lineage("P", nodes, links, units, upstream=["PL", "H1", "H2", "M"], downstream=["A"])
+    units = [UnitTally("PK", 5, 5, 2, {"recalled": 5})]
+    upstream = ["PL", "H1", "H2", "M"]
+    return Lineage("P", nodes, links, units, upstream, downstream=["A"], reach=NOTHING_REACHED)
 
 
 def boxes(svg: ET.Element) -> dict[str, tuple[float, float, ET.Element]]:
@@ -139,6 +148,7 @@ def test_text_is_escaped_and_the_document_stays_well_formed() -> None:
         [],
         [],
         [],
+        NOTHING_REACHED,
     )
     text = render_svg(lineage)
     svg = ET.fromstring(text)  # noqa: S314 - our own output
@@ -151,7 +161,9 @@ def test_text_is_escaped_and_the_document_stays_well_formed() -> None:
 def test_long_identifiers_are_shortened_to_fit_their_box() -> None:
     """A 64-character batch ID is cut with an ellipsis in the box; the title keeps it whole."""
     long_id = "L" * 64
-    text = render_svg(Lineage(long_id, [node(long_id, "harvest", 1)], [], [], [], []))
+    text = render_svg(
+        Lineage(long_id, [node(long_id, "harvest", 1)], [], [], [], [], NOTHING_REACHED)
+    )
     svg = ET.fromstring(text)  # noqa: S314 - our own output
     group = boxes(svg)[long_id][2]
     first = group.find("svg:text", NS)
