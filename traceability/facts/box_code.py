@@ -39,7 +39,10 @@ MAX_CODE = 300
 """Longest code accepted (a Digital Link with every qualifier is well under this)."""
 
 _SYMBOLOGY = re.compile(r"^\][A-Za-z][0-9]")
-_LABELS = re.compile(r"(?i)(批号|批次号|生产批号|lot|batch|gtin|商品条码|条码)\s*[:：]?\s*")
+_LABELS = re.compile(
+    r"(?:生产批号|批次号|批号|商品条码|条码)\s*[:：]?\s*"
+    r"|(?i:(?<![^\s,，;；/、])(?:lot|batch|gtin)(?:\s*[:：]\s*|\s+))"
+)
 _SEPARATORS = re.compile(r"[\s,，;；/、]+")
 _GTIN = re.compile(r"^[0-9]{8}$|^[0-9]{12,14}$")
 
@@ -154,7 +157,7 @@ def resolve_code(conn: Connection, text: str) -> ResolvedCode:
         return ResolvedCode(code, _batch_of(conn, code))
     matches = batches_with_lot(conn, str(code.lot))
     if not matches:
-        raise NotFound(f"no batch ID or packed lot (批号) {code.lot} is recorded")
+        raise NotFound(f"nothing is recorded under {stripped!r}: no batch ID or packed lot")
     if len(matches) == 1:
         (only,) = matches
         return ResolvedCode(BoxCode("lot", only.gtin, only.lot), only.batch, matches)

@@ -59,7 +59,6 @@ export function setupBatch() {
 
   async function open(batchId) {
     const id = batchId.trim();
-    input.value = id;
     badgeBox.dataset.done = "0";
     badgeBox.dataset.batch = id;
     await Promise.all([verify(id), lineage(id)]);
@@ -87,6 +86,7 @@ export function setupBatch() {
 
   /** Resolve what was typed or scanned (批号, GTIN + 批号, QR content, batch ID), then open it. */
   async function lookUp(code) {
+    badgeBox.dataset.done = "0";
     resolved.replaceChildren();
     resolved.dataset.batch = "";
     try {
@@ -108,7 +108,9 @@ export function setupBatch() {
     } catch (err) {
       figure.hidden = true;
       badgeBox.replaceChildren();
-      showError(error, `查不到该批次：${err.message}`);
+      showError(error, err.status === 404
+        ? `查不到「${code.trim()}」：没有这个批号、商品条码或批次号的记录（${err.message}）`
+        : `无法识别「${code.trim()}」：${err.message}`);
       badgeBox.dataset.done = "1";
     }
   }
@@ -119,6 +121,7 @@ export function setupBatch() {
   });
   const openById = (id) => {
     resolved.replaceChildren();
+    input.value = id;
     return open(id);
   };
   return { open: openById, redraw: lineage, current: () => badgeBox.dataset.batch || "" };

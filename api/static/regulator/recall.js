@@ -91,7 +91,9 @@ export function setupRecall(onRecalled) {
       showError(error, recalled ? `批次 ${id} 已召回，不能再次召回` : "");
     } catch (err) {
       before.hidden = true;
-      showError(error, `无法预览：${err.message}`);
+      showError(error, err.status === 404
+        ? `查不到「${code}」：没有这个批号或批次号的记录`
+        : `无法预览：${err.message}`);
     }
   }
 
