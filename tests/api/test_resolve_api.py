@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from domain.story import PLANT, body
 from resource_support import ResourceApi, open_resource_api
 
 GTIN, LOT, PACKED = "06901234567892", "HS2026001", "JA-HS-2026-001-P"
@@ -73,3 +74,27 @@ def test_only_regulators_and_admins_resolve(api: ResourceApi) -> None:
     """Operators are refused (403): the resolve serves the regulator's desk."""
     assert api.get("/v1/resolve", "coop", code=LOT).status_code == 403
     assert api.client.get("/v1/resolve", params={"code": LOT}).status_code == 401
+
+
+def test_a_lot_two_products_share_answers_both_batches_to_choose_from(api: ResourceApi) -> None:
+    """A second product packed under the same lot: the lot alone names no batch but lists
+    both; with its GTIN it names one."""
+    other = "09520123000110"
+    product = {"gtin": other, "lot": LOT, "name": "红参片 100 g"}
+    api.world.ok(
+        PLANT,
+        body(
+            "pack",
+            batch="JA-HS-2026-001-B",
+            packed_batch="JA-HS-2026-001-Q",
+            product=product,
+            serials=["0001"],
+        ),
+    )
+    found = _resolve(api, LOT)
+    assert found["batch"] is None
+    assert found["candidates"] == [
+        {"batch": PACKED, "gtin": GTIN, "lot": LOT},
+        {"batch": "JA-HS-2026-001-Q", "gtin": other, "lot": LOT},
+    ]
+    assert _resolve(api, f"{other} {LOT}")["batch"] == "JA-HS-2026-001-Q"

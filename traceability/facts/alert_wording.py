@@ -191,7 +191,7 @@ def _quality_failed(a: AlertView, n: Names) -> tuple[str, str]:
 
 def _cold_chain(a: AlertView, n: Names) -> tuple[str, str]:
     ev = a.evidence
-    since, until = str(ev.get("since", "")), str(ev.get("until", ""))
+    since, until = str(ev["since"]), str(ev["until"])  # KeyError: worded from the evidence
     reading = _READING.match(str(ev.get("reading", "")))
     if reading:
         what = "湿度" if reading["what"] else "温度"
@@ -207,7 +207,7 @@ def _cold_chain(a: AlertView, n: Names) -> tuple[str, str]:
         f"持续 {ev.get('minutes')} 分钟，"
     )
     summary = (
-        f"{n.batch(a.batch)}储存条件超出药材目录范围：记录仪 {ev.get('sensor', a.subject)} "
+        f"{n.batch(a.batch)}储存条件超出药材目录范围：记录仪 {ev['sensor']} "
         f"于 {when}{said}（允许偏离 {ev.get('tolerance_minutes', '—')} 分钟）。"
     )
     holder = n.holder(a.batch)
