@@ -4,6 +4,11 @@ The graph is the union of the batch's backward trace (to every origin: planting,
 its forward trace (to every batch made from it), with each lineage edge labelled by the type
 of the log entry that made it (harvest, processing, split, merge, pack …) and each batch's
 packed units tallied by status. It is what the regulator page draws (`api/lineage_svg.py`).
+
+Kinds, statuses and qualities come with their Chinese words (`traceability/facts/terms_zh.py`),
+and `reach` says what a recall of the batch reaches: who holds the goods and how much, who
+sold units and how many (`traceability/facts/recall_reach.py`). Units are counted as sold
+by their sale, which a recall does not undo, so the counts agree before and after one.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from sqlalchemy.engine import Connection
 
 from traceability.domain.batches import BatchRecord
 from traceability.domain.history import entry_types
-from traceability.domain.lineage import trace_backward, trace_forward
+from traceability.domain.holdings import unit_counts
+from traceability.domain.lineage import TraceEdge, trace_backward, trace_forward
 from traceability.domain.units import status_counts
+from traceability.facts import terms_zh
+from traceability.facts.recall_reach import RecallReach, recall_reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +43,10 @@ class LineageNode:
     quantity: str
     unit: str
     created_index: int
+    kind_zh: str
+    status_zh: str
+    quality_zh: str
+    unit_zh: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +59,18 @@ class LineageLink:
     event_index: int
     quantity: str
     unit: str
+    event_zh: str
 
 
 @dataclass(frozen=True, slots=True)
 class UnitTally:
-    """The packed units of one batch, counted by status (packed, sold, recalled)."""
+    """The packed units of one batch, counted by status now (packed, sold, recalled), and
+    `sold`: how many were ever sold (a recall marks sold units recalled; they stay sold)."""
 
     batch: str
     total: int
     recalled: int
+    sold: int
     by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -70,6 +85,7 @@ class Lineage:
     units: list[UnitTally]
     upstream: list[str]
     downstream: list[str]
+    reach: RecallReach
 
     def to_json(self) -> dict[str, Any]:
         """The lineage as JSON data."""
@@ -89,13 +105,18 @@ def _node(batch: BatchRecord, herb_name: Callable[[str], str]) -> LineageNode:
         quantity=batch.quantity,
         unit=batch.unit,
         created_index=batch.created_index,
+        kind_zh=terms_zh.BATCH_KIND.get(batch.kind, batch.kind),
+        status_zh=terms_zh.BATCH_STATUS.get(batch.status, batch.status),
+        quality_zh=terms_zh.QUALITY.get(batch.quality, batch.quality),
+        unit_zh=terms_zh.UNIT.get(batch.unit, batch.unit),
     )
 
 
 def _tallies(conn: Connection, batches: list[str]) -> list[UnitTally]:
     """Each batch's units counted by status, for the batches that have units."""
+    ever_sold = {b: c.sold for b, c in unit_counts(conn, batches).items()}
     return [
-        UnitTally(batch, sum(c.values()), c["recalled"], dict(sorted(c.items())))
+        UnitTally(batch, sum(c.values()), c["recalled"], ever_sold[batch], dict(sorted(c.items())))
         for batch, c in sorted(status_counts(conn, batches).items())
     ]
 
@@ -111,9 +132,7 @@ def build_lineage(
     types = entry_types(conn, {e.event_index for e in edges.values()})
     nodes = [_node(b, herb_name) for b in sorted(found.values(), key=_log_order)]
     links = [
-        LineageLink(
-            e.parent, e.child, types.get(e.event_index, "?"), e.event_index, e.quantity, e.unit
-        )
+        _link(e, types.get(e.event_index, "?"))
         for e in sorted(edges.values(), key=lambda e: (e.event_index, e.parent, e.child))
     ]
     return Lineage(
@@ -123,6 +142,19 @@ def build_lineage(
         units=_tallies(conn, [n.id for n in nodes]),
         upstream=[b.id for b in back.batches if b.id != batch_id],
         downstream=[b.id for b in forward.batches if b.id != batch_id],
+        reach=recall_reach(conn, forward.batches),
+    )
+
+
+def _link(edge: TraceEdge, event: str) -> LineageLink:
+    return LineageLink(
+        edge.parent,
+        edge.child,
+        event,
+        edge.event_index,
+        edge.quantity,
+        edge.unit,
+        terms_zh.EVENT.get(event, event),
     )
 
 

@@ -12,6 +12,11 @@ Every box is a `<g class="batch">` (or `class="units"`) with `data-batch`, `data
 `data-quality` (units: `data-count`, `data-recalled`) and a `<title>`; every edge is a
 `<g class="edge">` with `data-parent`, `data-child` and `data-event`, labelled with the
 event type. All text is XML-escaped; the document is standalone SVG 1.1.
+
+Labels are in Chinese, in the words of `traceability/facts/terms_zh.py` (a split is 分批), and
+are never cut: a line too long for its box wraps onto the next, and every box is as tall as
+the one with the most lines. Units count as sold by their sale, so a recall does not turn
+"已售 6" into "已售 0".
 """
 
 from __future__ import annotations
@@ -21,32 +26,15 @@ from dataclasses import dataclass
 from html import escape
 
 from api.lineage_graph import Lineage, LineageNode, UnitTally
+from traceability.facts.terms_zh import EVENT, UNIT_STATUS
 
-BOX_W, BOX_H = 236, 66
+BOX_W = 236
 H_GAP, V_GAP = 24, 58
 MARGIN, LEGEND_H = 16, 30
+PAD_X, PAD_Y = 8, 8
 FONT = "system-ui, 'Noto Sans CJK SC', 'Noto Sans SC', sans-serif"
-
-KIND = {
-    "planting": "种植",
-    "herd": "鹿群",
-    "harvest": "采收",
-    "processed": "加工",
-    "split": "分割",
-    "merged": "合并",
-    "packed": "包装",
-}
-STATUS = {"active": "在库", "consumed": "已用完", "recalled": "已召回"}
-QUALITY = {"passed": "合格", "failed": "不合格", "untested": "未检"}
-EVENT = {
-    "harvest": "采收",
-    "fresh_processing": "产地加工",
-    "processing": "炮制",
-    "split": "分割",
-    "merge": "合并",
-    "pack": "包装",
-    "units": "单品",
-}
+SIZES = (13.0, 12.0, 11.0)
+"""Font size of a box's first, second and third line."""
 
 RED = ("#fce8e6", "#d93025", "#a50e0e")  # fill, stroke, text
 AMBER = ("#fef7e0", "#f29900", "#8a5300")
@@ -115,19 +103,64 @@ def _em(text: str) -> float:
     return sum(1.0 if ord(c) >= 0x2E80 else 0.6 for c in text)
 
 
-def _fit(text: str, size: float, width: float) -> str:
-    """`text` shortened with an ellipsis to fit `width` pixels at font size `size`."""
-    if _em(text) * size <= width:
-        return text
-    while text and _em(text + "…") * size > width:
-        text = text[:-1]
-    return text + "…"
+def _wrap(text: str, size: float, width: float) -> list[str]:
+    """`text` broken into lines that fit `width` pixels at font size `size` (at a space or
+    `·` when one is near, else anywhere): nothing is cut off."""
+    lines: list[str] = []
+    while _em(text) * size > width:
+        cut = 1
+        while cut < len(text) and _em(text[: cut + 1]) * size <= width:
+            cut += 1
+        soft = max(text.rfind(" ", 0, cut + 1), text.rfind("·", 0, cut + 1))
+        if soft > cut // 2:
+            cut = soft + 1
+        lines.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*lines, text]
 
 
-def _text(x: float, y: float, text: str, size: float, colour: str, *, bold: bool = False) -> str:
-    weight = ' font-weight="700"' if bold else ""
-    shown = escape(_fit(text, size, BOX_W - 16))
-    return f'<text x="{x:g}" y="{y:g}" font-size="{size:g}" fill="{colour}"{weight}>{shown}</text>'
+def _lines(texts: list[str]) -> list[tuple[str, float]]:
+    """The box's texts wrapped, each line with its font size."""
+    return [
+        (line, size)
+        for text, size in zip(texts, SIZES, strict=False)
+        for line in _wrap(text, size, BOX_W - 2 * PAD_X)
+    ]
+
+
+def _height(lines: list[tuple[str, float]]) -> float:
+    return 2 * PAD_Y + sum(size * 1.45 for _, size in lines)
+
+
+def _texts(x: float, y: float, lines: list[tuple[str, float]], colour: str) -> str:
+    """The lines as `<text>` elements from the top of a box at (x, y); the first is bold."""
+    out, baseline = [], y + PAD_Y
+    for k, (line, size) in enumerate(lines):
+        baseline += size * 1.45
+        weight = ' font-weight="700"' if k == 0 else ""
+        out.append(
+            f'<text x="{x + PAD_X:g}" y="{baseline - size * 0.35:g}" font-size="{size:g}" '
+            f'fill="{colour}"{weight}>{escape(line)}</text>'
+        )
+    return "".join(out)
+
+
+def _batch_lines(node: LineageNode) -> list[tuple[str, float]]:
+    return _lines(
+        [
+            node.id,
+            f"{node.herb_name} · {node.kind_zh}",
+            f"{node.quantity} {node.unit_zh} · {node.status_zh} · {node.quality_zh}",
+        ]
+    )
+
+
+def _units_lines(tally: UnitTally) -> list[tuple[str, float]]:
+    unsold = tally.by_status.get("packed", 0)
+    counts = [f"{UNIT_STATUS['packed']} {unsold}", f"{UNIT_STATUS['sold']} {tally.sold}"]
+    if tally.recalled:
+        counts.append(f"{UNIT_STATUS['recalled']} {tally.recalled}")
+    return _lines([f"{tally.total} 件单品", f"批次 {tally.batch}", " · ".join(counts)])
 
 
 def _colours(status: str, quality: str) -> tuple[str, str, str]:
@@ -136,60 +169,50 @@ def _colours(status: str, quality: str) -> tuple[str, str, str]:
     return AMBER if quality == "failed" else PLAIN
 
 
-def _batch_box(node: LineageNode, box: _Box, focus: bool) -> str:
+def _batch_box(node: LineageNode, box: _Box, height: float, focus: bool) -> str:
     fill, stroke, ink = _colours(node.status, node.quality)
-    kind = f"{KIND.get(node.kind, node.kind)} {node.kind}"
-    state = f"{STATUS.get(node.status, node.status)} {node.status}"
-    quality = QUALITY.get(node.quality, node.quality)
     title = (
-        f"{node.id}: {node.herb_name} ({node.herb}), {node.kind}, {node.quantity} {node.unit}, "
-        f"{node.status}, quality {node.quality}, owner {node.owner}, held by {node.custodian}"
+        f"{node.id}：{node.herb_name}（{node.herb}），{node.kind_zh}，{node.quantity} "
+        f"{node.unit_zh}，{node.status_zh}，检验{node.quality_zh}，所有者 {node.owner}，"
+        f"持有者 {node.custodian}"
     )
     return (
         f'<g class="batch{" focus" if focus else ""}" data-batch="{escape(node.id)}" '
         f'data-kind="{escape(node.kind)}" data-status="{escape(node.status)}" '
         f'data-quality="{escape(node.quality)}"><title>{escape(title)}</title>'
-        f'<rect x="{box.x:g}" y="{box.y:g}" width="{BOX_W}" height="{BOX_H}" rx="8" '
+        f'<rect x="{box.x:g}" y="{box.y:g}" width="{BOX_W}" height="{height:g}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="{3.5 if focus else 1.5}"/>'
         + (  # a failed test stays visible on a recalled (red) batch too
             f'<rect class="failed-test" x="{box.x + 2:g}" y="{box.y + 6:g}" width="4" '
-            f'height="{BOX_H - 12}" fill="{AMBER[1]}"/>'
+            f'height="{height - 12:g}" fill="{AMBER[1]}"/>'
             if node.quality == "failed"
             else ""
         )
-        + _text(box.x + 8, box.y + 19, node.id, 13, ink, bold=True)
-        + _text(box.x + 8, box.y + 38, f"{node.herb_name} · {kind}", 12, ink)
-        + _text(
-            box.x + 8, box.y + 56, f"{node.quantity} {node.unit} · {state} · {quality}", 11, ink
-        )
+        + _texts(box.x, box.y, _batch_lines(node), ink)
         + "</g>"
     )
 
 
-def _units_box(tally: UnitTally, box: _Box) -> str:
+def _units_box(tally: UnitTally, box: _Box, height: float) -> str:
     fill, stroke, ink = RED if tally.recalled else PLAIN
-    counts = " · ".join(
-        f"{STATUS.get(s, {'packed': '待售', 'sold': '已售'}.get(s, s))} {s} {n}"
-        for s, n in tally.by_status.items()
-    )
-    title = f"{tally.total} units of {tally.batch}: {counts}"
+    lines = _units_lines(tally)
+    title = f"{tally.batch} 的 {tally.total} 件单品：{lines[-1][0]}"
     return (
         f'<g class="units" data-batch="{escape(tally.batch)}" data-count="{tally.total}" '
-        f'data-recalled="{tally.recalled}"><title>{escape(title)}</title>'
-        f'<rect x="{box.x:g}" y="{box.y:g}" width="{BOX_W}" height="{BOX_H}" rx="8" '
+        f'data-sold="{tally.sold}" data-recalled="{tally.recalled}">'
+        f"<title>{escape(title)}</title>"
+        f'<rect x="{box.x:g}" y="{box.y:g}" width="{BOX_W}" height="{height:g}" rx="8" '
         f'fill="{fill}" stroke="{stroke}" stroke-width="1.5" stroke-dasharray="6 3"/>'
-        + _text(box.x + 8, box.y + 19, f"{tally.total} 件单品 units", 13, ink, bold=True)
-        + _text(box.x + 8, box.y + 38, f"of {tally.batch}", 12, ink)
-        + _text(box.x + 8, box.y + 56, counts, 11, ink)
+        + _texts(box.x, box.y, lines, ink)
         + "</g>"
     )
 
 
-def _edge(parent: _Box, child: _Box, event: str, attrs: str) -> str:
-    x1, y1 = parent.x + BOX_W / 2, parent.y + BOX_H
+def _edge(parent: _Box, child: _Box, height: float, event: str, attrs: str) -> str:
+    x1, y1 = parent.x + BOX_W / 2, parent.y + height
     x2, y2 = child.x + BOX_W / 2, child.y
     ym = (y1 + y2) / 2
-    label = f"{EVENT[event]} {event}" if event in EVENT else event
+    label = EVENT.get(event, event)
     width = _em(label) * 11 + 10
     return (
         f'<g class="edge" {attrs}>'
@@ -203,12 +226,13 @@ def _edge(parent: _Box, child: _Box, event: str, attrs: str) -> str:
 
 
 def _legend() -> str:
-    items = [(PLAIN, "正常 normal"), (AMBER, "检验不合格 failed test"), (RED, "已召回 recalled")]
+    items = [(PLAIN, "正常", ""), (AMBER, "检验不合格", ""), (RED, "已召回", "")]
+    items.append((PLAIN, "包装单品", ' stroke-dasharray="4 2"'))
     parts, x = [], float(MARGIN)
-    for (fill, stroke, _), label in items:
+    for (fill, stroke, _), label, dashes in items:
         parts.append(
             f'<rect x="{x:g}" y="{MARGIN:g}" width="14" height="14" rx="3" fill="{fill}" '
-            f'stroke="{stroke}" stroke-width="1.5"/>'
+            f'stroke="{stroke}" stroke-width="1.5"{dashes}/>'
             f'<text x="{x + 20:g}" y="{MARGIN + 11:g}" font-size="11" fill="#333">{label}</text>'
         )
         x += 28 + _em(label) * 11
@@ -218,20 +242,26 @@ def _legend() -> str:
 def render_svg(lineage: Lineage) -> str:
     """Return the lineage drawn as a standalone SVG document (UTF-8 text)."""
     rows = _rows(lineage)
+    box_h = max(
+        [_height(_batch_lines(n)) for n in lineage.nodes]
+        + [_height(_units_lines(t)) for t in lineage.units]
+        + [_height(_lines(["", "", ""]))]
+    )
     widest = max((len(r) for r in rows), default=1)
-    width = max(2 * MARGIN + widest * BOX_W + (widest - 1) * H_GAP, 420)
-    height = 2 * MARGIN + LEGEND_H + len(rows) * BOX_H + max(len(rows) - 1, 0) * V_GAP
+    width = max(2 * MARGIN + widest * BOX_W + (widest - 1) * H_GAP, 360)
+    height = 2 * MARGIN + LEGEND_H + len(rows) * box_h + max(len(rows) - 1, 0) * V_GAP
     boxes: dict[str, _Box] = {}
     for depth, row in enumerate(rows):
         span = len(row) * BOX_W + (len(row) - 1) * H_GAP
         left = (width - span) / 2
-        y = MARGIN + LEGEND_H + depth * (BOX_H + V_GAP)
+        y = MARGIN + LEGEND_H + depth * (box_h + V_GAP)
         for k, key in enumerate(row):
             boxes[key] = _Box(key, left + k * (BOX_W + H_GAP), y)
     edges = [
         _edge(
             boxes[link.parent],
             boxes[link.child],
+            box_h,
             link.event,
             f'data-parent="{escape(link.parent)}" data-child="{escape(link.child)}" '
             f'data-event="{escape(link.event)}"',
@@ -242,14 +272,15 @@ def render_svg(lineage: Lineage) -> str:
         _edge(
             boxes[t.batch],
             boxes["units:" + t.batch],
+            box_h,
             "units",
             f'data-parent="{escape(t.batch)}" data-child="units" data-event="units"',
         )
         for t in lineage.units
     ]
-    shapes = [_batch_box(n, boxes[n.id], n.id == lineage.batch) for n in lineage.nodes]
-    shapes += [_units_box(t, boxes["units:" + t.batch]) for t in lineage.units]
-    title = f"批次溯源图 Lineage of {lineage.batch}"
+    shapes = [_batch_box(n, boxes[n.id], box_h, n.id == lineage.batch) for n in lineage.nodes]
+    shapes += [_units_box(t, boxes["units:" + t.batch], box_h) for t in lineage.units]
+    title = f"批次 {lineage.batch} 的溯源图"
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" version="1.1" viewBox="0 0 {width:g} {height:g}" '

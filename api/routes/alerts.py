@@ -1,4 +1,9 @@
-"""Alerts for regulators and operators: what the rules and the gateway found, newest first."""
+"""Alerts for regulators and operators: what the rules and the gateway found, newest first.
+
+Each alert keeps its machine fields as logged (`kind`, `detail`, `evidence` …) and adds `zh`,
+the same alert worded for a Chinese regulator from its kind and evidence
+(`traceability/facts/alert_wording.py`): names, Beijing time, units and what to do.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,18 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, organisation_param, require
+from api.deps import EngineDep, SettingsDep, organisation_param, require
 from api.errors import error_responses
 from api.pagination import KeyAfter, KeyPage, Limit, key_page_of
 from traceability.domain import alerts as alert_store
 from traceability.domain.alerts import AlertView, alert_concerns, get_alert
 from traceability.errors import NotFound
+from traceability.facts.alert_wording import AlertWording, names_for, word_alert
+from traceability.facts.quality import catalogue_for
+from traceability.settings import Settings
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -28,6 +36,27 @@ OrganisationQuery = Annotated[
     ),
 ]
 Severity = Literal["info", "warning", "critical"]
+
+
+class AlertZh(BaseModel):
+    """The alert worded in Chinese for a regulator (made from its kind and evidence)."""
+
+    title: str = Field(examples=["储存温湿度超限"])
+    summary: str = Field(
+        description="what happened, with names, Beijing time and units",
+        examples=[
+            "批次 JA-HS-2026-00001-P（人参）储存条件超出药材目录范围：记录仪 jian-logger-07 于 "
+            "2026-10-09 11:00（北京时间）单次读数温度 23.5 °C，高于上限 20 °C（允许偏离 0 分钟）。"
+        ],
+    )
+    action: str = Field(
+        description="what the regulator may do about it",
+        examples=["请联系持有方集安药材公司核查仓储或运输条件与记录仪；必要时对该批次抽样复检。"],
+    )
+    raised_at: str = Field(
+        description="when it was raised, Beijing time (UTC+8), to the minute",
+        examples=["2026-10-09 11:00"],
+    )
 
 
 class AlertOut(BaseModel):
@@ -44,11 +73,24 @@ class AlertOut(BaseModel):
     raised_at: str = Field(examples=["2026-05-02T08:00:00.000000Z"])
     source_index: int | None = Field(description="log index of the entry that raised it")
     logged_index: int | None = Field(description="log index of its own `alert` entry")
+    zh: AlertZh = Field(description="the alert worded in Chinese for a regulator")
 
 
-def alert_out(view: AlertView) -> AlertOut:
-    """The response model of an alert."""
-    return AlertOut(**view.to_json())
+def alert_out(view: AlertView, wording: AlertWording) -> AlertOut:
+    """The response model of an alert with its Chinese wording."""
+    zh = AlertZh(
+        title=wording.title,
+        summary=wording.summary,
+        action=wording.action,
+        raised_at=wording.raised_at,
+    )
+    return AlertOut(**view.to_json(), zh=zh)
+
+
+def worded(conn: Connection, settings: Settings, views: list[AlertView]) -> list[AlertOut]:
+    """The alerts as response models, each worded in Chinese (names read in one go)."""
+    names = names_for(conn, views, catalogue_for(settings))
+    return [alert_out(v, word_alert(v, names)) for v in views]
 
 
 def _alert_organisation() -> Any:
@@ -80,6 +122,7 @@ def _alert_organisation() -> Any:
 )
 def list_alerts(
     engine: EngineDep,
+    settings: SettingsDep,
     organisation: OrganisationQuery = None,
     kind: Annotated[
         str | None, Query(max_length=32, description="only of this kind", examples=["cold_chain"])
@@ -104,7 +147,9 @@ def list_alerts(
             after=after,
             limit=limit + 1,
         )
-    return key_page_of(rows, limit, lambda a: a.id, alert_out)
+        shown = rows[:limit]
+        outs = dict(zip((r.id for r in shown), worded(conn, settings, shown), strict=True))
+    return key_page_of(rows, limit, lambda a: a.id, lambda a: outs[a.id])
 
 
 @router.get(
@@ -114,10 +159,12 @@ def list_alerts(
 )
 def read_alert(
     engine: EngineDep,
+    settings: SettingsDep,
     alert_id: Annotated[str, Path(min_length=1, max_length=64, examples=["AL-41-0"])],
     organisation: OrganisationQuery = None,
 ) -> AlertOut:
     """One alert. Operators pass `?organisation=` their own, which the alert must be about."""
     del organisation  # read by the authoriser
     with engine.connect() as conn:
-        return alert_out(get_alert(conn, alert_id))
+        [out] = worded(conn, settings, [get_alert(conn, alert_id)])
+    return out

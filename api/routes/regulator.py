@@ -1,4 +1,5 @@
-"""The regulator's desk: its page, a batch's lineage (JSON and SVG), checkpoints, the audit bundle.
+"""The regulator's desk: its page, a code from a box resolved to its batch, a batch's lineage
+(JSON and SVG), checkpoints, the audit bundle.
 
 Alerts and recalls, which the page also uses, are `api/routes/alerts.py` and `recalls.py`;
 batch proofs (the page's verification badge) are `api/routes/batches.py`.
@@ -25,6 +26,7 @@ from api.lineage_svg import render_svg
 from api.pagination import Limit, Page, page_of
 from traceability.catalogue.lookup import load_catalogue
 from traceability.errors import TraceabilityError
+from traceability.facts.box_code import MAX_CODE, ResolvedCode, Via, resolve_code
 from traceability.log.bundle import bundle_lines
 from traceability.log.checkpointing import StoredCheckpoint, newest_checkpoints
 from traceability.settings import Settings
@@ -88,6 +90,72 @@ def regulator_page(request: Request, ledger: LedgerDep) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request, "regulator.html", {"log_key": ledger.verifier.to_vkey()}
     )
+
+
+class LotMatchOut(BaseModel):
+    """A packed batch with the lot asked about."""
+
+    batch: str = Field(examples=["JA-HS-2026-00002-P"])
+    gtin: str = Field(examples=["06901234567892"])
+    lot: str = Field(examples=["JA2026B"])
+
+
+class ResolvedOut(BaseModel):
+    """The batch a code from a box names, and how the code was read."""
+
+    code: str = Field(description="the code as given (trimmed)")
+    via: Via = Field(
+        description="how it was read: an internal batch ID, a GS1 Digital Link, GS1 element "
+        "strings (QR or DataMatrix content), a GTIN with a lot, or a lot (批号) alone"
+    )
+    batch: str | None = Field(
+        description="the batch it names; null when a lot alone matches several batches "
+        "(pick one of `candidates`)",
+        examples=["JA-HS-2026-00002-P"],
+    )
+    gtin: str | None = Field(description="the GTIN-14 the code carries or the batch has")
+    lot: str | None = Field(description="the lot (批号)")
+    serial: str | None = Field(description="the unit's serial, when the code names a unit")
+    candidates: list[LotMatchOut] = Field(description="the packed batches with a lot alone")
+
+
+def _resolved_out(text: str, found: ResolvedCode) -> ResolvedOut:
+    return ResolvedOut(
+        code=text,
+        via=found.code.via,
+        batch=found.batch,
+        gtin=found.code.gtin,
+        lot=found.code.lot,
+        serial=found.code.serial,
+        candidates=[LotMatchOut(batch=m.batch, gtin=m.gtin, lot=m.lot) for m in found.candidates],
+    )
+
+
+@router.get(
+    "/v1/resolve",
+    tags=["batches"],
+    dependencies=[Regulators],
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+def resolve_box_code(
+    engine: EngineDep,
+    code: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=MAX_CODE,
+            description="what the box shows or its code holds: a lot (批号), a GTIN and a "
+            "lot, a GS1 Digital Link URI, GS1 element strings, or an internal batch ID",
+            examples=["(01)06901234567892(10)JA2026B", "JA2026B"],
+        ),
+    ],
+) -> ResolvedOut:
+    """Resolve a code from a box to the batch it names. A lot alone that several products
+    use answers `batch: null` and the `candidates`. 404 when nothing is recorded under the
+    code; 400 when it is none of the accepted forms or its GTIN check digit is wrong."""
+    text = code.strip()
+    with engine.connect() as conn:
+        return _resolved_out(text, resolve_code(conn, text))
 
 
 @router.get(

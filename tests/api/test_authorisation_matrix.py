@@ -150,6 +150,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ),
     # the regulator's desk (api/routes/regulator.py)
     ("GET", "/regulator"): Case("/regulator", public(200)),
+    ("GET", "/v1/resolve"): Case("/v1/resolve?code=NO-SUCH", regulators_only(404)),
     ("GET", "/v1/batches/{batch_id}/lineage"): Case(
         "/v1/batches/NO-SUCH/lineage", regulators_only(404)
     ),

@@ -5,31 +5,41 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from api.lineage_graph import Lineage, LineageLink, LineageNode, UnitTally
-from api.lineage_svg import AMBER, RED, render_svg
+from api.lineage_svg import AMBER, BOX_W, PAD_X, RED, render_svg
+from traceability.facts import terms_zh
+from traceability.facts.recall_reach import RecallReach
+
+NOTHING_REACHED = RecallReach(0, 0, 0, 0, 0, [], [])
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 
 
 def node(batch: str, kind: str, index: int, **values: str) -> LineageNode:
     """A batch node of ginseng with `values` overriding status, quality, herb name."""
+    status = values.get("status", "active")
+    quality = values.get("quality", "untested")
     return LineageNode(
         id=batch,
         herb="renshen",
         herb_name=values.get("herb_name", "人参"),
         kind=kind,
-        status=values.get("status", "active"),
-        quality=values.get("quality", "untested"),
+        status=status,
+        quality=quality,
         owner="org-a",
         custodian="org-a",
         quantity="10",
         unit="kg",
         created_index=index,
+        kind_zh=terms_zh.BATCH_KIND[kind],
+        status_zh=terms_zh.BATCH_STATUS[status],
+        quality_zh=terms_zh.QUALITY[quality],
+        unit_zh="千克",
     )
 
 
 def link(parent: str, child: str, event: str, index: int) -> LineageLink:
     """A lineage edge made by `event` at log index `index`."""
-    return LineageLink(parent, child, event, index, "1", "kg")
+    return LineageLink(parent, child, event, index, "1", "kg", terms_zh.EVENT[event])
 
 
 def merge_and_split() -> Lineage:
@@ -54,8 +64,9 @@ def merge_and_split() -> Lineage:
         link("P", "B", "split", 6),
         link("A", "PK", "pack", 7),
     ]
-    units = [UnitTally("PK", 5, 5, {"recalled": 5})]
-    return Lineage("P", nodes, links, units, upstream=["PL", "H1", "H2", "M"], downstream=["A"])
+    units = [UnitTally("PK", 5, 5, 2, {"recalled": 5})]
+    upstream = ["PL", "H1", "H2", "M"]
+    return Lineage("P", nodes, links, units, upstream, downstream=["A"], reach=NOTHING_REACHED)
 
 
 def boxes(svg: ET.Element) -> dict[str, tuple[float, float, ET.Element]]:
@@ -88,7 +99,8 @@ def test_rows_follow_depth_from_the_origin_down_to_the_units() -> None:
 
 
 def test_edges_are_labelled_with_their_event_type() -> None:
-    """Each lineage edge is drawn once with its parent, child and event type as label."""
+    """Each lineage edge is drawn once with its parent, child and event type, labelled in
+    Chinese (a split is 分批, as on the consumer page)."""
     svg = ET.fromstring(render_svg(merge_and_split()))  # noqa: S314 - our own output
     edges = [g for g in svg.iterfind(".//svg:g", NS) if g.get("class") == "edge"]
     drawn = {(g.get("data-parent"), g.get("data-child"), g.get("data-event")) for g in edges}
@@ -104,7 +116,7 @@ def test_edges_are_labelled_with_their_event_type() -> None:
         ("PK", "units", "units"),
     }
     labels = {"".join(g.itertext()) for g in edges}
-    assert {"采收 harvest", "合并 merge", "炮制 processing", "分割 split", "包装 pack"} <= labels
+    assert {"采收", "合批", "炮制加工", "分批", "包装", "单品"} == labels
 
 
 def test_recalled_boxes_are_red_and_failed_tests_amber() -> None:
@@ -139,6 +151,7 @@ def test_text_is_escaped_and_the_document_stays_well_formed() -> None:
         [],
         [],
         [],
+        NOTHING_REACHED,
     )
     text = render_svg(lineage)
     svg = ET.fromstring(text)  # noqa: S314 - our own output
@@ -148,17 +161,42 @@ def test_text_is_escaped_and_the_document_stays_well_formed() -> None:
     assert boxes(svg)["X&Y"][2].get("data-batch") == "X&Y"
 
 
-def test_long_identifiers_are_shortened_to_fit_their_box() -> None:
-    """A 64-character batch ID is cut with an ellipsis in the box; the title keeps it whole."""
+def em_width(text: str, size: float) -> float:
+    """The drawing's own estimate of `text`'s width at `size` (CJK one em, others 0.6)."""
+    return sum(1.0 if ord(c) >= 0x2E80 else 0.6 for c in text) * size
+
+
+def test_long_labels_wrap_inside_their_box_and_nothing_is_cut() -> None:
+    """A 64-character batch ID and a long herb name wrap onto more lines: every character is
+    drawn, every line fits its box, the box grows to hold them, the title keeps all."""
     long_id = "L" * 64
-    text = render_svg(Lineage(long_id, [node(long_id, "harvest", 1)], [], [], [], []))
-    svg = ET.fromstring(text)  # noqa: S314 - our own output
-    group = boxes(svg)[long_id][2]
-    first = group.find("svg:text", NS)
-    assert first is not None
-    assert first.text is not None
-    assert first.text.endswith("…")
-    assert len(first.text) < 40
+    herb = "长白山林下山参（移山参）二十年生" * 2
+    lineage = Lineage(
+        long_id,
+        [node(long_id, "harvest", 1, herb_name=herb), node("S", "split", 2)],
+        [link(long_id, "S", "split", 2)],
+        [UnitTally("S", 1234, 0, 1200, {"packed": 34, "sold": 1200})],
+        [],
+        ["S"],
+        NOTHING_REACHED,
+    )
+    svg = ET.fromstring(render_svg(lineage))  # noqa: S314 - our own output
+    placed = boxes(svg)
+    group = placed[long_id][2]
+    lines = [(t.text or "", float(t.get("font-size", "0"))) for t in group.iterfind("svg:text", NS)]
+    drawn = "".join(text for text, _ in lines)
+    assert long_id in drawn
+    assert "…" not in drawn
+    assert herb.replace(" ", "") in drawn.replace(" ", "")
+    assert all(em_width(text, size) <= BOX_W - 2 * PAD_X for text, size in lines)
+    rect = group.find("svg:rect", NS)
+    assert rect is not None
+    height = float(rect.get("height", "0"))
+    y = float(rect.get("y", "0"))
+    assert all(float(t.get("y", "0")) < y + height for t in group.iterfind("svg:text", NS))
+    units = "".join(placed["units:S"][2].itertext())
+    assert "待售 34" in units
+    assert "已售 1200" in units
     title = group.find("svg:title", NS)
     assert title is not None
     assert long_id in (title.text or "")

@@ -35,7 +35,7 @@ EVENTS = (150, 50)  # two seed runs: each ends with a checkpoint
 RECALLED = "JA-HS-2026-00002"  # recalled by the demo, with all its packed units
 TO_RECALL = "JA-HS-2026-00001-A"  # a split batch packed into units, some sold
 REGULATOR, OPERATOR = "li.jian", "wang.fang"
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 412, "height": 915}
 RED_STROKE = "#d93025"
 
 
@@ -85,7 +85,7 @@ def _desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 @pytest.fixture(name="phone")
 def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
-    """A page at 390×844 (zh-CN) in its own context, screenshotted at teardown."""
+    """A page at 412×915 (zh-CN) in its own context, screenshotted at teardown."""
     wrapped = new_page(browser, locale="zh-CN", viewport=PHONE, accept_downloads=True)
     errors = wrapped.errors
     try:
@@ -211,7 +211,7 @@ def test_a_batch_verifies_green_and_its_lineage_runs_from_planting_to_units(
     labels = page.eval_on_selector_all(
         "#lineage-svg svg g.edge", "els => els.map(g => g.textContent)"
     )
-    assert {"采收 harvest", "分割 split", "包装 pack"} <= set(labels)
+    assert {"采收", "分批", "包装"} <= set(labels)
     element_shot(phone, "#lineage", "regulator-lineage")
     element_shot(phone, "#batch-badge", "regulator-batch-verified")
 
@@ -278,7 +278,7 @@ def test_recall_shows_the_downstream_units_before_and_after(phone: BrowserPage, 
     sign_in(phone, desk)
     page = phone.page
     error = "#recall-error"
-    for batch, said in [("NO-SUCH-BATCH", "NO-SUCH-BATCH"), (RECALLED, "already recalled")]:
+    for batch, said in [("NO-SUCH-BATCH", "NO-SUCH-BATCH"), (RECALLED, "已召回")]:
         page.fill("#recall-batch", batch)
         page.click("#recall-preview")
         page.wait_for_selector(f"{error}:not([hidden])")
@@ -311,7 +311,8 @@ def test_recall_shows_the_downstream_units_before_and_after(phone: BrowserPage, 
     assert after is not None
     assert after.get_attribute("data-recalled") == after.get_attribute("data-units") == str(units)
     statuses = page.eval_on_selector_all(
-        "#impact-after tr[data-batch]", "rows => rows.map(r => [r.dataset.batch, r.dataset.status])"
+        "#impact-after table.impact-batches tr[data-batch]",
+        "rows => rows.map(r => [r.dataset.batch, r.dataset.status])",
     )
     assert dict(statuses) == dict.fromkeys(reached, "recalled")
     index = int(str(page.get_attribute("#impact-after", "data-index")))

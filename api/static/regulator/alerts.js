@@ -28,21 +28,32 @@ function card(alert, onBatch) {
   item.dataset.kind = alert.kind;
   item.dataset.severity = alert.severity;
   item.dataset.batch = alert.batch || "";
+  const zh = alert.zh || {};
   const head = el("div", "card-head");
-  head.append(el("strong", "", KIND_LABEL[alert.kind] || alert.kind));
+  head.append(el("strong", "", zh.title || KIND_LABEL[alert.kind] || alert.kind));
   head.append(el("span", "tag", SEVERITY_LABEL[alert.severity] || alert.severity));
   item.append(head);
   if (alert.batch) {
     const link = el("button", "link", alert.batch);
     link.type = "button";
-    link.title = "核验该批次 verify this batch";
+    link.title = "核验该批次";
     link.addEventListener("click", () => onBatch(alert.batch));
     item.append(link);
   }
-  item.append(el("p", "detail", alert.detail));
-  const meta = [alert.raised_at, alert.subject && `subject ${alert.subject}`,
-    alert.logged_index !== null && `log #${alert.logged_index}`].filter(Boolean);
+  item.append(el("p", "detail", zh.summary || alert.detail));
+  if (zh.action) {
+    const todo = el("p", "action");
+    todo.append(el("strong", "", "建议处置："), zh.action);
+    item.append(todo);
+  }
+  const meta = [zh.raised_at && `${zh.raised_at}（北京时间）`,
+    alert.logged_index !== null && `日志 #${alert.logged_index}`].filter(Boolean);
   item.append(el("p", "meta", meta.join(" · ")));
+  const raw = el("details", "raw");
+  raw.append(el("summary", "", "原始记录"));
+  raw.append(el("p", "", alert.detail));
+  raw.append(el("pre", "", JSON.stringify(alert.evidence, null, 1)));
+  item.append(raw);
   return item;
 }
 

@@ -2,7 +2,15 @@
 
 import { createBadge, showError as showBadgeError, showResult } from "/static/verify/badge.js";
 import { fetchAndVerifyBatch, pinnedLogKey } from "/static/verify/verify.js";
-import { apiFetch, showError } from "./session.js";
+import { apiFetch, apiJson, showError } from "./session.js";
+
+const VIA = {
+  batch_id: "批次号",
+  digital_link: "二维码链接",
+  element_string: "GS1 条码内容",
+  gtin_lot: "商品条码 + 批号",
+  lot: "批号",
+};
 
 /** Fetch the batch's lineage SVG with the token and show it inline in `container`. */
 export async function drawLineage(batchId, container) {
@@ -47,18 +55,74 @@ export function setupBatch() {
     }
   }
 
+  const resolved = document.getElementById("batch-resolved");
+
   async function open(batchId) {
     const id = batchId.trim();
-    input.value = id;
     badgeBox.dataset.done = "0";
     badgeBox.dataset.batch = id;
     await Promise.all([verify(id), lineage(id)]);
     badgeBox.dataset.done = "1";
   }
 
+  function candidateList(found) {
+    const list = document.createElement("ul");
+    list.className = "candidates";
+    for (const match of found.candidates) {
+      const item = document.createElement("li");
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "link";
+      pick.textContent = match.batch;
+      pick.addEventListener("click", () => {
+        resolved.textContent = `批号 ${match.lot} · 商品条码 ${match.gtin} → 批次 ${match.batch}`;
+        open(match.batch);
+      });
+      item.append(pick, ` 商品条码 ${match.gtin}`);
+      list.append(item);
+    }
+    return list;
+  }
+
+  /** Resolve what was typed or scanned (批号, GTIN + 批号, QR content, batch ID), then open it. */
+  async function lookUp(code) {
+    badgeBox.dataset.done = "0";
+    resolved.replaceChildren();
+    resolved.dataset.batch = "";
+    try {
+      const found = await apiJson(`/v1/resolve?code=${encodeURIComponent(code.trim())}`);
+      if (found.batch === null) {
+        resolved.append(`批号 ${found.lot} 对应 ${found.candidates.length} 个批次，请选择：`,
+          candidateList(found));
+        return;
+      }
+      const parts = [`按${VIA[found.via] || found.via}识别`];
+      if (found.lot) parts.push(`批号 ${found.lot}`);
+      if (found.gtin) parts.push(`商品条码 ${found.gtin}`);
+      if (found.serial) parts.push(`序列号 ${found.serial}`);
+      resolved.textContent = `${parts.join(" · ")} → 批次 ${found.batch}`;
+      resolved.dataset.batch = found.batch;
+      resolved.dataset.via = found.via;
+      showError(error, "");
+      await open(found.batch);
+    } catch (err) {
+      figure.hidden = true;
+      badgeBox.replaceChildren();
+      showError(error, err.status === 404
+        ? `查不到「${code.trim()}」：没有这个批号、商品条码或批次号的记录（${err.message}）`
+        : `无法识别「${code.trim()}」：${err.message}`);
+      badgeBox.dataset.done = "1";
+    }
+  }
+
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    open(input.value);
+    lookUp(input.value);
   });
-  return { open, redraw: lineage, current: () => badgeBox.dataset.batch || "" };
+  const openById = (id) => {
+    resolved.replaceChildren();
+    input.value = id;
+    return open(id);
+  };
+  return { open: openById, redraw: lineage, current: () => badgeBox.dataset.batch || "" };
 }
