@@ -11,18 +11,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from traceability.envelope import ParsedEnvelope, verify_envelope
+from traceability.envelope import ParsedEnvelope
 from traceability.errors import (
     Refused,
     TraceabilityError,
     UnknownSigner,
 )
-from traceability.keys import load_public_key
 from traceability.log import merkle
 from traceability.log.checkpointing import Checkpointer
 from traceability.log.entry import GENESIS_LEAF_HASH, build_leaf, format_time
 from traceability.log.policy import EntryPolicy
-from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker
+from traceability.log.precheck import MAX_ENVELOPE_BYTES, Failed, Prechecker, verify_with_key
 from traceability.log.reading import log_size
 from traceability.log.results import AppendResult, rejected
 from traceability.log.sequencing import SignerHead, check_sequence, existing, signer_heads
@@ -115,7 +114,7 @@ class Appender:
             self._load_keys({env.signer for _, env in late})
             for i, env in late:
                 try:
-                    verify_envelope(env, load_public_key(self._require_key(env.signer)))
+                    verify_with_key(env, self._require_key(env.signer))
                 except TraceabilityError as exc:
                     results[i] = rejected(exc, env)
                 else:

@@ -64,15 +64,21 @@ def check(
             out.append(Outcome(env, verified=False))
             continue
         try:
-            if raw_key not in _worker_keys:  # a weak key an old log registered is refused here
-                check_public_key(raw_key)
-                _worker_keys.add(raw_key)
-            verify_envelope(env, raw_key)
+            verify_with_key(env, raw_key)
         except TraceabilityError as exc:
             out.append(Failed(exc, env))
         else:
             out.append(Outcome(env, verified=True))
     return out
+
+
+def verify_with_key(env: ParsedEnvelope, raw_key: bytes) -> None:
+    """Verify `env` with its signer's raw key, checking the key itself (`check_public_key`)
+    only the first time this process sees it: a weak key an old log registered is refused."""
+    if raw_key not in _worker_keys:
+        check_public_key(raw_key)
+        _worker_keys.add(raw_key)
+    verify_envelope(env, raw_key)
 
 
 class Prechecker:
