@@ -32,6 +32,8 @@ from traceability.domain.state import BatchRecord
 from traceability.storage.db import driver_rows_many, marks, run, write_rows
 
 _BATCH_COLUMNS = tuple(f.name for f in fields(BatchRecord))
+_SEPARATOR = "\x1f"
+"""Joins text keys sent to PostgreSQL as one parameter (the ASCII unit separator)."""
 _CHUNK = 500
 """Keys per prefetch statement on SQLite (an IN list); PostgreSQL takes one array."""
 
@@ -242,11 +244,20 @@ class WorkingSet:
         self, column: str, keys: Sequence[Any], chunk: int = _CHUNK
     ) -> Iterator[tuple[str, list[Any]]]:
         """`column` is one of `keys`, as (condition, parameters): one array on PostgreSQL, IN
-        lists of at most `chunk` on SQLite; nothing for no keys."""
+        lists of at most `chunk` on SQLite; nothing for no keys.
+
+        On PostgreSQL text keys travel as one string the server splits at U+001F (which no
+        identifier, serial or key of these tables may contain): psycopg would otherwise
+        inspect every element of a list in Python to choose its array type.
+        """
         if not keys:
             return
         if self._array:
-            yield f"{column} = ANY({{m}})", [list(keys)]
+            if all(isinstance(k, str) and k and _SEPARATOR not in k for k in keys):
+                split = f"string_to_array({{m}}, chr({ord(_SEPARATOR)}))"
+                yield f"{column} = ANY({split})", [_SEPARATOR.join(keys)]
+            else:
+                yield f"{column} = ANY({{m}})", [list(keys)]
             return
         for start in range(0, len(keys), chunk):
             part = list(keys[start : start + chunk])
