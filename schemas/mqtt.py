@@ -16,7 +16,10 @@ RECEIPTS_TOPIC = TOPIC_ROOT + "/{device_id}/receipts"
 """The gateway answers here with a `Receipt` (QoS 1); correlation data = envelope hash."""
 SHARE_GROUP = "herbtrace-ingest"
 INGEST_SUBSCRIPTION = f"$share/{SHARE_GROUP}/{TOPIC_ROOT}/+/events"
-"""What every gateway process subscribes to, so several share the load."""
+"""What a gateway process answering for every device subscribes to (partition 1/1)."""
+EVERY_DEVICE_EVENTS = f"{TOPIC_ROOT}/+/events"
+"""What each of several partitioned gateways subscribes to (`herbtrace ingest --partition
+k/N`, N > 1): every device's events, outside the group, of which it takes its partition's."""
 
 RECEIPT_SIGNING_PREFIX = b"herbtrace/v1/receipt\n"
 """Domain separation: the log key signs this prefix followed by RFC 8785(receipt payload)."""

@@ -7,7 +7,10 @@ measured in the same run, and the gateway's resident memory is sampled throughou
 
 With `rules`, the gateway applies the domain rules and the devices tell the demo stories on
 real batches (`devices.bench.stories`); afterwards the log is audited as `herbtrace verify`
-does and the indexes are rebuilt and compared as `herbtrace reindex --check` does.
+does and the indexes are rebuilt and compared as `herbtrace reindex --check` does. Several
+gateways with the rules each take a partition of the devices (`herbtrace ingest --partition`),
+so each device's stories are appended in order; without the rules they share the load
+through the shared subscription.
 """
 
 from __future__ import annotations
@@ -206,6 +209,8 @@ def _run(
             "HERBTRACE_MQTT_USERNAME": account.username,
             "HERBTRACE_MQTT_PASSWORD": account.password,
         }
+        if plan.rules and plan.gateways > 1:  # one device's stories, in order, to one gateway
+            own["HERBTRACE_INGEST_PARTITION"] = f"{n + 1}/{plan.gateways}"
         gateways.append(GatewayProcess(env | own, *plan.gateway_options))
     publishers: list[multiprocessing.process.BaseProcess] = []
     try:

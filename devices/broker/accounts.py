@@ -105,7 +105,8 @@ class BrokerAccounts:
     def set_gateway(self, username: str, password: str) -> None:
         """Create a gateway's account (client ID = username), or re-key it."""
         if self.offline:
-            self._state().put_clients({username: password}, {username: [GATEWAY_ROLE]}, [])
+            role = [self.roles.role(GATEWAY_ROLE)]
+            self._state().put_clients({username: password}, {username: [GATEWAY_ROLE]}, role)
         else:
             self.admin.put_gateway(username, password)
 

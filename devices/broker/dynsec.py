@@ -105,6 +105,13 @@ class Roles:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"cannot read the broker's roles {path}: {exc}") from exc
 
+    def role(self, rolename: str) -> dict[str, Any]:
+        """One of the fixed roles (admin, gateway); ConfigurationError if the file lacks it."""
+        for role in self.roles:
+            if role.get("rolename") == rolename:
+                return role
+        raise ConfigurationError(f"the broker's roles have no role {rolename!r}")
+
     def device_role(self, device_id: str) -> dict[str, Any]:
         """The role of one device: its own events to publish, its own receipts to read."""
         if not is_device_id(device_id):
@@ -183,11 +190,18 @@ class StateFile:
     def put_clients(
         self, clients: dict[str, str], roles: dict[str, list[str]], new_roles: list[dict[str, Any]]
     ) -> None:
-        """Add or replace accounts (username → password) with their role names, and roles."""
+        """Add or replace accounts (username → password) with their role names, and roles
+        (a role already there gets the access rules it lacks)."""
         with self._locked():
             state = self._read()
-            known = {r["rolename"] for r in state["roles"]}
-            state["roles"].extend(r for r in new_roles if r["rolename"] not in known)
+            known = {r["rolename"]: r for r in state["roles"]}
+            for role in new_roles:
+                held = known.get(role["rolename"])
+                if held is None:
+                    state["roles"].append(role)
+                    continue
+                acls = held.setdefault("acls", [])
+                acls.extend(a for a in role.get("acls", []) if a not in acls)
             state["clients"] = [c for c in state["clients"] if c["username"] not in clients]
             state["clients"].extend(client_entry(u, p, roles[u]) for u, p in clients.items())
             self._write(state)
@@ -250,8 +264,16 @@ class BrokerAdmin:
             self._put(commands, dict(chunk))
 
     def put_gateway(self, username: str, password: str) -> None:
-        """Create a gateway's account (its client ID is its username), or reset its password."""
-        self._put([_create_client(username, password, [GATEWAY_ROLE])], {username: password})
+        """Create a gateway's account (its client ID is its username), or reset its password.
+
+        The gateway role gets every access rule of the roles file it lacks (a broker set up
+        by an older herbtrace lacks the partitioned gateways' subscription).
+        """
+        acls = [
+            {"command": "addRoleACL", "rolename": GATEWAY_ROLE, **acl}
+            for acl in self.roles.role(GATEWAY_ROLE).get("acls", [])
+        ]
+        self._put([*acls, _create_client(username, password, [GATEWAY_ROLE])], {username: password})
 
     def disable(self, usernames: Iterable[str]) -> list[str]:
         """Disable accounts: their sessions are ended at once and their logins refused.

@@ -71,10 +71,20 @@ def ingest(
         bool,
         typer.Option(help="Apply the domain rules (event schemas, mass balance, custody, …)"),
     ] = True,
+    partition: Annotated[
+        str,
+        typer.Option(
+            envvar="HERBTRACE_INGEST_PARTITION",
+            help="k/N: answer for partition k of N of the devices (each device's events all "
+            "go to one gateway, in order); run one gateway per partition, 1/N to N/N. "
+            "Default 1/1: every device, through the shared subscription",
+        ),
+    ] = "1/1",
 ) -> None:
     """Append the events devices publish over MQTT and answer each with a signed receipt."""
-    from devices.gateway import Gateway, GatewayConfig
+    from devices.gateway import Gateway, GatewayConfig, Partition
 
+    part = Partition.parse(partition)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
     initialise(settings)
@@ -88,6 +98,7 @@ def ingest(
         receive_maximum=receive_maximum,
         gap_grace=gap_grace,
         ca_file=ca_file,
+        partition=part,
     )
     accounts = BrokerAccounts.from_settings(settings)
     stop = threading.Event()

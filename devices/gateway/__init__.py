@@ -2,12 +2,14 @@
 
 from devices.gateway.config import GatewayConfig, default_client_id
 from devices.gateway.gaps import GapSink, RecordingGapSink, SequenceGap
+from devices.gateway.partition import Partition
 from devices.gateway.service import Gateway
 
 __all__ = [
     "GapSink",
     "Gateway",
     "GatewayConfig",
+    "Partition",
     "RecordingGapSink",
     "SequenceGap",
     "default_client_id",

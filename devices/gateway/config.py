@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from devices.gateway.partition import Partition
 from traceability.settings import Settings
 
 
@@ -44,6 +45,8 @@ class GatewayConfig:
     keepalive: int = 30
     gap_grace: float = 5.0
     """Seconds a sequence gap may stay open (out-of-order arrival) before it is alerted."""
+    partition: Partition = field(default_factory=Partition)
+    """The devices this gateway answers for (`devices.gateway.partition`): all by default."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> GatewayConfig:

@@ -1,10 +1,15 @@
-"""The gateway's MQTT 5 connection: a shared subscription in, receipts out, acks after commit.
+"""The gateway's MQTT 5 connection: device events in, receipts out, acks after commit.
 
 paho's network thread (`loop_start`) only copies each message into the inbox; all work
 happens in the pipeline's threads, which publish receipts and acknowledge messages from
 there (paho serialises its outgoing packets under its own lock). Messages are acknowledged
 manually, after their receipts are published, so a message in flight when the gateway
 dies is redelivered by the broker when the gateway's session reconnects.
+
+The subscription is its partition's (`devices.gateway.partition`): the ingest group's
+shared subscription for a gateway answering for every device, or every device's events
+for one of several partitions, which acknowledges the messages of other partitions in
+the network thread, unprocessed.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ from paho.mqtt.properties import Properties
 
 from devices.gateway.config import GatewayConfig
 from devices.mqtt_client import Client
-from schemas.mqtt import INGEST_SUBSCRIPTION
 from traceability.errors import ConfigurationError
 
 log = logging.getLogger("herbtrace.gateway")
@@ -84,7 +88,7 @@ class Incoming:
 
 
 class Connection:
-    """One MQTT 5 session of the gateway user, subscribed to every device's events."""
+    """One MQTT 5 session of the gateway user, subscribed to its partition's devices' events."""
 
     def __init__(self, config: GatewayConfig, inbox: queue.SimpleQueue[Incoming]) -> None:
         self._config = config
@@ -95,6 +99,9 @@ class Connection:
         self._failure: str | None = None
         self._lock = threading.Lock()
         self._unconfirmed = 0
+        self._partition = config.partition
+        self.passed_on = 0
+        """Messages of other partitions acknowledged unprocessed (read by tests and logs)."""
         client = Client(
             CallbackAPIVersion.VERSION2,
             client_id=config.client_id or config.username,
@@ -174,14 +181,18 @@ class Connection:
             self._subscribed.set()
             return
         self._connected.set()
-        client.subscribe(INGEST_SUBSCRIPTION, qos=1)
+        client.subscribe(self._partition.subscription, qos=1)
+        # A session kept from a run with other partitioning may hold the other filter:
+        # messages would arrive twice, or a share of the group meant for other gateways.
+        client.unsubscribe(self._partition.other_subscription)
 
     def _on_subscribe(self, _c: Any, _u: Any, _mid: int, reasons: list[Any], _p: Any) -> None:
+        topic = self._partition.subscription
         if any(r.is_failure for r in reasons):
-            self._failure = f"subscription to {INGEST_SUBSCRIPTION} refused: {reasons[0]}"
+            self._failure = f"subscription to {topic} refused: {reasons[0]}"
             log.error("%s", self._failure)
         else:
-            log.info("subscribed to %s", INGEST_SUBSCRIPTION)
+            log.info("subscribed to %s (partition %s)", topic, self._partition)
         self._subscribed.set()
 
     def _on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -200,6 +211,12 @@ class Connection:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")  # the raw bytes
+        if not self._partition.owns_topic(topic):
+            # Another partition's gateway takes it (its session has it queued too).
+            self.passed_on += 1
+            if msg.qos > 0:
+                self._client.ack(msg.mid, msg.qos)
+            return
         props = getattr(msg, "properties", None)
         correlation = getattr(props, "CorrelationData", None) if props is not None else None
         self._inbox.put(

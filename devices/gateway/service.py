@@ -28,8 +28,8 @@ log = logging.getLogger("herbtrace.gateway")
 
 
 class Gateway:
-    """Subscribes to every device's events, appends them to the log and answers each with a
-    receipt signed by the log key.
+    """Subscribes to the events of its partition's devices (every device's by default),
+    appends them to the log and answers each with a receipt signed by the log key.
 
     Rules: with `domain` (a `traceability.domain.service.Domain`), envelopes are appended
     through the domain's ledger, so its rules (`DomainPolicy`) apply inside the append lock;
@@ -37,7 +37,9 @@ class Gateway:
     `device_gap` alerts. Without it, `policy` (any `EntryPolicy`, or none) is handed to a
     ledger of the gateway's own. `gap_sink` overrides where gaps go (default: a warning and
     a `sequence_gaps` row, plus the alert when there is a domain). Several gateways, in
-    one or several processes, may serve one database at once.
+    one or several processes, may serve one database at once; with the rules on, give
+    each a partition of its own (`GatewayConfig.partition`), so that one device's
+    envelopes are all appended by one gateway, in the order they arrive.
 
     With `broker_accounts` (admin rights on the broker), the gateway also disables, within
     a second or two, the broker account of every device the log revokes, however it was
@@ -99,11 +101,12 @@ class Gateway:
         if self._revocations is not None:
             self._revocations.start()
         log.info(
-            "ingesting from %s:%d as %s (client ID %s)",
+            "ingesting from %s:%d as %s (client ID %s), partition %s",
             self.config.host,
             self.config.port,
             self.config.username,
             self.config.client_id,
+            self.config.partition,
         )
 
     def stop(self) -> None:
@@ -123,7 +126,11 @@ class Gateway:
             self.ledger.close()
         c = self.counters
         log.info(
-            "stopped: %d accepted, %d duplicate, %d rejected", c.accepted, c.duplicate, c.rejected
+            "stopped: %d accepted, %d duplicate, %d rejected; %d of other partitions passed on",
+            c.accepted,
+            c.duplicate,
+            c.rejected,
+            self.connection.passed_on,
         )
 
     def wait(self, timeout: float | None = None) -> bool:

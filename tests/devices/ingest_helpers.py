@@ -18,7 +18,7 @@ from mqtt_helpers import BrokerFixture, TestClient
 from sqlalchemy.engine import Engine
 
 from devices.broker import Credentials
-from devices.gateway import Gateway, GatewayConfig
+from devices.gateway import Gateway, GatewayConfig, Partition
 from schemas.mqtt import ReceiptPayload, events_topic, receipts_topic
 from traceability.bench.child_process import HerbtraceProcess
 from traceability.canonical import canonical_bytes
@@ -34,9 +34,12 @@ def log_settings(url: str) -> Settings:
     return Settings(database_url=url, log_origin=ORIGIN, checkpoint_interval=0.05)
 
 
-def gateway_config(broker: BrokerFixture, client_id: str = "test-gateway") -> GatewayConfig:
+def gateway_config(
+    broker: BrokerFixture, client_id: str = "test-gateway", partition: Partition | None = None
+) -> GatewayConfig:
     """A gateway config for the test's broker, with short batching and gap grace; the
-    gateway logs in with an account of its own named `client_id`."""
+    gateway logs in with an account of its own named `client_id`, and answers for
+    `partition` of the devices (all by default)."""
     account = broker.add_gateway(client_id)
     return GatewayConfig(
         host=broker.host,
@@ -46,6 +49,7 @@ def gateway_config(broker: BrokerFixture, client_id: str = "test-gateway") -> Ga
         client_id=client_id,
         linger=0.002,
         gap_grace=0.3,
+        partition=partition or Partition(),
     )
 
 
@@ -99,12 +103,13 @@ def new_device(
     engine: Engine,
     enrolled: bool = True,
     role: str = "device",
+    signer: support.TestSigner | None = None,
     **where: str,
 ) -> Device:
     """A connected device subscribed to its receipts; enrolled on the log in `engine` with
     `role` (and `organisation`, `site` if given) unless `enrolled` is False (then it has
-    broker credentials only)."""
-    signer = support.TestSigner()
+    broker credentials only). Its key is `signer`'s, or a new one."""
+    signer = signer or support.TestSigner()
     if enrolled:
         credentials = broker.enrol(engine, signer.public_key, role=role, **where)
     else:
@@ -198,6 +203,14 @@ class ReceiptCollector:
                 return set()
             self.drain(0.2)
         return hashes - set(self.by_hash)
+
+
+def signer_in(partition: Partition) -> support.TestSigner:
+    """A new signing key whose device ID falls in `partition`."""
+    while True:
+        signer = support.TestSigner()
+        if partition.owns_device(signer.key_id):
+            return signer
 
 
 def envelope_hash_hex(data: bytes) -> str:

@@ -9,7 +9,8 @@ import pytest
 from mqtt_helpers import NOT_AUTHORIZED, BrokerFixture, TestClient
 
 from devices.broker import BrokerAccounts, Credentials, new_password
-from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
+from devices.broker.dynsec import GATEWAY_ROLE
+from schemas.mqtt import EVERY_DEVICE_EVENTS, INGEST_SUBSCRIPTION, events_topic, receipts_topic
 
 DEVICE_A = "a" * 32
 DEVICE_B = "b" * 32
@@ -112,3 +113,32 @@ def test_accounts_go_to_the_running_broker_even_without_its_pid_file(
     password = new_password()
     accounts.set(DEVICE_A, password)
     assert connects(broker, Credentials(DEVICE_A, password))
+
+
+def test_gateways_may_subscribe_to_every_devices_events_and_an_older_broker_learns_it(
+    broker: BrokerFixture,
+) -> None:
+    """A gateway account may subscribe outside the group to every device's events (the
+    partitioned gateways' filter) and receives them; a broker whose gateway role lacks
+    that rule (set up by an older herbtrace) refuses it until `gateway-account` runs."""
+    accounts = broker.local.accounts
+    gateway = broker.client(broker.gateway)
+    assert gateway.subscribe(EVERY_DEVICE_EVENTS) == [1]
+    a = broker.client(broker.add_client(DEVICE_A))
+    assert a.publish(events_topic(DEVICE_A), b"mine") == 0
+    assert gateway.next_message().payload == b"mine"
+    (answer,) = accounts.admin.run(
+        [
+            {
+                "command": "removeRoleACL",
+                "rolename": GATEWAY_ROLE,
+                "acltype": "subscribeLiteral",
+                "topic": EVERY_DEVICE_EVENTS,
+            }
+        ]
+    )
+    assert not answer.get("error"), answer
+    older = broker.client(broker.gateway)  # the role is checked at each SUBSCRIBE
+    assert older.subscribe(EVERY_DEVICE_EVENTS) == [NOT_AUTHORIZED]
+    accounts.set_gateway("gw-newer", new_password())  # the role's clients are reconnected
+    assert broker.client(broker.gateway).subscribe(EVERY_DEVICE_EVENTS) == [1]

@@ -1,5 +1,5 @@
-"""Gateways as real processes, their domain rules on: killed and restarted, and two sharing
-one PostgreSQL log.
+"""Gateways as real processes, their domain rules on: killed and restarted, and two
+partitioned gateways sharing one PostgreSQL log.
 
 The devices send a planting base's handheld stories (the simulator's `handheld` scenario)
 on the demo's registered organisations and sites, so the rules accept every envelope.
@@ -20,11 +20,13 @@ from ingest_helpers import (
     gateway_env,
     log_settings,
     new_device,
+    signer_in,
 )
 from mqtt_helpers import BrokerFixture
 from sim_fleet import handheld_bodies, handheld_enrolment, register_demo_places
 from sqlalchemy.engine import Engine
 
+from devices.gateway import Partition
 from schemas.mqtt import ReceiptPayload, events_topic
 from traceability.canonical import canonical_bytes
 from traceability.ledger import Ledger, initialise
@@ -111,25 +113,31 @@ def test_gateway_killed_and_restarted_loses_nothing_receipted(
 
 
 @pytest.mark.postgres
-def test_two_gateways_on_one_postgres_log_make_one_chain(
+def test_two_partitioned_gateways_on_one_postgres_log_make_one_chain_with_the_rules_on(
     broker: BrokerFixture,
     postgres_url: str,
     tmp_path: Path,
     gateway_processes: Callable[..., GatewayProcess],
 ) -> None:
-    """Two gateway processes share the subscription and the log: both append, every
-    envelope gets one entry, and `herbtrace verify` passes the one linear chain."""
+    """Two gateway processes, partitions 1/2 and 2/2, share the log with the rules on: each
+    device's stories (a harvest after its planting, …) are all appended by the gateway of
+    its partition, in the order sent, so every envelope is `accepted` once, both gateways
+    append, and `herbtrace verify` and `reindex --check` pass the one linear chain."""
     engine, log_key, prologue = start_log(postgres_url, tmp_path, broker)
     env = gateway_env(broker, postgres_url)
-    # The rules stay off here: the shared subscription splits one device's envelopes
-    # between the two gateways, and a gateway that takes a device's next envelope before
-    # the other has appended the one before it judges it on a batch not yet recorded
-    # (unknown_batch, a refusal the device cannot undo).
-    args = ("--linger-ms", "2", "--no-rules")
-    gateways = [gateway_processes(env | broker.env(f"gw-{n}"), *args) for n in (1, 2)]
+    args = ("--linger-ms", "2")
+    partitions = [Partition(1, 2), Partition(2, 2)]
+    gateways = [
+        gateway_processes(env | broker.env(f"gw-{p.index}"), *args, "--partition", str(p))
+        for p in partitions
+    ]
     for gateway in gateways:
         gateway.wait_ready()
-    devices = [new_device(broker, engine, **handheld_enrolment()) for _ in range(4)]
+    devices = [
+        new_device(broker, engine, signer=signer_in(p), **handheld_enrolment())
+        for p in partitions
+        for _ in range(2)
+    ]
     sent: dict[str, set[str]] = {}
     for lane, device in enumerate(devices):
         envelopes = sign_all(device, 250, lane)
@@ -140,15 +148,20 @@ def test_two_gateways_on_one_postgres_log_make_one_chain(
     receipts: dict[str, list[ReceiptPayload]] = {}
     for device in devices:
         collector = ReceiptCollector(device, log_key)
-        assert collector.wait_for(sent[device.device_id], timeout=60) == set()
+        assert collector.wait_for(sent[device.device_id], timeout=90) == set()
         receipts.update(collector.by_hash)
     assert [g.stop() for g in gateways] == [0, 0]
-    assert all(g.counted("accepted") > 0 for g in gateways), [g.lines[-1] for g in gateways]
-    assert sum(g.counted("accepted") for g in gateways) == len(expected)
+    statuses = [r.status for rs in receipts.values() for r in rs]
+    assert statuses == ["accepted"] * len(expected), [
+        (r.reason, r.detail) for rs in receipts.values() for r in rs if r.status != "accepted"
+    ][:5]
+    assert [g.counted("accepted") for g in gateways] == [500, 500]
+    assert [g.counted("rejected") for g in gateways] == [0, 0]
     indices = sorted(r.index for rs in receipts.values() for r in rs if r.index is not None)
     assert indices == list(range(prologue, prologue + len(expected)))
     assert set(receipts) == expected
     assert_receipts_match_log(postgres_url, receipts, prologue + len(expected))
-    verify = support.run_herbtrace(["verify"], tmp_path, **env)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    for command in (["verify"], ["reindex", "--check"]):
+        result = support.run_herbtrace(command, tmp_path, **env)
+        assert result.returncode == 0, result.stdout + result.stderr
     engine.dispose()
