@@ -34,6 +34,28 @@ CONTENT_SECURITY_POLICY = (
 )
 """Only this origin's scripts, styles and requests; no inline script, no framing."""
 
+FORM_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The home page and the code-error page (which load no script): a form sent to this origin."""
+
+
+def pick_lang(value: str | None) -> Lang:
+    """The page language for a `?lang=` value: English for `en` (any region), else Chinese.
+
+    An unsupported or missing language falls back to Chinese rather than refusing the
+    shopper a page.
+    """
+    if value and value.strip().lower().split("-")[0] == "en":
+        return "en"
+    return DEFAULT_LANG
+
+
+def lang_query(lang: Lang) -> str:
+    """The query string that keeps `lang` on a link ("" for the default language)."""
+    return "" if lang == DEFAULT_LANG else f"?lang={lang}"
+
 
 @cache
 def messages() -> dict[Lang, dict[str, str]]:
@@ -86,6 +108,13 @@ def script_data(facts: PublicFacts, lang: Lang) -> dict[str, Any]:
             {"index": s.log_index, "type": s.type} for s in facts.steps if s.log_index is not None
         ],
     }
+
+
+def render_template(name: str, lang: Lang, **values: object) -> str:
+    """Render template `name` in `lang` with the translator `t` and `values`."""
+    t = Translator(lang)
+    template = _environment().get_template(name)
+    return template.render(t=t, lang=lang, **values)
 
 
 def render_page(facts: PublicFacts, lang: Lang, log_key: str, switch_url: str) -> str:

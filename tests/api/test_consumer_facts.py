@@ -134,11 +134,19 @@ def test_the_english_switch(client: TestClient) -> None:
     assert "Panax ginseng C. A. Mey." in en
 
 
-def test_an_unknown_language_is_refused(client: TestClient) -> None:
-    """?lang= other than zh-CN or en gets 422 naming the parameter."""
-    response = client.get(SOLD + "?lang=fr", headers=HTML)
-    assert response.status_code == 422
-    assert "lang" in response.json()["reason"]
+@pytest.mark.parametrize("lang", ["fr", "zh", "", "x" * 35])
+def test_an_unsupported_language_falls_back_to_chinese(client: TestClient, lang: str) -> None:
+    """?lang= other than English gets the Chinese page, not an error, and JSON is unchanged."""
+    assert page(client, f"{SOLD}?lang={lang}") == page(client, SOLD)
+    assert client.get(f"{SOLD}?lang={lang}", headers=JSON).content == (
+        client.get(SOLD, headers=JSON).content
+    )
+
+
+def test_english_in_any_region_gets_the_english_page(client: TestClient) -> None:
+    """?lang=en-GB or EN gives the English page."""
+    assert '<html lang="en">' in page(client, f"{SOLD}?lang=en-GB")
+    assert '<html lang="en">' in page(client, f"{SOLD}?lang=EN")
 
 
 def test_a_recalled_unit_shows_the_red_banner(client: TestClient) -> None:
