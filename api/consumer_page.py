@@ -12,13 +12,14 @@ is served with a Content-Security-Policy that allows only this origin's scripts.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from traceability.facts.models import PublicFacts
+from traceability.facts.models import PublicFacts, QualityLimit, QualityResult
 
 Lang = Literal["zh-CN", "en"]
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")
@@ -91,9 +92,84 @@ class Translator:
             text = text.replace("{" + name + "}", str(value))
         return text
 
+    def limit(self, limit: QualityLimit) -> str:
+        """A limit as the page writes it: "≤ 12.0 %", "≥ 0.30 %", "1.0 – 3.0 %"."""
+        if limit.min is not None and limit.max is not None:
+            bound = self("limit.range", min=limit.min, max=limit.max)
+        elif limit.max is not None:
+            bound = self("limit.max", value=limit.max)
+        else:
+            bound = self("limit.min", value=limit.min)
+        return f"{bound} {limit.unit}"
+
+    def failing(self, test: QualityResult) -> str:
+        """The items `test` failed, each with its value and limit."""
+        return self("list_sep").join(
+            self(
+                "failed_item",
+                name=i.en if self.lang == "en" else i.zh,
+                value=f"{i.value} {i.unit}",
+                limit=self.limit(i.limit) if i.limit else "—",
+            )
+            for i in test.items
+            if i.status == "fail"
+        )
+
     def org(self, name: str, name_en: str | None) -> str:
         """An organisation's name in this language (its English name where registered)."""
         return name_en if self.lang == "en" and name_en else name
+
+
+VerdictKind = Literal["recalled", "failed", "pending", "ok"]
+"""The product verdict as the records give it. The page's script then settles `pending` (a
+unit whose scans are being checked) as `ok` or `copied`, and turns `ok` into `unverified`
+when the records do not verify."""
+
+
+@dataclass(frozen=True)
+class Retest:
+    """A failed test and the later passing test of the same material that cleared it."""
+
+    failed: QualityResult
+    passed: QualityResult
+
+
+@dataclass(frozen=True)
+class ProductVerdict:
+    """What the records mean for the shopper's product, shown before anything else."""
+
+    kind: VerdictKind
+    failed_test: QualityResult | None = None
+    retests: list[Retest] = field(default_factory=list)
+
+
+def _when(test: QualityResult) -> tuple[str, int]:
+    return test.tested_on, -1 if test.log_index is None else test.log_index
+
+
+def product_verdict(facts: PublicFacts) -> ProductVerdict:
+    """Recalled first; then failed, if the latest test failed; then pending for a unit (its
+    scans decide between fine and copied), fine for a batch. A failed test that a later test
+    passed is a retest, explained on the page.
+
+    A batch that failed a test is not packed, shipped or sold until a passing retest
+    (`traceability/domain/rules/quality.py`), so a pass after a fail is that retest.
+    """
+    tests = sorted(facts.tests, key=_when)
+    retests = []
+    for k, test in enumerate(tests):
+        if test.result == "fail":
+            later = next((t for t in tests[k + 1 :] if t.result == "pass"), None)
+            if later is not None:
+                retests.append(Retest(failed=test, passed=later))
+    failed = tests[-1] if tests and tests[-1].result == "fail" else None
+    if facts.recall is not None:
+        kind: VerdictKind = "recalled"
+    elif failed is not None:
+        kind = "failed"
+    else:
+        kind = "pending" if facts.serial else "ok"
+    return ProductVerdict(kind=kind, failed_test=failed, retests=retests)
 
 
 def script_data(facts: PublicFacts, lang: Lang) -> dict[str, Any]:
@@ -107,6 +183,7 @@ def script_data(facts: PublicFacts, lang: Lang) -> dict[str, Any]:
         "entries": [
             {"index": s.log_index, "type": s.type} for s in facts.steps if s.log_index is not None
         ],
+        "verdict": product_verdict(facts).kind,
     }
 
 
@@ -132,5 +209,7 @@ def render_page(facts: PublicFacts, lang: Lang, log_key: str, switch_url: str) -
         switch_url=switch_url,
         messages=t.table,
         data=script_data(facts, lang),
+        verdict=product_verdict(facts),
+        failing=t.failing,
         processing=[s for s in facts.steps if s.methods],
     )

@@ -25,6 +25,7 @@ from schemas.events.registry import OrganisationKind
 from traceability.catalogue.lookup import load_catalogue
 from traceability.demo import parties
 from traceability.demo.places import ORGANISATIONS, SITES
+from traceability.facts.models import Recall
 from traceability.storage import tables
 from traceability.storage.db import make_engine
 
@@ -149,15 +150,49 @@ def test_english_in_any_region_gets_the_english_page(client: TestClient) -> None
     assert '<html lang="en">' in page(client, f"{SOLD}?lang=EN")
 
 
-def test_a_recalled_unit_shows_the_red_banner(client: TestClient) -> None:
-    """The recalled unit's page opens with the recall banner and the regulator's reason."""
+def test_a_recalled_unit_says_so_first(client: TestClient) -> None:
+    """The recalled unit's page opens with the product verdict: recalled, stop using it, the
+    recall's level as Chinese says it (三级召回) and the regulator's reason."""
     facts = client.get(RECALLED, headers=JSON).json()
     assert facts["status"] == "recalled"
-    text = page(client, RECALLED)
-    banner = text[text.index('id="recall-banner"') : text.index("</section>")]
-    assert "已召回" in banner
-    assert facts["recall"]["reason"] in banner
-    assert 'id="recall-banner"' not in page(client, SOLD)
+    assert facts["recall"]["level"] == "III"
+    for path, title, level in (
+        (RECALLED, "已召回：请停止使用", "三级召回"),
+        (RECALLED + "?lang=en", "Recalled: stop using it", "Class III recall"),
+    ):
+        text = page(client, path)
+        verdict = text[text.index('id="product-verdict"') : text.index("</section>")]
+        assert 'data-verdict="recalled"' in verdict
+        assert title in verdict
+        assert level in verdict
+        assert "III级" not in text
+        assert facts["recall"]["reason"] in verdict
+        assert text.index('id="product-verdict"') < text.index('id="verify"')
+    assert 'data-verdict="recalled"' not in page(client, SOLD)
+
+
+def test_a_failed_test_with_a_passing_retest_is_explained(client: TestClient) -> None:
+    """Story 0's 红参 failed its first test on moisture and passed a retest four days later:
+    the verdict is not "failed", and the page says what happened, in both languages."""
+    zh = page(client, SOLD)
+    assert 'data-verdict="pending"' in zh  # a unit: the browser checks its scans next
+    assert "首次质量检测不合格，复检合格" in zh
+    note = zh[zh.index('class="retest-note"') :]
+    note = note[: note.index("</p>")]
+    assert 'data-failed="JLZY-2026-00000-1" data-passed="JLZY-2026-00000-2"' in note
+    assert "2026-09-22 的检测（报告 JLZY-2026-00000-1）不合格：水分 13.4 %（限度 ≤ 12.0 %）" in note
+    assert "复检合格之前不得包装、发货或销售" in note
+    assert "2026-09-26" in note
+    en = page(client, SOLD + "?lang=en")
+    assert "failed: moisture 13.4 % (limit ≤ 12.0 %)" in en
+    assert "passed on retest" in en
+
+
+def test_a_batch_without_problems_is_fine_to_use(client: TestClient) -> None:
+    """A batch link whose latest test passed and that is not recalled says fine to use."""
+    text = page(client, BATCH_LINK)
+    assert 'data-verdict="ok"' in text
+    assert "未发现问题，可以使用" in text
 
 
 def test_the_page_pins_the_log_key_and_runs_no_inline_script(client: TestClient) -> None:
@@ -211,12 +246,26 @@ def test_the_message_catalogue_is_complete() -> None:
     assert set(catalogue) == set(LANGS)
     assert set(catalogue["zh-CN"]) == set(catalogue["en"])
     keys = set(catalogue["en"])
-    template = (ROOT / "api" / "templates" / "consumer.html").read_text(encoding="utf-8")
+    templates = "".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "api" / "templates").glob("*.html")
+    )
     script = (ROOT / "api" / "static" / "consumer" / "consumer.js").read_text(encoding="utf-8")
-    used = set(re.findall(r"\bt\('([a-z_.]+)'", template))
+    used = set(re.findall(r"\bt\('([a-z_.]+)'", templates))
     used |= set(re.findall(r'\bt\("([a-z_.]+)"', script))
     prefixed = {k for k in used if k.endswith(".")}  # completed by a code, checked below
-    assert prefixed == {"gap.", "kind.", "result.", "status.", "step.", "type."}
+    assert prefixed == {
+        "error.",
+        "gap.",
+        "home.check.",
+        "kind.",
+        "next.",
+        "recall_level.",
+        "result.",
+        "status.",
+        "step.",
+        "type.",
+        "verdict.",
+    }
     assert len(used - prefixed) > 40
     assert used - prefixed <= keys, used - prefixed - keys
     steps_of_a_product = set(EVENT_TYPES) - {"organisation", "site"}
@@ -230,3 +279,14 @@ def test_the_message_catalogue_is_complete() -> None:
     assert {"gap.certified", "gap.in_progress", "gap.none", "result.pass", "result.fail"} <= keys
     assert {"status.pass", "status.fail", "status.no_limit"} <= keys
     assert {"warn.many_scanners", "warn.far_apart"} <= keys
+    assert {
+        f"recall_level.{level}" for level in get_args(Recall.model_fields["level"].annotation)
+    } <= keys
+    verdicts = ("recalled", "failed", "pending", "ok", "copied", "unverified")
+    assert {f"verdict.{v}.{part}" for v in verdicts for part in ("title", "advice")} <= keys
+    assert {"verdict.ok.advice_unit", "verdict.pending.advice_unit"} <= keys
+    checks = ("log-key", "checkpoint-signature", "tree-size", "coverage", "bundle-format")
+    checks += ("leaf-hash", "inclusion-proof", "envelope-signature", "facts")
+    assert {f"check.{c}" for c in checks} | {f"check.{c}.ok" for c in checks} <= keys
+    for kind in ("unknown", "invalid", "busy", "failed"):
+        assert {f"error.{kind}.title", f"error.{kind}.body"} <= keys
