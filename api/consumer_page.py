@@ -12,6 +12,7 @@ is served with a Content-Security-Policy that allows only this origin's scripts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +20,9 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from traceability.facts.models import PublicFacts, QualityLimit, QualityResult
+from api.romanize import place, reading
+from traceability.facts.models import PublicFacts, QualityLimit, QualityResult, Region
+from traceability.facts.public import INDIVIDUAL_GROWER
 
 Lang = Literal["zh-CN", "en"]
 LANGS: tuple[Lang, ...] = ("zh-CN", "en")
@@ -79,6 +82,20 @@ def _environment() -> Environment:
     return env
 
 
+_PHARMACOPOEIA = re.compile(r"《中华人民共和国药典》\s*(\d{4})\s*年版\s*([一二三四])部")
+_VOLUMES = {"一": "I", "二": "II", "三": "III", "四": "IV"}
+
+
+@cache
+def _step_codes() -> dict[str, str]:
+    """Each processing step's Chinese name, as the catalogue of messages writes it, to its code."""
+    return {
+        text: key.removeprefix("step.")
+        for key, text in messages()["zh-CN"].items()
+        if key.startswith("step.")
+    }
+
+
 class Translator:
     """Texts of one language: `t(key, name=value…)` fills `{name}`; an unknown key shows as is."""
 
@@ -116,8 +133,46 @@ class Translator:
         )
 
     def org(self, name: str, name_en: str | None) -> str:
-        """An organisation's name in this language (its English name where registered)."""
-        return name_en if self.lang == "en" and name_en else name
+        """An organisation's name in this language: its English name where registered, else
+        the Chinese name with its reading on the English page; an individual grower as such."""
+        if name == INDIVIDUAL_GROWER:
+            return self("individual_grower")
+        if self.lang != "en":
+            return name
+        return name_en or self.named(name)
+
+    def reading(self, text: str) -> str:
+        """The pinyin reading of a name recorded in Chinese, on the English page only."""
+        return reading(text) if self.lang == "en" and text else ""
+
+    def named(self, text: str) -> str:
+        """A name recorded in Chinese, followed on the English page by its reading."""
+        spoken = self.reading(text)
+        return f"{text} ({spoken})" if spoken and spoken != text else text
+
+    def region(self, region: Region) -> str:
+        """A region as this language writes it: 吉林省 白山市 抚松县, or Fusong County, Baishan
+        City, Jilin Province."""
+        parts = (region.province, region.city, region.county)
+        if self.lang == "en":
+            return ", ".join(place(p) for p in reversed(parts) if p)
+        return " ".join(p for p in parts if p)
+
+    def citation(self, text: str) -> str:
+        """A standard as cited, the pharmacopoeia's title and edition in English on the
+        English page: "《中华人民共和国药典》2020年版一部 红参" is "Chinese Pharmacopoeia 2020,
+        vol. I: 红参" (the monograph and section stay as the standard prints them)."""
+        if self.lang != "en":
+            return text
+        return _PHARMACOPOEIA.sub(
+            lambda m: f"Chinese Pharmacopoeia {m.group(1)}, vol. {_VOLUMES[m.group(2)]}:", text
+        )
+
+    def parameter(self, name: str) -> str:
+        """A processing parameter's recorded name: a step's name in this language where the
+        name is one (蒸制 is steaming), else as recorded (with its reading in English)."""
+        code = _step_codes().get(name)
+        return self("step." + code) if code else self.named(name)
 
 
 VerdictKind = Literal["recalled", "failed", "pending", "ok"]

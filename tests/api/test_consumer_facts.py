@@ -14,7 +14,7 @@ from typing import Any, get_args
 import pytest
 import sqlalchemy as sa
 from api_support import services_of
-from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, seeded_settings
+from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, VELVET, seeded_settings
 from fastapi.testclient import TestClient
 
 from api.consumer_page import CONTENT_SECURITY_POLICY, LANGS, messages
@@ -133,6 +133,60 @@ def test_the_english_switch(client: TestClient) -> None:
     assert organisation(parties.JIAN_PROCESSOR)["name_en"] in en
     assert 'data-years="6">6 years</dd>' in en
     assert "Panax ginseng C. A. Mey." in en
+
+
+def visible_words(text: str) -> set[str]:
+    """The Latin-letter words a reader sees on a page: no script data, head or footer links."""
+    text = re.sub(
+        r"<script.*?</script>|<head>.*?</head>|<footer>.*?</footer>", "", text, flags=re.S
+    )
+    return set(re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"<[^>]+>", " ", text)))
+
+
+@pytest.mark.parametrize("path", [SOLD, RECALLED, BATCH_LINK, VELVET])
+def test_the_chinese_page_has_no_english_text(client: TestClient, path: str) -> None:
+    """Besides the Latin name, units, the herb's pinyin and report numbers, the Chinese page
+    shows no Latin-letter words: no English developer text."""
+    allowed = {"English", "GAP", "IP", "JLZY", "Panax", "ginseng", "Mey", "Cervus", "nippon"}
+    allowed |= {
+        "Temminck",
+        "Rb1",
+        "Rg1",
+        "Re",
+        "A",
+        "C",
+        "E",
+        "N",
+        "d",
+        "g",
+        "h",
+        "s",
+        "mm",
+        "kg",
+        "mg",
+        "L",
+    }
+    allowed |= {"r", "nsh", "n", "l", "r\u00f3ng", "ng", "SLJC", "lur\u00f3ng"}
+    words = visible_words(page(client, path))
+    assert words - allowed == set(), words - allowed
+
+
+def test_the_english_page_names_places_products_and_steps_in_english_or_pinyin(
+    client: TestClient,
+) -> None:
+    """The English page writes the region in English, gives the base, product and output
+    forms their pinyin reading, names parameter steps in English, and cites the pharmacopoeia
+    in English."""
+    en = page(client, SOLD + "?lang=en")
+    assert '<dd id="origin-region">Fusong County, Baishan City, Jilin Province</dd>' in en
+    assert '万良镇人参种植基地 <span class="reading" lang="zh-Latn-pinyin">(Wàn liáng zhèn' in en
+    assert "Cháng bái shān liù nián shēng hóng shēn 250 g" in en
+    assert '<strong>红参</strong> <span class="reading" lang="zh-Latn-pinyin">(Hóng shēn)' in en
+    assert "<li>steaming: 98 °C, 2.5 h</li>" in en
+    assert "Chinese Pharmacopoeia 2020, vol. I: 红参" in en
+    velvet = page(client, VELVET + "?lang=en")
+    assert "Shuangyang District, Changchun City, Jilin Province" in velvet
+    assert "阴干 40 d (Yīn gān 40 d)" in velvet
 
 
 @pytest.mark.parametrize("lang", ["fr", "zh", "", "x" * 35])

@@ -124,6 +124,10 @@ def test_browser_gets_the_page(client: TestClient) -> None:
     assert "长白山人参 六年生 &lt;b&gt;50 g&lt;/b&gt;" in page  # escaped, never markup
     assert "<b>" not in page
     assert "吉林省 白山市 抚松县" in page
+    assert "<dd>个体种植户</dd>" in page  # an individual grower, in Chinese only
+    assert "individual grower" not in page
+    english = client.get(UNIT + "?lang=en", headers={"Accept": CHROME_ACCEPT}).text
+    assert "<dd>an individual grower</dd>" in english
     assert 'id="product-verdict" data-verdict="recalled" role="alert"' in page
     assert "已召回：请停止使用" in page
     assert "二级召回（2026-11-01）：农残复检超标" in page
