@@ -171,6 +171,15 @@ def test_the_chinese_page_has_no_english_text(client: TestClient, path: str) -> 
     assert words - allowed == set(), words - allowed
 
 
+def test_gap_is_worded_as_the_2022_rules_have_it(client: TestClient) -> None:
+    """GAP certification was abolished in 2016: the page says the base is registered as
+    meeting the GAP rules, never that it is certified."""
+    zh, en = page(client, SOLD), page(client, SOLD + "?lang=en")
+    assert "<dd>基地登记为符合中药材GAP要求</dd>" in zh
+    assert "认证" not in zh
+    assert "certified" not in " ".join(visible_words(en)).lower()
+
+
 def test_the_english_page_names_places_products_and_steps_in_english_or_pinyin(
     client: TestClient,
 ) -> None:

@@ -229,14 +229,14 @@ def test_scans_far_apart_warn_of_a_copied_code(
     live, _ = server
     first = phone(geolocation=CHANGCHUN)
     load(first, live, FRESH_UNIT)
-    assert text(first, "#scan-first") == "这是此码的第一次扫描。"
+    assert text(first, "#scan-first") == "这是此码第一次被扫描。"
     assert first.page.locator("#scan-warning").is_hidden()
     second = phone(geolocation=GUANGZHOU)
     load(second, live, FRESH_UNIT)
     shown = text(second, "#scan-first")
-    assert shown.startswith("此码第一次被扫描是在")
+    assert shown.startswith("此码首次扫描于")
     assert "43.9°N 125.3°E" in shown
-    assert "共被扫描 2 次" in text(second, "#scan-count")
+    assert "已被扫描 2 次" in text(second, "#scan-count")
     warning = second.page.locator("#scan-warning")
     assert warning.is_visible()
     assert second.page.get_attribute("#scan-warning-list li", "data-signal") == "far_apart"

@@ -204,7 +204,8 @@ function showScan(scan) {
   }
   first.dataset.firstAt = scan.first.at;
   const count = document.getElementById("scan-count");
-  count.textContent = t("scan_count", { scans: scan.number, scanners: scan.scanners });
+  const counted = scan.scanners === 1 ? "scan_count_one_network" : "scan_count";
+  count.textContent = scan.number === 1 ? "" : t(counted, { scans: scan.number, scanners: scan.scanners });
   const banner = document.getElementById("scan-warning");
   const list = document.getElementById("scan-warning-list");
   list.replaceChildren(...scan.warnings.map((w) => {
