@@ -69,7 +69,6 @@ LangQuery = Annotated[
     Query(
         description="language of the HTML page: zh-CN (the default) or en; any other "
         "gives zh-CN (JSON is the same in every language)",
-        max_length=35,
     ),
 ]
 
