@@ -5,9 +5,10 @@ Content negotiation on `Accept`: a browser (`text/html`, or `*/*`) gets the cons
 regulators' tools; neither acceptable gets 406. Responses say `Vary: Accept`.
 
 A code that is not valid (a wrong GS1 check digit, characters GS1 does not allow) or that
-nothing is recorded under is exactly what a shopper holding a fake meets: a browser gets an
-HTML page in the page's language saying what it may mean and what to do next, with the
-same status a JSON client gets (400, 404, 422 or 429) in its JSON error body.
+nothing is recorded under is exactly what a shopper holding a fake meets: a browser (whose
+Accept names text/html) gets an HTML page in the page's language saying what it may mean and
+what to do next, with the same status a JSON client gets (400, 404, 422 or 429) in its JSON
+error body; a client that names no type gets the JSON error.
 
 The facts come from the supply-chain records (`traceability/facts/records.py`), shown as the
 consumer view (`traceability/facts/public.py`), through the facts cache (`api/facts_cache.py`),
@@ -87,9 +88,16 @@ CodeErrorKind = Literal["unknown", "invalid", "busy", "failed"]
 
 
 def prefers_html(accept: str | None) -> bool:
-    """Tell whether the client would rather have HTML than JSON (False if it takes neither)."""
+    """Tell whether the client names HTML in Accept (as browsers do) and would rather have
+    it than JSON. A client that names neither (`*/*`, or no header) gets JSON errors, as
+    scripts expect."""
+    if not accept or _quality(accept, HTML) == 0:
+        return False
+    named = any(
+        part.split(";")[0].strip().lower() in (HTML, "text/*") for part in accept.split(",")
+    )
     try:
-        return not wants_json(accept)
+        return named and not wants_json(accept)
     except HTTPException:
         return False
 

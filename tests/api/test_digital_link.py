@@ -27,6 +27,7 @@ HOST = "id.example.cn"
 GTIN, LOT, SERIAL = "06901234567892", "FS2026A", "0001"
 UNIT = f"/01/{GTIN}/10/{LOT}/21/{SERIAL}"
 BATCH = f"/01/{GTIN}/10/{LOT}"
+JSON = "application/json"
 CHROME_ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 )
@@ -269,3 +270,35 @@ def test_the_code_error_page_shows_the_code_looked_up_escaped(client: TestClient
     assert response.status_code == 404
     assert "<b>" not in response.text
     assert '<dd id="looked-up-serial">9999</dd>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [(CHROME_ACCEPT, True), ("text/html", True), ("text/*", True), ("*/*", False), (None, False)],
+)
+def test_only_a_client_naming_html_gets_the_error_page(
+    client: TestClient, accept: str | None, html: bool
+) -> None:
+    """Browsers name text/html and get the page; a script naming no type gets the JSON error."""
+    headers = {"Accept": accept} if accept else {}
+    response = client.get(f"/01/{GTIN}/10/{LOT}/21/9999", headers=headers)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html" if html else JSON)
+
+
+def test_a_browser_past_the_rate_limit_gets_a_page_saying_wait(sqlite_url: str) -> None:
+    """Past the public burst, a browser gets a 429 page (keeping Retry-After) that says this
+    says nothing about the product; a JSON client still gets its JSON 429."""
+    settings = api_settings(sqlite_url, public_rate=0.1, public_burst=2)
+    initialise(settings)
+    with TestClient(create_app(settings, facts_lookup=recorded)) as client:
+        for _ in range(2):
+            client.get(BATCH, headers={"Accept": JSON})
+        page = client.get(BATCH, headers={"Accept": CHROME_ACCEPT})
+        assert page.status_code == 429
+        assert page.headers["content-type"].startswith("text/html")
+        assert 1 <= int(page.headers["Retry-After"]) <= 20
+        assert "这与产品真假无关" in page.text
+        refused = client.get(BATCH, headers={"Accept": JSON})
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "too_many_requests"
