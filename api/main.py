@@ -17,6 +17,7 @@ from api.routes import (
     events,
     handheld,
     health,
+    home,
     log,
     organisations,
     proofs,
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(organisations.router)
     app.include_router(sites.router)
     app.include_router(devices.router)
+    app.include_router(home.router)
     app.include_router(digital_link.router)
     app.include_router(qr.router)
     app.include_router(scans.router)

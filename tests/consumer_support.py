@@ -22,6 +22,8 @@ UNSOLD = f"/01/{RED_GINSENG_GTIN}/10/HS260000000/21/RS00000000050"
 RECALLED = f"/01/{RED_GINSENG_GTIN}/10/HS260000002/21/RS00000020001"
 """A 红参 unit of story 2, whose batch the regulator recalls."""
 BATCH_LINK = f"/01/{RED_GINSENG_GTIN}/10/HS260000000"
+VELVET = "/01/09520456000214/10/LR260000000/21/LR00000000001"
+"""A 鹿茸片 unit of the first velvet story (its processing parameters are in Chinese)."""
 SOLD_BATCH = "JA-HS-2026-00000-P"
 
 

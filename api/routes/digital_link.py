@@ -4,35 +4,52 @@ Content negotiation on `Accept`: a browser (`text/html`, or `*/*`) gets the cons
 `application/json` preferred over HTML gets the same facts as JSON, for handhelds and
 regulators' tools; neither acceptable gets 406. Responses say `Vary: Accept`.
 
+A code that is not valid (a wrong GS1 check digit, characters GS1 does not allow) or that
+nothing is recorded under is exactly what a shopper holding a fake meets: a browser (whose
+Accept names text/html) gets an HTML page in the page's language saying what it may mean and
+what to do next, with the same status a JSON client gets (400, 404, 422 or 429) in its JSON
+error body; a client that names no type gets the JSON error.
+
 The facts come from the supply-chain records (`traceability/facts/records.py`), shown as the
 consumer view (`traceability/facts/public.py`), through the facts cache (`api/facts_cache.py`),
 which reuses a link's facts and their JSON until the log grows. The page
-(`api/consumer_page.py`) is in zh-CN unless `?lang=en`, pins the log's key for the verifier that
-runs in the browser, and records a consumer scan from the browser (POST /v1/scans): resolving,
-in HTML or JSON, records none. Lots or serials that contain `/` (allowed by GS1 as `%2F`) cannot
-be resolved: the path is split before routing.
+(`api/consumer_page.py`) is in zh-CN unless `?lang=en` (any other language falls back to
+zh-CN), pins the log's key for the verifier that runs in the browser, and records a consumer
+scan from the browser (POST /v1/scans): resolving, in HTML or JSON, records none. Lots or
+serials that contain `/` (allowed by GS1 as `%2F`) cannot be resolved: the path is split
+before routing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api.consumer_page import CONTENT_SECURITY_POLICY, DEFAULT_LANG, Lang, render_page
+from api.consumer_page import (
+    CONTENT_SECURITY_POLICY,
+    FORM_PAGE_POLICY,
+    Lang,
+    lang_query,
+    pick_lang,
+    render_page,
+    render_template,
+)
 from api.deps import LedgerDep, Public
 from api.errors import error_responses
 from api.facts_cache import FactsCache, Resolved
 from api.services import FactsCacheDep
 from traceability.digital_link import DigitalLink
+from traceability.errors import InvalidInput, NotFound
 from traceability.facts.models import PublicFacts
 from traceability.ledger import Ledger
-
-router = APIRouter(tags=["digital link"], dependencies=[Public])
 
 Gtin = Annotated[
     str,
@@ -49,7 +66,11 @@ Serial = Annotated[
     str, Path(min_length=1, max_length=20, description="serial (AI 21)", examples=["0001"])
 ]
 LangQuery = Annotated[
-    Lang, Query(description="language of the HTML page (JSON is the same in both)")
+    str | None,
+    Query(
+        description="language of the HTML page: zh-CN (the default) or en; any other "
+        "gives zh-CN (JSON is the same in every language)",
+    ),
 ]
 
 JSON = "application/json"
@@ -62,6 +83,97 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     **error_responses(400, 404, 406, 422, 429),
 }
+
+CodeErrorKind = Literal["unknown", "invalid", "busy", "failed"]
+
+
+def prefers_html(accept: str | None) -> bool:
+    """Tell whether the client names HTML in Accept (as browsers do) and would rather have
+    it than JSON. A client that names neither (`*/*`, or no header) gets JSON errors, as
+    scripts expect."""
+    if not accept or _quality(accept, HTML) == 0:
+        return False
+    named = any(
+        part.split(";")[0].strip().lower() in (HTML, "text/*") for part in accept.split(",")
+    )
+    try:
+        return named and not wants_json(accept)
+    except HTTPException:
+        return False
+
+
+def _kind_of(exc: Exception) -> tuple[int, CodeErrorKind] | None:
+    """The status and page kind of an error resolving a code; None if no page explains it."""
+    if isinstance(exc, NotFound):
+        return 404, "unknown"
+    if isinstance(exc, InvalidInput):
+        return 400, "invalid"
+    if isinstance(exc, RequestValidationError):
+        return 422, "invalid"
+    if isinstance(exc, HTTPException) and exc.status_code == 429:
+        return 429, "busy"
+    return None
+
+
+NEXT_STEPS: dict[CodeErrorKind, tuple[str, ...]] = {
+    "unknown": ("check_typed", "dont_use", "ask_pharmacy", "report"),
+    "invalid": ("check_typed", "dont_use", "ask_pharmacy", "report"),
+    "busy": ("wait",),
+    "failed": ("wait",),
+}
+"""What the code-error page advises, in order (message keys `next.<step>`)."""
+
+
+def code_error_page(
+    request: Request, status: int, kind: CodeErrorKind, headers: dict[str, str] | None = None
+) -> HTMLResponse:
+    """The HTML page for a code that finds nothing: in the `?lang=` asked for, the code as
+    looked up, what to do next, and the form to type it again."""
+    lang = pick_lang(request.query_params.get("lang"))
+    parts = request.url.path.strip("/").split("/")
+    values = dict(zip(parts[0::2], parts[1::2], strict=False))
+    typed = {"gtin": "", "lot": "", "serial": "", "code": ""}
+    for ai, name in (("01", "gtin"), ("10", "lot"), ("21", "serial")):
+        typed[name] = values.get(ai, "")[:20]
+    other: Lang = "zh-CN" if lang == "en" else "en"
+    page = render_template(
+        "code_error.html",
+        lang,
+        kind=kind,
+        status=status,
+        typed=typed,
+        next_steps=NEXT_STEPS[kind],
+        home_query=lang_query(lang),
+        switch_url=request.url.path + lang_query(other),
+    )
+    answer = {"Vary": "Accept", "Cache-Control": "no-cache"} | (headers or {})
+    answer["Content-Security-Policy"] = FORM_PAGE_POLICY
+    return HTMLResponse(page, status_code=status, headers=answer)
+
+
+class ResolverRoute(APIRoute):
+    """A resolver route whose errors reach a browser as a page, and JSON clients as JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                found = _kind_of(exc)
+                if found is None or not prefers_html(request.headers.get("accept")):
+                    raise
+                status, kind = found
+                headers = exc.headers if isinstance(exc, HTTPException) else None
+                return await run_in_threadpool(
+                    code_error_page, request, status, kind, dict(headers or {})
+                )
+
+        return answer
+
+
+router = APIRouter(tags=["digital link"], dependencies=[Public], route_class=ResolverRoute)
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -118,7 +230,7 @@ async def resolve(
     if as_json:
         return Response(resolved.public_json, media_type=JSON, headers=headers)
     other: Lang = "zh-CN" if lang == "en" else "en"
-    switch_url = request.url.path + ("" if other == DEFAULT_LANG else f"?lang={other}")
+    switch_url = request.url.path + lang_query(other)
     log_key = ledger.verifier.to_vkey()
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     page = await run_in_threadpool(_page, resolved, lang, log_key, switch_url)
@@ -137,10 +249,10 @@ async def resolve_batch(
     facts: FactsCacheDep,
     ledger: LedgerDep,
     request: Request,
-    lang: LangQuery = DEFAULT_LANG,
+    lang: LangQuery = None,
 ) -> Response:
     """Resolve a batch's Digital Link: what is recorded about the lot."""
-    return await resolve(link_of(gtin, lot, None), request, facts, ledger, lang)
+    return await resolve(link_of(gtin, lot, None), request, facts, ledger, pick_lang(lang))
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", response_model=PublicFacts, responses=_RESPONSES)
@@ -151,7 +263,7 @@ async def resolve_unit(
     facts: FactsCacheDep,
     ledger: LedgerDep,
     request: Request,
-    lang: LangQuery = DEFAULT_LANG,
+    lang: LangQuery = None,
 ) -> Response:
     """Resolve a packed unit's Digital Link: what is recorded about it and its batch."""
-    return await resolve(link_of(gtin, lot, serial), request, facts, ledger, lang)
+    return await resolve(link_of(gtin, lot, serial), request, facts, ledger, pick_lang(lang))

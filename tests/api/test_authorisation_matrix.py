@@ -104,6 +104,8 @@ MATRIX: dict[tuple[str, str], Case] = {
         f"/v1/users/{VICTIM}/tokens", admin_only(201), body=lambda who: {"label": who}
     ),
     ("DELETE", "/v1/tokens/{token_id}"): Case(victim_token, admin_only(200)),
+    ("GET", "/"): Case("/", public(200)),
+    ("GET", "/lookup"): Case(f"/lookup?gtin={GTIN}", public(400)),
     ("GET", "/01/{gtin}/10/{lot}"): Case(BATCH, public(200), headers={"Accept": "text/html"}),
     ("GET", "/01/{gtin}/10/{lot}/21/{serial}"): Case(
         UNIT, public(200), headers={"Accept": "application/json"}

@@ -14,7 +14,7 @@ from typing import Any, get_args
 import pytest
 import sqlalchemy as sa
 from api_support import services_of
-from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, seeded_settings
+from consumer_support import BATCH_LINK, RECALLED, SOLD, SOLD_BATCH, VELVET, seeded_settings
 from fastapi.testclient import TestClient
 
 from api.consumer_page import CONTENT_SECURITY_POLICY, LANGS, messages
@@ -25,6 +25,7 @@ from schemas.events.registry import OrganisationKind
 from traceability.catalogue.lookup import load_catalogue
 from traceability.demo import parties
 from traceability.demo.places import ORGANISATIONS, SITES
+from traceability.facts.models import Recall
 from traceability.storage import tables
 from traceability.storage.db import make_engine
 
@@ -134,22 +135,127 @@ def test_the_english_switch(client: TestClient) -> None:
     assert "Panax ginseng C. A. Mey." in en
 
 
-def test_an_unknown_language_is_refused(client: TestClient) -> None:
-    """?lang= other than zh-CN or en gets 422 naming the parameter."""
-    response = client.get(SOLD + "?lang=fr", headers=HTML)
-    assert response.status_code == 422
-    assert "lang" in response.json()["reason"]
+def visible_words(text: str) -> set[str]:
+    """The Latin-letter words a reader sees on a page: no script data, head or footer links."""
+    text = re.sub(
+        r"<script.*?</script>|<head>.*?</head>|<footer>.*?</footer>", "", text, flags=re.S
+    )
+    return set(re.findall(r"[A-Za-z][A-Za-z0-9]*", re.sub(r"<[^>]+>", " ", text)))
 
 
-def test_a_recalled_unit_shows_the_red_banner(client: TestClient) -> None:
-    """The recalled unit's page opens with the recall banner and the regulator's reason."""
+@pytest.mark.parametrize("path", [SOLD, RECALLED, BATCH_LINK, VELVET])
+def test_the_chinese_page_has_no_english_text(client: TestClient, path: str) -> None:
+    """Besides the Latin name, units, the herb's pinyin and report numbers, the Chinese page
+    shows no Latin-letter words: no English developer text."""
+    allowed = {"English", "GAP", "IP", "JLZY", "Panax", "ginseng", "Mey", "Cervus", "nippon"}
+    allowed |= {
+        "Temminck",
+        "Rb1",
+        "Rg1",
+        "Re",
+        "A",
+        "C",
+        "E",
+        "N",
+        "d",
+        "g",
+        "h",
+        "s",
+        "mm",
+        "kg",
+        "mg",
+        "L",
+    }
+    allowed |= {"r", "nsh", "n", "l", "r\u00f3ng", "ng", "SLJC", "lur\u00f3ng"}
+    words = visible_words(page(client, path))
+    assert words - allowed == set(), words - allowed
+
+
+def test_gap_is_worded_as_the_2022_rules_have_it(client: TestClient) -> None:
+    """GAP certification was abolished in 2016: the page says the base is registered as
+    meeting the GAP rules, never that it is certified."""
+    zh, en = page(client, SOLD), page(client, SOLD + "?lang=en")
+    assert "<dd>基地登记为符合中药材GAP要求</dd>" in zh
+    assert "认证" not in zh
+    assert "certified" not in " ".join(visible_words(en)).lower()
+
+
+def test_the_english_page_names_places_products_and_steps_in_english_or_pinyin(
+    client: TestClient,
+) -> None:
+    """The English page writes the region in English, gives the base, product and output
+    forms their pinyin reading, names parameter steps in English, and cites the pharmacopoeia
+    in English."""
+    en = page(client, SOLD + "?lang=en")
+    assert '<dd id="origin-region">Fusong County, Baishan City, Jilin Province</dd>' in en
+    assert '万良镇人参种植基地 <span class="reading" lang="zh-Latn-pinyin">(Wàn liáng zhèn' in en
+    assert "Cháng bái shān liù nián shēng hóng shēn 250 g" in en
+    assert '<strong>红参</strong> <span class="reading" lang="zh-Latn-pinyin">(Hóng shēn)' in en
+    assert "<li>steaming: 98 °C, 2.5 h</li>" in en
+    assert "Chinese Pharmacopoeia 2020, vol. I: 红参" in en
+    velvet = page(client, VELVET + "?lang=en")
+    assert "Shuangyang District, Changchun City, Jilin Province" in velvet
+    assert "阴干 40 d (Yīn gān 40 d)" in velvet
+
+
+@pytest.mark.parametrize("lang", ["fr", "zh", "", "x" * 300])
+def test_an_unsupported_language_falls_back_to_chinese(client: TestClient, lang: str) -> None:
+    """?lang= other than English gets the Chinese page, not an error, and JSON is unchanged."""
+    assert page(client, f"{SOLD}?lang={lang}") == page(client, SOLD)
+    assert client.get(f"{SOLD}?lang={lang}", headers=JSON).content == (
+        client.get(SOLD, headers=JSON).content
+    )
+
+
+def test_english_in_any_region_gets_the_english_page(client: TestClient) -> None:
+    """?lang=en-GB or EN gives the English page."""
+    assert '<html lang="en">' in page(client, f"{SOLD}?lang=en-GB")
+    assert '<html lang="en">' in page(client, f"{SOLD}?lang=EN")
+
+
+def test_a_recalled_unit_says_so_first(client: TestClient) -> None:
+    """The recalled unit's page opens with the product verdict: recalled, stop using it, the
+    recall's level as Chinese says it (三级召回) and the regulator's reason."""
     facts = client.get(RECALLED, headers=JSON).json()
     assert facts["status"] == "recalled"
-    text = page(client, RECALLED)
-    banner = text[text.index('id="recall-banner"') : text.index("</section>")]
-    assert "已召回" in banner
-    assert facts["recall"]["reason"] in banner
-    assert 'id="recall-banner"' not in page(client, SOLD)
+    assert facts["recall"]["level"] == "III"
+    for path, title, level in (
+        (RECALLED, "已召回：请停止使用", "三级召回"),
+        (RECALLED + "?lang=en", "Recalled: stop using it", "Class III recall"),
+    ):
+        text = page(client, path)
+        verdict = text[text.index('id="product-verdict"') : text.index("</section>")]
+        assert 'data-verdict="recalled"' in verdict
+        assert title in verdict
+        assert level in verdict
+        assert "III级" not in text
+        assert facts["recall"]["reason"] in verdict
+        assert text.index('id="product-verdict"') < text.index('id="verify"')
+    assert 'data-verdict="recalled"' not in page(client, SOLD)
+
+
+def test_a_failed_test_with_a_passing_retest_is_explained(client: TestClient) -> None:
+    """Story 0's 红参 failed its first test on moisture and passed a retest four days later:
+    the verdict is not "failed", and the page says what happened, in both languages."""
+    zh = page(client, SOLD)
+    assert 'data-verdict="pending"' in zh  # a unit: the browser checks its scans next
+    assert "首次质量检测不合格，复检合格" in zh
+    note = zh[zh.index('class="retest-note"') :]
+    note = note[: note.index("</p>")]
+    assert 'data-failed="JLZY-2026-00000-1" data-passed="JLZY-2026-00000-2"' in note
+    assert "2026-09-22 的检测（报告 JLZY-2026-00000-1）不合格：水分 13.4 %（限度 ≤ 12.0 %）" in note
+    assert "复检合格之前不得包装、发货或销售" in note
+    assert "2026-09-26" in note
+    en = page(client, SOLD + "?lang=en")
+    assert "failed: moisture 13.4 % (limit ≤ 12.0 %)" in en
+    assert "passed on retest" in en
+
+
+def test_a_batch_without_problems_is_fine_to_use(client: TestClient) -> None:
+    """A batch link whose latest test passed and that is not recalled says fine to use."""
+    text = page(client, BATCH_LINK)
+    assert 'data-verdict="ok"' in text
+    assert "未发现问题，可以使用" in text
 
 
 def test_the_page_pins_the_log_key_and_runs_no_inline_script(client: TestClient) -> None:
@@ -203,12 +309,26 @@ def test_the_message_catalogue_is_complete() -> None:
     assert set(catalogue) == set(LANGS)
     assert set(catalogue["zh-CN"]) == set(catalogue["en"])
     keys = set(catalogue["en"])
-    template = (ROOT / "api" / "templates" / "consumer.html").read_text(encoding="utf-8")
+    templates = "".join(
+        path.read_text(encoding="utf-8") for path in (ROOT / "api" / "templates").glob("*.html")
+    )
     script = (ROOT / "api" / "static" / "consumer" / "consumer.js").read_text(encoding="utf-8")
-    used = set(re.findall(r"\bt\('([a-z_.]+)'", template))
+    used = set(re.findall(r"\bt\('([a-z_.]+)'", templates))
     used |= set(re.findall(r'\bt\("([a-z_.]+)"', script))
     prefixed = {k for k in used if k.endswith(".")}  # completed by a code, checked below
-    assert prefixed == {"gap.", "kind.", "result.", "status.", "step.", "type."}
+    assert prefixed == {
+        "error.",
+        "gap.",
+        "home.check.",
+        "kind.",
+        "next.",
+        "recall_level.",
+        "result.",
+        "status.",
+        "step.",
+        "type.",
+        "verdict.",
+    }
     assert len(used - prefixed) > 40
     assert used - prefixed <= keys, used - prefixed - keys
     steps_of_a_product = set(EVENT_TYPES) - {"organisation", "site"}
@@ -222,3 +342,14 @@ def test_the_message_catalogue_is_complete() -> None:
     assert {"gap.certified", "gap.in_progress", "gap.none", "result.pass", "result.fail"} <= keys
     assert {"status.pass", "status.fail", "status.no_limit"} <= keys
     assert {"warn.many_scanners", "warn.far_apart"} <= keys
+    assert {
+        f"recall_level.{level}" for level in get_args(Recall.model_fields["level"].annotation)
+    } <= keys
+    verdicts = ("recalled", "failed", "pending", "ok", "copied", "unverified")
+    assert {f"verdict.{v}.{part}" for v in verdicts for part in ("title", "advice")} <= keys
+    assert {"verdict.ok.advice_unit", "verdict.pending.advice_unit"} <= keys
+    checks = ("log-key", "checkpoint-signature", "tree-size", "coverage", "bundle-format")
+    checks += ("leaf-hash", "inclusion-proof", "envelope-signature", "facts")
+    assert {f"check.{c}" for c in checks} | {f"check.{c}.ok" for c in checks} <= keys
+    for kind in ("unknown", "invalid", "busy", "failed"):
+        assert {f"error.{kind}.title", f"error.{kind}.body"} <= keys

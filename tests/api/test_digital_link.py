@@ -27,6 +27,7 @@ HOST = "id.example.cn"
 GTIN, LOT, SERIAL = "06901234567892", "FS2026A", "0001"
 UNIT = f"/01/{GTIN}/10/{LOT}/21/{SERIAL}"
 BATCH = f"/01/{GTIN}/10/{LOT}"
+JSON = "application/json"
 CHROME_ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 )
@@ -124,8 +125,13 @@ def test_browser_gets_the_page(client: TestClient) -> None:
     assert "长白山人参 六年生 &lt;b&gt;50 g&lt;/b&gt;" in page  # escaped, never markup
     assert "<b>" not in page
     assert "吉林省 白山市 抚松县" in page
-    assert '<section class="banner recall" id="recall-banner" role="alert">' in page
-    assert "<strong>已召回</strong>" in page
+    assert "<dd>个体种植户</dd>" in page  # an individual grower, in Chinese only
+    assert "individual grower" not in page
+    english = client.get(UNIT + "?lang=en", headers={"Accept": CHROME_ACCEPT}).text
+    assert "<dd>an individual grower</dd>" in english
+    assert 'id="product-verdict" data-verdict="recalled" role="alert"' in page
+    assert "已召回：请停止使用" in page
+    assert "二级召回（2026-11-01）：农残复检超标" in page
     assert f"https://{HOST}{UNIT}" in page
 
 
@@ -207,3 +213,92 @@ def test_empty_records_resolve_nothing(sqlite_url: str) -> None:
     assert response.json()["reason"] == (
         f"no unit is recorded under GTIN {GTIN} lot {LOT} serial {SERIAL}"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "kind", "title"),
+    [
+        (f"/01/{GTIN}/10/{LOT}/21/9999", 404, "unknown", "未查到此产品的记录"),
+        (f"/01/{GTIN}/10/OTHER", 404, "unknown", "未查到此产品的记录"),
+        (f"/01/06901234567893/10/{LOT}/21/{SERIAL}", 400, "invalid", "这不是有效的产品编码"),
+        (f"/01/{GTIN}/10/{LOT}/21/序列", 400, "invalid", "这不是有效的产品编码"),
+        (f"/01/069012345678X2/10/{LOT}", 422, "invalid", "这不是有效的产品编码"),
+        (f"/01/{GTIN}/10/{'L' * 21}", 422, "invalid", "这不是有效的产品编码"),
+    ],
+)
+def test_a_browser_with_a_bad_or_unknown_code_gets_a_page_saying_what_to_do(
+    client: TestClient, path: str, status: int, kind: str, title: str
+) -> None:
+    """A browser gets an HTML page, with the status a JSON client gets, naming the code it
+    looked up, what to do next and a form to type the code again; no script runs on it."""
+    response = client.get(path, headers={"Accept": CHROME_ACCEPT})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["vary"] == "Accept"
+    assert "form-action 'self'" in response.headers["content-security-policy"]
+    page = response.text
+    assert '<html lang="zh-CN">' in page
+    assert f'id="code-error" data-kind="{kind}"' in page
+    assert f"<h1>{title}</h1>" in page
+    assert "请先不要使用" in page
+    assert "12315" in page
+    assert '<form class="card code-form" id="code-form" action="/lookup" method="get">' in page
+    assert "<script" not in page
+    assert "not_found" not in page
+    assert "invalid_input" not in page
+
+
+def test_the_code_error_page_speaks_english_when_asked_and_chinese_otherwise(
+    client: TestClient,
+) -> None:
+    """?lang=en gives the English page; an unsupported language gives the Chinese one."""
+    unknown = f"/01/{GTIN}/10/{LOT}/21/9999"
+    english = client.get(unknown + "?lang=en", headers={"Accept": "text/html"})
+    assert english.status_code == 404
+    assert '<html lang="en">' in english.text
+    assert "No record of this product" in english.text
+    assert f'id="lang-switch" href="{unknown}" lang="zh-CN">中文</a>' in english.text
+    assert '<input type="hidden" name="lang" value="en">' in english.text
+    french = client.get(unknown + "?lang=fr", headers={"Accept": "text/html"})
+    assert french.status_code == 404
+    assert "未查到此产品的记录" in french.text
+
+
+def test_the_code_error_page_shows_the_code_looked_up_escaped(client: TestClient) -> None:
+    """The lot and serial looked up are shown back, escaped, never as markup."""
+    response = client.get(f"/01/{GTIN}/10/%3Cb%3E/21/9999", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "<b>" not in response.text
+    assert '<dd id="looked-up-serial">9999</dd>' in response.text
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [(CHROME_ACCEPT, True), ("text/html", True), ("text/*", True), ("*/*", False), (None, False)],
+)
+def test_only_a_client_naming_html_gets_the_error_page(
+    client: TestClient, accept: str | None, html: bool
+) -> None:
+    """Browsers name text/html and get the page; a script naming no type gets the JSON error."""
+    headers = {"Accept": accept} if accept else {}
+    response = client.get(f"/01/{GTIN}/10/{LOT}/21/9999", headers=headers)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html" if html else JSON)
+
+
+def test_a_browser_past_the_rate_limit_gets_a_page_saying_wait(sqlite_url: str) -> None:
+    """Past the public burst, a browser gets a 429 page (keeping Retry-After) that says this
+    says nothing about the product; a JSON client still gets its JSON 429."""
+    settings = api_settings(sqlite_url, public_rate=0.1, public_burst=2)
+    initialise(settings)
+    with TestClient(create_app(settings, facts_lookup=recorded)) as client:
+        for _ in range(2):
+            client.get(BATCH, headers={"Accept": JSON})
+        page = client.get(BATCH, headers={"Accept": CHROME_ACCEPT})
+        assert page.status_code == 429
+        assert page.headers["content-type"].startswith("text/html")
+        assert 1 <= int(page.headers["Retry-After"]) <= 20
+        assert "这与产品真假无关" in page.text
+        refused = client.get(BATCH, headers={"Accept": JSON})
+        assert refused.status_code == 429
+        assert refused.json()["error"] == "too_many_requests"

@@ -1,11 +1,12 @@
 """The consumer page in real headless Chromium at a phone's size, against a live seeded server:
-the Chinese facts and a green badge, the English switch, the recall banner, a tampered proof
-turning the badge red, and scans from far-apart places warning of a copied code."""
+the Chinese facts and records that verify, the English switch, the recall verdict, a tampered
+proof failing the records check, and scans from far-apart places warning of a copied code."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from browser_harness import (
 from consumer_support import RECALL_EVENTS, RECALLED, SOLD
 from playwright.sync_api import Browser, Route
 
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 412, "height": 915}
 FRESH_UNIT = "/01/09520123000110/10/HS260000000/21/RS00000000007"  # scanned by no other test
 CHANGCHUN = {"latitude": 43.8868, "longitude": 125.3245}
 GUANGZHOU = {"latitude": 23.1291, "longitude": 113.2644}
@@ -88,11 +89,12 @@ def text(bp: BrowserPage, selector: str) -> str:
     return bp.page.inner_text(selector)
 
 
-def test_a_sold_unit_shows_its_chinese_facts_and_a_green_badge(
+def test_a_sold_unit_shows_its_chinese_facts_and_records_that_verify(
     phone: Callable[..., BrowserPage], server: tuple[LiveServer, Path]
 ) -> None:
-    """The page of a sold 红参 unit shows 人参 and its Latin name, 抚松, six years, the harvest
-    date, 蒸制, tests against limits with sources, the custody chain, and a green badge."""
+    """The page of a sold 红参 unit says fine to use, shows 人参 and its Latin name, 抚松, six
+    years, the harvest date, 蒸制, tests against limits with sources, the custody chain, and
+    records that verify, each kind of check listed in Chinese."""
     live, database = server
     bp = phone()
     load(bp, live, SOLD)
@@ -109,12 +111,16 @@ def test_a_sold_unit_shows_its_chinese_facts_and_a_green_badge(
     custody = bp.page.eval_on_selector_all("#custody .org", "els => els.map(e => e.innerText)")
     assert custody == [c["organisation"] for c in facts["custody"]]
     assert len(custody) == 3
+    assert bp.page.get_attribute("#product-verdict", "data-verdict") == "ok"
+    assert text(bp, "#product-verdict-title") == "未发现问题，可以使用"
     assert bp.page.get_attribute("#verdict", "data-state") == "green"
-    assert text(bp, "#verdict").startswith("✔ 已在您的浏览器中核验")
-    assert bp.page.get_attribute(".herbtrace-badge", "data-state") == "green"
-    checks = bp.page.eval_on_selector_all(".herbtrace-badge li", "els => els.map(e => e.dataset)")
+    assert text(bp, "#verdict").startswith("✔ 记录完整")
+    checks = bp.page.eval_on_selector_all("#checks li", "els => els.map(e => e.dataset)")
     assert {c["ok"] for c in checks} == {"true"}
     assert {"facts", "inclusion-proof", "envelope-signature"} <= {c["kind"] for c in checks}
+    assert "签名" in (bp.page.text_content("#checks") or "")
+    shown = bp.page.text_content("#verify") or ""  # the folded list of checks too
+    assert not re.search(r"[A-Za-z]{3,}", shown), shown  # no English on the Chinese page
     html = bp.page.content()
     with sqlite3.connect(database) as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM signers")]
@@ -141,27 +147,34 @@ def test_the_english_switch(
     assert {"Origin", "Processing", "Quality tests", "Chain of custody"} <= set(headings)
     assert "steaming" in text(bp, "#processing")
     assert text(bp, "#growing-years") == "6 years"
-    assert text(bp, "#verdict").startswith("✔ Verified in your browser")
+    assert text(bp, "#verdict").startswith("✔ Records intact")
+    assert text(bp, "#product-verdict-title") == "No problems found: fine to use"
     assert text(bp, "#lang-switch") == "中文"
     assert bp.page.get_attribute("#scan-first", "data-number") == scanned  # not a new scan
     assert bp.errors == []
     bp.screenshot("consumer-sold-en")
 
 
-def test_a_recalled_unit_shows_the_red_banner(
+def test_a_recalled_unit_says_stop_first_and_its_records_check_stays_second(
     phone: Callable[..., BrowserPage], server: tuple[LiveServer, Path]
 ) -> None:
-    """The recalled unit's page opens with the red recall banner and still verifies green."""
+    """The recalled unit's page opens with the red recall verdict (三级召回, the reason, stop
+    using it); the records still verify, said plainly below it and never as a green banner."""
     live, _ = server
     bp = phone()
     load(bp, live, RECALLED)
-    banner = bp.page.locator("#recall-banner")
-    assert banner.is_visible()
-    assert "已召回" in banner.inner_text()
-    assert "人参皂苷Rb1" in banner.inner_text()
-    colour = banner.evaluate("e => getComputedStyle(e).backgroundColor")
-    assert colour == "rgb(197, 34, 31)"
+    verdict = bp.page.locator("#product-verdict")
+    assert verdict.get_attribute("data-verdict") == "recalled"
+    assert text(bp, "#product-verdict-title") == "已召回：请停止使用"
+    assert "三级召回" in verdict.inner_text()
+    assert "人参皂苷Rb1" in verdict.inner_text()
+    assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(197, 34, 31)"
     assert bp.page.get_attribute("#verdict", "data-state") == "green"
+    records = bp.page.locator("#verdict")
+    assert records.evaluate("e => getComputedStyle(e).backgroundColor") == "rgba(0, 0, 0, 0)"
+    assert verdict.bounding_box()["y"] < records.bounding_box()["y"]  # type: ignore[index]
+    size = "e => parseFloat(getComputedStyle(e).fontSize)"
+    assert bp.page.locator("#product-verdict-title").evaluate(size) > records.evaluate(size)
     assert bp.errors == []
     bp.screenshot("consumer-recalled")
 
@@ -194,13 +207,15 @@ def test_a_tampered_proof_turns_the_badge_red(
     load(bp, live, SOLD)
     assert bp.page.get_attribute("#verdict", "data-state") == "red"
     assert bp.page.get_attribute("#verdict", "data-failed") == failed
-    assert text(bp, "#verdict .verdict-title").startswith("✘ 核验未通过")
-    assert failed.replace("-", " ") in text(bp, "#verdict .verdict-title")
-    assert text(bp, "#verdict .verdict-detail")  # what exactly did not verify
+    assert text(bp, "#verdict .verdict-title").startswith("✘ 记录未通过核验")
+    name = {"inclusion-proof": "收录证明", "leaf-hash": "记录摘要"}[failed]
+    assert name in text(bp, "#verdict .verdict-title")
+    assert "可能被篡改" in text(bp, "#verdict .verdict-detail")  # which record did not verify
     bad = bp.page.eval_on_selector_all(
-        ".herbtrace-badge li[data-ok='false']", "els => els.map(e => e.dataset.kind)"
+        "#checks li[data-ok='false']", "els => els.map(e => e.dataset.kind)"
     )
     assert failed in bad
+    assert bp.page.get_attribute("#product-verdict", "data-verdict") == "unverified"
     assert bp.errors == []
     bp.screenshot(f"consumer-tampered-{field}")
 
@@ -214,18 +229,20 @@ def test_scans_far_apart_warn_of_a_copied_code(
     live, _ = server
     first = phone(geolocation=CHANGCHUN)
     load(first, live, FRESH_UNIT)
-    assert text(first, "#scan-first") == "这是此码的第一次扫描。"
+    assert text(first, "#scan-first") == "这是此码第一次被扫描。"
     assert first.page.locator("#scan-warning").is_hidden()
     second = phone(geolocation=GUANGZHOU)
     load(second, live, FRESH_UNIT)
     shown = text(second, "#scan-first")
-    assert shown.startswith("此码第一次被扫描是在")
+    assert shown.startswith("此码首次扫描于")
     assert "43.9°N 125.3°E" in shown
-    assert "共被扫描 2 次" in text(second, "#scan-count")
+    assert "已被扫描 2 次" in text(second, "#scan-count")
     warning = second.page.locator("#scan-warning")
     assert warning.is_visible()
     assert second.page.get_attribute("#scan-warning-list li", "data-signal") == "far_apart"
     assert "公里" in warning.inner_text()
     assert second.page.locator("#scan-reported").is_hidden()
+    assert second.page.get_attribute("#product-verdict", "data-verdict") == "copied"
+    assert text(second, "#product-verdict-title") == "此码可能被复制：请先核实再使用"
     assert first.errors == second.errors == []
     second.screenshot("consumer-scan-warning")

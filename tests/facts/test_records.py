@@ -130,7 +130,8 @@ def test_a_recall_upstream_shows_on_the_unit(client: TestClient, world: World) -
     assert facts["recall"]["level"] == "II"
     assert facts["recall"]["reason"] == "重金属镉超标复检确认"
     page = client.get(UNIT, headers={"Accept": "text/html"}).text
-    assert '<section class="banner recall" id="recall-banner" role="alert">' in page
+    assert 'id="product-verdict" data-verdict="recalled" role="alert"' in page
+    assert "二级召回" in page
     assert "重金属镉超标复检确认" in page
 
 

@@ -1,10 +1,17 @@
-// The consumer page's script: verify the page's facts in this browser, and record the scan.
+// The consumer page's script: verify the page's facts in this browser, record the scan, and
+// settle the product verdict.
 //
-// Verification: fetch the batch's trace proof bundle (/v1/batches/{batch}/proofs?scope=trace)
-// and check it with verifyBundle against the log key pinned in the page's
-// <meta name="herbtrace-log-key">; then check that every log entry the page shows is in the
-// bundle, verified, and of the type the page says ("facts"). The verdict (#verdict) turns
-// green only when every check passes, red naming the first failed check otherwise.
+// Two verdicts, never confused. The product verdict (#product-verdict) comes first and says
+// what the records mean for this product: recalled or failed a test (decided by the server
+// from the records, and final), else fine to use, or "this code looks copied" once the scan
+// answer warns, or "the records did not verify" when they fail the check below.
+//
+// The records verdict (#verdict) comes second: fetch the batch's trace proof bundle
+// (/v1/batches/{batch}/proofs?scope=trace) and check it with verifyBundle against the log key
+// pinned in the page's <meta name="herbtrace-log-key">; then check that every log entry the
+// page shows is in the bundle, verified, and of the type the page says ("facts"). It says
+// "records intact" only when every check passes, and names the first failed check otherwise;
+// #checks lists each kind of check in the page's language.
 //
 // Scan: a unit's page posts {gtin, lot, serial, place?} to /v1/scans once per browser tab
 // (sessionStorage keeps the answer, so a reload or the language switch is no new scan). `place`
@@ -14,13 +21,14 @@
 
 import { VerificationError } from "/static/verify/bytes.js";
 import { batchProofsPath, pinnedLogKey, verifyBundle } from "/static/verify/verify.js";
-import { createBadge, showResult } from "/static/verify/badge.js";
 
 const GEOLOCATION_WAIT_MS = 8000;
 const BUNDLE_TRIES = 5;
 const BUNDLE_RETRY_MS = 1200;
 
 const data = JSON.parse(document.getElementById("herbtrace-facts").textContent);
+/** What the product verdict depends on besides the server's: the scan and the records check. */
+const seen = { scanned: !data.serial, copied: false, recordsOk: null };
 const messages = JSON.parse(document.getElementById("herbtrace-messages").textContent);
 
 /** The message `key` with each `{name}` replaced by values[name]. */
@@ -58,12 +66,12 @@ function factsCheck(result) {
     const entry = verified.get(shown.index);
     const type = entry && entry.payload && entry.payload.body && entry.payload.body.type;
     if (type !== shown.type) {
-      return { kind: "facts", index: shown.index, name: t("facts_check"), ok: false,
-        detail: t("facts_missing", { index: shown.index, type: shown.type }) };
+      return { kind: "facts", index: shown.index, name: "records shown on this page", ok: false,
+        detail: `entry ${shown.index} (${shown.type}) is not among the verified proofs, or differs from them` };
     }
   }
-  return { kind: "facts", index: null, name: t("facts_check"), ok: true,
-    detail: t("facts_ok", { n: data.entries.length }) };
+  return { kind: "facts", index: null, name: "records shown on this page", ok: true,
+    detail: `all ${data.entries.length} entries shown on this page are in the verified log` };
 }
 
 /** Show the verdict: its state, a headline, and the failed check's detail (if any). */
@@ -84,6 +92,31 @@ function paintVerdict(state, headline, failedKind = "", detail = "") {
   verdict.replaceChildren(...parts);
 }
 
+/** Each kind of check once, in the page's language: passed by all, or the first failure. */
+function showChecks(checks) {
+  const kinds = [];
+  for (const check of checks) if (!kinds.includes(check.kind)) kinds.push(check.kind);
+  document.getElementById("checks").replaceChildren(...kinds.map((kind) => {
+    const all = checks.filter((c) => c.kind === kind);
+    const failed = all.find((c) => !c.ok);
+    const item = document.createElement("li");
+    item.dataset.kind = kind;
+    item.dataset.ok = String(!failed);
+    const name = document.createElement("strong");
+    name.textContent = `${failed ? "✘" : "✔"} ${t(`check.${kind}`)}`;
+    const detail = document.createElement("span");
+    if (failed) {
+      item.dataset.index = failed.index === null ? "" : String(failed.index);
+      item.dataset.detail = failed.detail; // the verifier's own words, for whoever investigates
+      detail.textContent = failed.index === null ? t("check.failed_any") : t("check.failed", { index: failed.index });
+    } else {
+      detail.textContent = t(`check.${kind}.ok`, { n: all.length });
+    }
+    item.append(name, " ", detail);
+    return item;
+  }));
+}
+
 async function verify() {
   try {
     if (!data.batch) throw new VerificationError("no batch is recorded for these facts");
@@ -92,16 +125,38 @@ async function verify() {
     const result = await verifyBundle(bundle, logKey);
     result.checks.push(factsCheck(result));
     result.ok = result.checks.every((c) => c.ok);
-    showResult(createBadge(document.getElementById("badge")), result);
+    showChecks(result.checks);
     const failed = result.checks.find((c) => !c.ok);
     if (failed) {
-      paintVerdict("red", t("verify_red", { check: failed.name }), failed.kind, failed.detail);
+      const where = failed.index === null ? t("check.failed_any") : t("check.failed", { index: failed.index });
+      paintVerdict("red", t("verify_red", { check: t(`check.${failed.kind}`) }), failed.kind, where);
     } else {
       paintVerdict("green", t("verify_green", { n: result.checks.length }));
     }
+    seen.recordsOk = result.ok;
   } catch (err) {
-    paintVerdict("red", t("verify_error", { reason: err && err.message ? err.message : String(err) }), "error");
+    paintVerdict("red", t("verify_error"), "error");
+    document.getElementById("verdict").dataset.reason = err && err.message ? err.message : String(err);
   }
+  settleProductVerdict();
+}
+
+/** The product verdict from the server's and what this page learnt: recalled and failed are
+ * final; otherwise records that do not verify, then a copied code, then fine to use. */
+function settleProductVerdict() {
+  const box = document.getElementById("product-verdict");
+  if (data.verdict === "recalled" || data.verdict === "failed") return;
+  let kind = "ok";
+  if (seen.recordsOk === false) kind = "unverified";
+  else if (seen.copied) kind = "copied";
+  else if (!seen.scanned) kind = "pending";
+  if (box.dataset.verdict === kind) return;
+  box.dataset.verdict = kind;
+  document.getElementById("product-verdict-title").textContent = t(`verdict.${kind}.title`);
+  const unit = data.serial && (kind === "ok" || kind === "pending") ? "_unit" : "";
+  document.getElementById("product-verdict-detail").textContent = t(`verdict.${kind}.advice${unit}`);
+  const retest = document.getElementById("verdict-retest");
+  if (retest) retest.hidden = kind !== "ok" && kind !== "pending";
 }
 
 // --- the scan ------------------------------------------------------------------------------
@@ -149,7 +204,8 @@ function showScan(scan) {
   }
   first.dataset.firstAt = scan.first.at;
   const count = document.getElementById("scan-count");
-  count.textContent = t("scan_count", { scans: scan.number, scanners: scan.scanners });
+  const counted = scan.scanners === 1 ? "scan_count_one_network" : "scan_count";
+  count.textContent = scan.number === 1 ? "" : t(counted, { scans: scan.number, scanners: scan.scanners });
   const banner = document.getElementById("scan-warning");
   const list = document.getElementById("scan-warning-list");
   list.replaceChildren(...scan.warnings.map((w) => {
@@ -160,6 +216,9 @@ function showScan(scan) {
   }));
   banner.hidden = scan.warnings.length === 0;
   document.getElementById("scan-reported").hidden = !scan.alerted;
+  seen.scanned = true;
+  seen.copied = scan.warnings.length > 0;
+  settleProductVerdict();
 }
 
 /** This tab's earlier answer for the unit: a reload or a language switch is not a new scan. */
@@ -197,8 +256,11 @@ async function recordScan() {
       // storage full or disabled: the next load counts again
     }
   } catch (err) {
-    first.textContent = t("scan_failed", { reason: err && err.message ? err.message : String(err) });
+    first.textContent = t("scan_failed");
     first.dataset.failed = "true";
+    first.dataset.reason = err && err.message ? err.message : String(err);
+    seen.scanned = true;
+    settleProductVerdict();
   }
 }
 
