@@ -28,6 +28,7 @@ from traceability.storage.db import make_engine
 
 ORIGIN = "handheld.test.herbtrace/log"
 PLANTING = "FS-PL-2020-001"
+SECOND = "FS-PL-2021-002"
 SITE = "site-fusong-wanliang"
 
 
@@ -43,6 +44,7 @@ def _handheld_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
         world = World(domain)
         world.register_all()
         world.ok(COOP, body("planting"))
+        world.ok(COOP, body("planting", batch=SECOND, planted_on="2021-04-20"))
     users.create_user(engine, "wang.fang", "operator", COOP)
     token = users.issue_token(engine, "wang.fang", "handheld").token
     engine.dispose()
@@ -63,7 +65,7 @@ def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browser
         wrapped.page.context.close()
 
 
-def _record(phone: BrowserPage, product: str, dose: str) -> None:
+def _record(phone: BrowserPage, product: str, dose: str, *, confirm: bool = True) -> None:
     page = phone.page
     page.select_option("#event-type", "cultivation_input")
     page.select_option("#input-kind", "fertiliser")
@@ -71,6 +73,34 @@ def _record(phone: BrowserPage, product: str, dose: str) -> None:
     page.fill("#dose-value", dose)
     page.fill("#applied-on", "2026-05-02")
     page.click("#record-button")
+    if confirm:
+        page.wait_for_selector("#confirm[open]")
+        page.click("#confirm-yes")
+
+
+def _enrol(phone: BrowserPage, token: str) -> None:
+    page = phone.page
+    page.fill("#enrol-token", token)
+    page.fill("#enrol-organisation", COOP)
+    page.fill("#enrol-site", SITE)
+    page.click("#enrol-button")
+    page.wait_for_function("() => document.getElementById('enrol-form').hidden")
+
+
+def _open(phone: BrowserPage, code: str) -> str:
+    """Type `code` into the scan box, open it, and return the message shown once settled."""
+    page = phone.page
+    page.fill("#scan-input", code)
+    page.click("#open-batch")
+    page.wait_for_function(
+        "() => !document.getElementById('message').textContent.startsWith('正在打开')"
+    )
+    return page.inner_text("#message")
+
+
+def _mine(server: LiveServer, batch: str, device_id: str) -> list[dict[str, object]]:
+    history = server.get_json(f"/v1/batches/{batch}/events")["items"]
+    return [e for e in history if e["signer"] == device_id]
 
 
 def _status(phone: BrowserPage, seq: int) -> str | None:
@@ -94,11 +124,7 @@ def test_handheld_records_online_and_offline_and_both_land_in_the_log(
     assert "renshen" in page.inner_text("#batch-card")
     phone.screenshot("handheld-1-batch")
 
-    page.fill("#enrol-token", token)
-    page.fill("#enrol-organisation", COOP)
-    page.fill("#enrol-site", SITE)
-    page.click("#enrol-button")
-    page.wait_for_function("() => document.getElementById('enrol-form').hidden")
+    _enrol(phone, token)
     assert COOP in page.inner_text("#device-state")
 
     _record(phone, "腐熟农家肥", "150")
@@ -145,6 +171,67 @@ def test_unenrolled_handheld_is_refused_and_keeps_nothing(
     page.wait_for_function("() => document.getElementById('message').textContent.length > 0")
     assert "refused" in page.inner_text("#message")
     assert not page.is_hidden("#enrol-form")
-    _record(phone, "腐熟农家肥", "150")
+    _record(phone, "腐熟农家肥", "150", confirm=False)
     page.wait_for_function("() => document.getElementById('message').textContent.includes('enrol')")
     assert page.locator("#outbox li").count() == 0
+
+
+def test_a_failed_lookup_closes_the_open_batch_so_nothing_is_recorded_onto_it(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage
+) -> None:
+    """With one batch open, opening another while offline, or a wrong ID online, closes the
+    open batch with a Chinese message (no raw JavaScript error); a forced submit records
+    nothing; cancelling the confirmation signs nothing; the one event signed after the
+    grower confirmed the batch it names lands on that batch and none on the first."""
+    server, token = handheld_server
+    page = phone.page
+    page.goto(server.url(f"/handheld?batch={PLANTING}"))
+    page.wait_for_selector("body[data-ready='1']")
+    device_id = page.inner_text("#device-id")
+    _enrol(phone, token)
+    assert page.inner_text("#batch-id") == PLANTING
+
+    page.context.set_offline(True)
+    said = _open(phone, SECOND)
+    assert SECOND in said
+    assert "Failed" not in said
+    assert "fetch" not in said
+    assert page.is_hidden("#batch")
+    assert page.is_hidden("#record")
+    phone.screenshot("handheld-failed-lookup-offline")
+    page.evaluate("document.getElementById('record-form').requestSubmit()")
+    page.wait_for_function(
+        "() => document.getElementById('message').textContent.includes('请先打开')"
+    )
+    assert page.locator("#outbox li").count() == 0
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#net-status[data-online='1']")
+    said = _open(phone, "FS-PL-2099-404")
+    assert "查无批次 FS-PL-2099-404" in said
+    assert page.is_hidden("#batch")
+    assert page.is_hidden("#record")
+
+    assert _open(phone, SECOND) == ""
+    assert page.inner_text("#batch-id") == SECOND
+    page.select_option("#event-type", "cultivation_input")
+    page.fill("#product", "腐熟农家肥")
+    page.fill("#dose-value", "150")
+    page.click("#record-button")
+    page.wait_for_selector("#confirm[open]")
+    assert page.inner_text("#confirm-batch") == SECOND
+    page.click("#confirm-no")
+    page.wait_for_function(
+        "() => document.getElementById('message').textContent.includes('已取消')"
+    )
+    assert page.locator("#outbox li").count() == 0
+
+    page.click("#record-button")
+    page.wait_for_selector("#confirm[open]")
+    assert page.inner_text("#confirm-batch") == SECOND
+    phone.screenshot("handheld-confirm")
+    page.click("#confirm-yes")
+    page.wait_for_selector("#outbox li[data-seq='1'][data-status='accepted']")
+    assert _mine(server, PLANTING, device_id) == []
+    assert [e["seq"] for e in _mine(server, SECOND, device_id)] == [1]
+    assert phone.errors == []

@@ -6,10 +6,27 @@ import { enqueue, items, sync } from "./outbox.js";
 
 const $ = (id) => document.getElementById(id);
 let device;
-let batch = null;
+let batch = null; // the active batch: events are recorded onto it, and only onto it
+let opening = 0; // counts lookups, so that only the latest one may set the active batch
 
-function say(text) {
+/** A failure explained for the grower, in Chinese; anything else is put in plain words. */
+class Problem extends Error {}
+
+/** What to tell the grower about `err`: never a raw JavaScript message. */
+function explain(err) {
+  if (err instanceof Problem) return err.message;
+  if (err instanceof TypeError) return "连不上服务器，请检查网络后重试。";
+  if (err instanceof SyntaxError) return "服务器的回答无法读取，请稍后重试。";
+  return "操作没有完成，请重试。";
+}
+
+function say(text, tone = "error") {
   $("message").textContent = text;
+  $("message").dataset.tone = tone;
+}
+
+function fail(err) {
+  say(explain(err));
 }
 
 /** The batch ID in a scanned code: a handheld link (?batch=), a Digital Link, or the ID. */
@@ -24,9 +41,9 @@ async function batchIdOf(code) {
   if (!/^https?:/.test(text)) return text;
   if (url.searchParams.get("batch")) return url.searchParams.get("batch");
   const response = await fetch(url.pathname, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`the code did not resolve (HTTP ${response.status})`);
+  if (!response.ok) throw new Problem(`这个码查不到批次（HTTP ${response.status}），请换一个码或输入批号。`);
   const facts = await response.json();
-  if (!facts.batch) throw new Error("the code names no batch");
+  if (!facts.batch) throw new Problem("这个码没有对应的批次，请输入批号。");
   return facts.batch;
 }
 
@@ -47,19 +64,26 @@ async function enrol(event) {
     body: JSON.stringify({ public_key: device.publicKey, organisation, site, name: `handheld ${device.id.slice(0, 8)}` }),
   });
   const answer = await response.json();
-  if (response.status !== 201) return say(`登记失败 enrolment refused: ${answer.reason}`);
+  if (response.status !== 201) return say(`登记被拒绝 enrolment refused: ${answer.reason}`);
   $("enrol-token").value = "";
   await saveEnrolment(device, { organisation, site });
   showDevice();
   say("");
 }
 
-async function openBatch(id) {
-  const response = await fetch(`/v1/batches/${encodeURIComponent(id)}`);
-  if (!response.ok) return say(`找不到批次 batch not found: ${(await response.json()).reason}`);
-  batch = await response.json();
+/** Show `found` (a batch and its events) as the active batch, or no batch when null. */
+function setBatch(found) {
+  batch = found ? found.batch : null;
+  $("batch").hidden = !batch;
+  $("record").hidden = !batch;
+  $("batch").dataset.batch = batch ? batch.id : "";
+  if (!batch) {
+    $("batch-id").textContent = "";
+    $("batch-card").replaceChildren();
+    $("batch-events").replaceChildren();
+    return;
+  }
   $("batch-id").textContent = batch.id;
-  $("batch").dataset.batch = batch.id;
   const rows = [["药材 herb", batch.herb], ["类型 kind", batch.kind], ["状态 status", batch.status],
     ["剩余 remaining", `${batch.remaining} ${batch.unit}`], ["持有 custodian", batch.custodian]];
   $("batch-card").replaceChildren(...rows.flatMap(([k, v]) => {
@@ -69,16 +93,45 @@ async function openBatch(id) {
     dd.textContent = v;
     return [dt, dd];
   }));
-  const events = await (await fetch(`/v1/batches/${encodeURIComponent(id)}/events?limit=20`)).json();
-  $("batch-events").replaceChildren(...events.items.map((e) => {
+  $("batch-events").replaceChildren(...found.events.map((e) => {
     const li = document.createElement("li");
     li.textContent = `#${e.index} ${e.type} · ${e.time.slice(0, 10)}`;
     return li;
   }));
-  $("batch").hidden = false;
-  $("record").hidden = false;
-  history.replaceState(null, "", `?batch=${encodeURIComponent(batch.id)}`);
-  say("");
+}
+
+/** GET a batch resource as JSON; a Problem names the batch when it cannot be had. */
+async function getBatchJson(id, path) {
+  let response;
+  try {
+    response = await fetch(`/v1/batches/${encodeURIComponent(id)}${path}`);
+  } catch {
+    throw new Problem(`连不上服务器，批次 ${id} 没有打开。`);
+  }
+  if (response.status === 404) throw new Problem(`查无批次 ${id}，请核对批号。`);
+  if (response.status === 422) throw new Problem(`“${id}” 不是有效的批号，请核对。`);
+  if (!response.ok) throw new Problem(`服务器暂时无法回答（HTTP ${response.status}），批次 ${id} 没有打开。`);
+  return response.json();
+}
+
+/**
+ * Open batch `id`. The previous batch is closed first, whatever happens next: a lookup that
+ * fails leaves no batch open, so nothing can be recorded onto the one opened before.
+ */
+async function openBatch(id) {
+  const mine = ++opening;
+  setBatch(null);
+  history.replaceState(null, "", location.pathname);
+  say(`正在打开批次 ${id}…`, "info");
+  try {
+    const found = { batch: await getBatchJson(id, ""), events: (await getBatchJson(id, "/events?limit=200")).items };
+    if (mine !== opening) return;
+    setBatch(found);
+    history.replaceState(null, "", `?batch=${encodeURIComponent(found.batch.id)}`);
+    say("");
+  } catch (err) {
+    if (mine === opening) fail(err);
+  }
 }
 
 function bodyFromForm() {
@@ -107,32 +160,71 @@ async function showOutbox() {
   }));
 }
 
+/** Reload the active batch after new entries; keep it as it is if that fails. */
+async function refreshBatch() {
+  if (!batch) return;
+  const id = batch.id;
+  const mine = opening;
+  try {
+    const found = { batch: await getBatchJson(id, ""), events: (await getBatchJson(id, "/events?limit=200")).items };
+    if (mine === opening && batch?.id === id) setBatch(found);
+  } catch {
+    // offline again: the card stays as it was
+  }
+}
+
 let syncing = false;
 async function syncNow() {
   if (syncing) return;
   syncing = true;
   try {
-    if ((await sync()) > 0 && batch) await openBatch(batch.id); // show the new entries
+    if ((await sync()) > 0) await refreshBatch(); // show the new entries
   } catch (err) {
-    say(`发送失败 sync failed: ${err.message}`);
+    say(`发送没有完成，稍后自动重试。${explain(err)}`);
   } finally {
     syncing = false;
     await showOutbox();
   }
 }
 
+/** The batch IDs an event body names (what it is recorded on, made from or ships). */
+export function namedBatches(body) {
+  const ids = [body.batch, body.origin, body.herd, ...(body.batches || []),
+    ...(body.inputs || []).map((p) => p?.batch)];
+  return [...new Set(ids.filter((id) => typeof id === "string"))];
+}
+
+/** Ask the grower to confirm signing `body` for the active batch; resolves true or false. */
+function confirmSigning(body) {
+  const dialog = $("confirm");
+  $("confirm-batch").textContent = batch.id;
+  $("confirm-type").textContent = body.type;
+  const named = namedBatches(body);
+  $("confirm-named").textContent = named.join("、") || "（无）";
+  $("confirm-other").hidden = named.includes(batch.id);
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "sign"), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
 async function record(event) {
   event.preventDefault();
   if (!device.enrolment) return say("请先登记本机 enrol this device first");
+  if (!batch) return say("请先打开一个批次，再记录。");
   let body;
   try {
     body = bodyFromForm();
-  } catch (err) {
-    return say(`JSON 有误 bad JSON: ${err.message}`);
+  } catch {
+    return say("JSON 格式有误，请检查。");
   }
+  const target = batch.id;
+  if (!(await confirmSigning(body))) return say("已取消，没有签名。", "info");
+  if (batch?.id !== target) return say("批次已更换，没有签名，请重新确认。");
   const signed = await signNext(device, body);
-  await enqueue(signed, body.batch || batch.id, body.type);
-  say("");
+  await enqueue(signed, target, body.type);
+  say(`已签名，记录在批次 ${target}。`, "info");
   await showOutbox();
   await syncNow();
 }
@@ -142,20 +234,30 @@ function showNetwork() {
   $("net-status").textContent = navigator.onLine ? "在线 online" : "离线 offline";
 }
 
+/** Open the batch a scanned or typed code names; the previous batch is closed first. */
+async function openCode(code) {
+  const mine = ++opening;
+  setBatch(null);
+  let id;
+  try {
+    id = await batchIdOf(code);
+  } catch (err) {
+    if (mine === opening) fail(err);
+    return;
+  }
+  if (mine === opening) await openBatch(id);
+}
+
 async function start() {
   device = await loadDevice();
   showDevice();
   $("applied-on").value = new Date().toISOString().slice(0, 10);
-  $("enrol-form").addEventListener("submit", (e) => enrol(e).catch((err) => say(err.message)));
-  $("scan-form").addEventListener("submit", async (e) => {
+  $("enrol-form").addEventListener("submit", (e) => enrol(e).catch(fail));
+  $("scan-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    try {
-      await openBatch(await batchIdOf($("scan-input").value));
-    } catch (err) {
-      say(err.message);
-    }
+    openCode($("scan-input").value).catch(fail);
   });
-  $("record-form").addEventListener("submit", (e) => record(e).catch((err) => say(err.message)));
+  $("record-form").addEventListener("submit", (e) => record(e).catch(fail));
   $("event-type").addEventListener("change", () => {
     const custom = $("event-type").value === "custom";
     $("cultivation-fields").hidden = custom;
@@ -169,14 +271,10 @@ async function start() {
   const wanted = new URLSearchParams(location.search).get("batch");
   if (wanted) {
     $("scan-input").value = wanted;
-    try {
-      await openBatch(wanted);
-    } catch (err) {
-      say(err.message);  // offline at start: the outbox still works
-    }
+    await openBatch(wanted);
   }
   document.body.dataset.ready = "1";
   syncNow();
 }
 
-start().catch((err) => say(err.message));
+start().catch(fail);
