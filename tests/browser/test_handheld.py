@@ -235,3 +235,50 @@ def test_a_failed_lookup_closes_the_open_batch_so_nothing_is_recorded_onto_it(
     assert _mine(server, PLANTING, device_id) == []
     assert [e["seq"] for e in _mine(server, SECOND, device_id)] == [1]
     assert phone.errors == []
+
+
+def test_the_organisations_batches_kept_at_enrolment_open_offline_and_say_their_age(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage
+) -> None:
+    """Enrolment downloads every batch of the cooperative with the operator's token (which
+    is not kept); offline, a batch never opened before opens from that copy, saying how old
+    it is; an event recorded onto it then lands on it once the phone is back online."""
+    server, token = handheld_server
+    page = phone.page
+    page.goto(server.url("/handheld"))
+    page.wait_for_selector("body[data-ready='1']")
+    device_id = page.inner_text("#device-id")
+    assert page.get_attribute("#cache-state", "data-count") == "0"
+    _enrol(phone, token)
+    page.wait_for_selector("#cache-state[data-count='2']")
+    assert "刚刚" in page.inner_text("#cache-state")
+    stored = page.evaluate(
+        """() => new Promise((resolve) => {
+            const req = indexedDB.open("herbtrace-handheld");
+            req.onsuccess = () => {
+                const names = req.result.transaction("names").objectStore("names");
+                const all = names.getAll();
+                all.onsuccess = () => resolve(JSON.stringify(all.result));
+            };
+        })"""
+    )
+    assert token not in stored
+
+    page.context.set_offline(True)
+    page.wait_for_selector("#net-status[data-online='0']")
+    page.click(f"#cache-list button[data-batch='{SECOND}']")
+    page.wait_for_function(f"() => document.getElementById('batch-id').textContent === '{SECOND}'")
+    assert "离线" in page.inner_text("#batch-age")
+    assert "保存的数据" in page.inner_text("#batch-age")
+    phone.screenshot("handheld-offline-from-cache")
+    assert _open(phone, "FS-PL-2099-404").startswith("离线，本机没有保存批次 FS-PL-2099-404")
+    assert page.is_hidden("#batch")
+    assert _open(phone, SECOND) == ""
+    _record(phone, "腐熟农家肥", "150")
+    page.wait_for_selector("#outbox li[data-seq='1'][data-status='pending']")
+
+    page.context.set_offline(False)
+    page.wait_for_selector("#outbox li[data-seq='1'][data-status='accepted']", timeout=15_000)
+    page.wait_for_function("() => document.getElementById('batch-age').hidden")
+    assert [e["seq"] for e in _mine(server, SECOND, device_id)] == [1]
+    assert phone.errors == []

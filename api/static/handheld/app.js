@@ -3,6 +3,7 @@
 
 import { loadDevice, saveEnrolment, signNext } from "./device.js";
 import { enqueue, items, sync } from "./outbox.js";
+import { CacheError, fetchBatch, keptBatch, keptBatches, listedAt, refreshAll, refreshKept } from "./cache.js";
 
 const $ = (id) => document.getElementById(id);
 let device;
@@ -47,6 +48,75 @@ async function batchIdOf(code) {
   return facts.batch;
 }
 
+/** How long ago `at` (ms since the epoch) was, in words: 刚刚, 5 分钟前, 3 小时前, 2 天前. */
+function ago(at) {
+  const minutes = Math.floor((Date.now() - at) / 60000);
+  if (minutes < 1) return "刚刚";
+  if (minutes < 60) return ` ${minutes} 分钟前`;
+  if (minutes < 48 * 60) return ` ${Math.floor(minutes / 60)} 小时前`;
+  return ` ${Math.floor(minutes / 1440)} 天前`;
+}
+
+/** `at` as this phone's local date and time. */
+function when(at) {
+  return new Date(at).toLocaleString("zh-CN", { hour12: false });
+}
+
+/** Show what is kept for offline use, how old it is, and a button to open each batch. */
+async function showKept() {
+  const kept = (await keptBatches()).sort((x, y) => x.batch.id.localeCompare(y.batch.id));
+  const listed = await listedAt();
+  const oldest = kept.length ? Math.min(...kept.map((k) => k.at)) : null;
+  $("cache-state").dataset.count = String(kept.length);
+  if (!kept.length) {
+    $("cache-state").textContent = "本机还没有保存批次。联网时打开过的批次会自动保存。";
+  } else {
+    const whole = listed ? `本单位批次清单更新于${ago(listed)}（${when(listed)}）；` : "";
+    $("cache-state").textContent =
+      `本机保存了 ${kept.length} 个批次，离线也能打开。${whole}最旧的一份是${ago(oldest)}（${when(oldest)}）保存的。`;
+  }
+  $("cache-list").replaceChildren(...kept.map(({ batch: b, at }) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link";
+    button.dataset.batch = b.id;
+    button.textContent = `${b.id} · ${b.herb} · ${b.kind}（${ago(at)}）`;
+    button.addEventListener("click", () => {
+      $("scan-input").value = b.id;
+      openBatch(b.id).catch(fail);
+    });
+    li.append(button);
+    return li;
+  }));
+}
+
+/** Download the organisation's batches with an operator's token (used once, not kept). */
+async function downloadBatches(token) {
+  if (!device.enrolment) throw new Problem("请先登记本机 enrol this device first");
+  say("正在下载本单位的批次…", "info");
+  try {
+    const count = await refreshAll(token, device.enrolment.organisation);
+    say(`已保存本单位 ${count} 个批次，离线也能打开。`, "info");
+  } catch (err) {
+    if (!(err instanceof CacheError)) throw err;
+    if (err.status === 0) throw new Problem("连不上服务器，批次没有下载。联网后再试。");
+    if (err.status === 401 || err.status === 403) throw new Problem("令牌无效或无权查看本单位批次，没有下载。");
+    throw new Problem(`服务器暂时无法回答（HTTP ${err.status}），批次没有下载。`);
+  } finally {
+    await showKept();
+  }
+}
+
+let keptRefreshed = 0;
+/** Bring the kept batches up to date (at most once a minute) while online. */
+async function refreshKeptNow() {
+  if (!navigator.onLine || Date.now() - keptRefreshed < 60000) return;
+  keptRefreshed = Date.now();
+  await refreshKept();
+  await showKept();
+}
+
 function showDevice() {
   $("device-id").textContent = device.id;
   const enrolled = device.enrolment;
@@ -65,10 +135,12 @@ async function enrol(event) {
   });
   const answer = await response.json();
   if (response.status !== 201) return say(`登记被拒绝 enrolment refused: ${answer.reason}`);
+  const token = $("enrol-token").value.trim();
   $("enrol-token").value = "";
   await saveEnrolment(device, { organisation, site });
   showDevice();
   say("");
+  await downloadBatches(token);
 }
 
 /** Show `found` (a batch and its events) as the active batch, or no batch when null. */
@@ -84,6 +156,9 @@ function setBatch(found) {
     return;
   }
   $("batch-id").textContent = batch.id;
+  $("batch-age").hidden = !found.kept;
+  $("batch-age").textContent = found.kept
+    ? `离线：显示的是${ago(found.at)}保存的数据（${when(found.at)}），之后的变化看不到。` : "";
   const rows = [["药材 herb", batch.herb], ["类型 kind", batch.kind], ["状态 status", batch.status],
     ["剩余 remaining", `${batch.remaining} ${batch.unit}`], ["持有 custodian", batch.custodian]];
   $("batch-card").replaceChildren(...rows.flatMap(([k, v]) => {
@@ -100,18 +175,23 @@ function setBatch(found) {
   }));
 }
 
-/** GET a batch resource as JSON; a Problem names the batch when it cannot be had. */
-async function getBatchJson(id, path) {
-  let response;
+/**
+ * Batch `id` as {batch, events, at, kept}: from the server when it answers (and then kept
+ * for offline use), else the copy kept on this device (`kept` true). A Problem names the
+ * batch when neither has it; a batch the server does not know is never taken from the copy.
+ */
+async function lookUp(id) {
   try {
-    response = await fetch(`/v1/batches/${encodeURIComponent(id)}${path}`);
-  } catch {
-    throw new Problem(`连不上服务器，批次 ${id} 没有打开。`);
+    return { ...(await fetchBatch(id)), kept: false };
+  } catch (err) {
+    if (!(err instanceof CacheError)) throw err;
+    if (err.status === 404) throw new Problem(`查无批次 ${id}，请核对批号。`);
+    if (err.status === 422) throw new Problem(`“${id}” 不是有效的批号，请核对。`);
+    const kept = await keptBatch(id);
+    if (kept) return { ...kept, kept: true };
+    if (err.status === 0) throw new Problem(`离线，本机没有保存批次 ${id}，没有打开。联网后再试。`);
+    throw new Problem(`服务器暂时无法回答（HTTP ${err.status}），本机也没有保存批次 ${id}。`);
   }
-  if (response.status === 404) throw new Problem(`查无批次 ${id}，请核对批号。`);
-  if (response.status === 422) throw new Problem(`“${id}” 不是有效的批号，请核对。`);
-  if (!response.ok) throw new Problem(`服务器暂时无法回答（HTTP ${response.status}），批次 ${id} 没有打开。`);
-  return response.json();
 }
 
 /**
@@ -124,7 +204,7 @@ async function openBatch(id) {
   history.replaceState(null, "", location.pathname);
   say(`正在打开批次 ${id}…`, "info");
   try {
-    const found = { batch: await getBatchJson(id, ""), events: (await getBatchJson(id, "/events?limit=200")).items };
+    const found = await lookUp(id);
     if (mine !== opening) return;
     setBatch(found);
     history.replaceState(null, "", `?batch=${encodeURIComponent(found.batch.id)}`);
@@ -166,8 +246,8 @@ async function refreshBatch() {
   const id = batch.id;
   const mine = opening;
   try {
-    const found = { batch: await getBatchJson(id, ""), events: (await getBatchJson(id, "/events?limit=200")).items };
-    if (mine === opening && batch?.id === id) setBatch(found);
+    const found = await fetchBatch(id);
+    if (mine === opening && batch?.id === id) setBatch({ ...found, kept: false });
   } catch {
     // offline again: the card stays as it was
   }
@@ -258,23 +338,30 @@ async function start() {
     openCode($("scan-input").value).catch(fail);
   });
   $("record-form").addEventListener("submit", (e) => record(e).catch(fail));
+  $("cache-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = $("cache-token").value.trim();
+    $("cache-token").value = "";
+    downloadBatches(token).catch(fail);
+  });
   $("event-type").addEventListener("change", () => {
     const custom = $("event-type").value === "custom";
     $("cultivation-fields").hidden = custom;
     $("custom-label").hidden = !custom;
   });
-  addEventListener("online", () => { showNetwork(); syncNow(); });
+  addEventListener("online", () => { showNetwork(); syncNow().then(refreshKeptNow).catch(fail); });
   addEventListener("offline", showNetwork);
   setInterval(syncNow, 5000);
   showNetwork();
   await showOutbox();
+  await showKept();
   const wanted = new URLSearchParams(location.search).get("batch");
   if (wanted) {
     $("scan-input").value = wanted;
     await openBatch(wanted);
   }
   document.body.dataset.ready = "1";
-  syncNow();
+  syncNow().then(refreshKeptNow).catch(fail);
 }
 
 start().catch(fail);
