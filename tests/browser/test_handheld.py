@@ -20,6 +20,7 @@ from browser_harness import (
 from domain.story import COOP, World, body
 from playwright.sync_api import Browser
 
+from schemas.events import parse_body
 from traceability import users
 from traceability.domain.service import Domain
 from traceability.ledger import initialise
@@ -65,13 +66,15 @@ def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Browser
         wrapped.page.context.close()
 
 
-def _record(phone: BrowserPage, product: str, dose: str, *, confirm: bool = True) -> None:
+def _record(
+    phone: BrowserPage, product: str, dose: str, *, on: str = "2026-05-02", confirm: bool = True
+) -> None:
     page = phone.page
     page.select_option("#event-type", "cultivation_input")
-    page.select_option("#input-kind", "fertiliser")
-    page.fill("#product", product)
-    page.fill("#dose-value", dose)
-    page.fill("#applied-on", "2026-05-02")
+    page.select_option("#record-fields [data-path='input']", "fertiliser")
+    page.fill("#record-fields [data-path='product']", product)
+    page.fill("#record-fields [data-path='dose.value']", dose)
+    page.fill("#record-fields [data-path='applied_on']", on)
     page.click("#record-button")
     if confirm:
         page.wait_for_selector("#confirm[open]")
@@ -133,7 +136,7 @@ def test_handheld_records_online_and_offline_and_both_land_in_the_log(
 
     page.context.set_offline(True)
     page.wait_for_selector("#net-status[data-online='0']")
-    _record(phone, "硫酸钾复合肥", "20.5")
+    _record(phone, "硫酸钾复合肥", "20.5", on="2021-05-01")
     page.wait_for_selector("#outbox li[data-seq='2']")
     page.wait_for_timeout(500)
     assert _status(phone, 2) == "pending"
@@ -215,8 +218,8 @@ def test_a_failed_lookup_closes_the_open_batch_so_nothing_is_recorded_onto_it(
     assert _open(phone, SECOND) == ""
     assert page.inner_text("#batch-id") == SECOND
     page.select_option("#event-type", "cultivation_input")
-    page.fill("#product", "腐熟农家肥")
-    page.fill("#dose-value", "150")
+    page.fill("#record-fields [data-path='product']", "腐熟农家肥")
+    page.fill("#record-fields [data-path='dose.value']", "150")
     page.click("#record-button")
     page.wait_for_selector("#confirm[open]")
     assert page.inner_text("#confirm-batch") == SECOND
@@ -237,12 +240,14 @@ def test_a_failed_lookup_closes_the_open_batch_so_nothing_is_recorded_onto_it(
     assert phone.errors == []
 
 
-def test_the_organisations_batches_kept_at_enrolment_open_offline_and_say_their_age(
+def test_a_grower_downloads_batches_at_enrolment_and_records_a_harvest_offline_by_form(
     handheld_server: tuple[LiveServer, str], phone: BrowserPage
 ) -> None:
     """Enrolment downloads every batch of the cooperative with the operator's token (which
     is not kept); offline, a batch never opened before opens from that copy, saying how old
-    it is; an event recorded onto it then lands on it once the phone is back online."""
+    it is; a harvest entered in the harvest form (origin, herb and site filled in from the
+    batch and the device) waits in the outbox, and once the phone is back online it is in
+    the log as a new batch harvested from that planting, with a verified receipt."""
     server, token = handheld_server
     page = phone.page
     page.goto(server.url("/handheld"))
@@ -274,11 +279,134 @@ def test_the_organisations_batches_kept_at_enrolment_open_offline_and_say_their_
     assert _open(phone, "FS-PL-2099-404").startswith("离线，本机没有保存批次 FS-PL-2099-404")
     assert page.is_hidden("#batch")
     assert _open(phone, SECOND) == ""
-    _record(phone, "腐熟农家肥", "150")
+    page.select_option("#event-type", "harvest")
+    fields = "#record-fields [data-path='{}']"
+    assert page.inner_text(fields.format("origin")) == SECOND
+    assert page.inner_text(fields.format("herb")) == "人参"
+    page.fill(fields.format("batch"), "FS-RS-2026-010")
+    page.fill(fields.format("harvested_on"), "2026-09-15")
+    page.fill(fields.format("quantity.value"), "180.5")
+    page.fill(fields.format("growing_years"), "5")
+    page.click("#record-button")
+    page.wait_for_selector("#confirm[open]")
+    assert page.inner_text("#confirm-batch") == SECOND
+    assert "180.5" in page.inner_text("#confirm-fields")
+    phone.screenshot("handheld-offline-harvest-confirm")
+    page.click("#confirm-yes")
     page.wait_for_selector("#outbox li[data-seq='1'][data-status='pending']")
+    phone.screenshot("handheld-offline-harvest-queued")
 
     page.context.set_offline(False)
     page.wait_for_selector("#outbox li[data-seq='1'][data-status='accepted']", timeout=15_000)
+    assert page.get_attribute("#outbox li[data-seq='1']", "data-verified") == "1"
     page.wait_for_function("() => document.getElementById('batch-age').hidden")
-    assert [e["seq"] for e in _mine(server, SECOND, device_id)] == [1]
+    phone.screenshot("handheld-offline-harvest-receipt")
+    (harvest,) = _mine(server, "FS-RS-2026-010", device_id)
+    assert harvest["body"]["origin"] == SECOND
+    assert harvest["body"]["quantity"] == {"value": "180.5", "unit": "kg"}
+    assert _mine(server, PLANTING, device_id) == []
+    assert phone.errors == []
+
+
+WIDGET_SAMPLES: dict[str, object] = {
+    "text": "样例文字",
+    "decimal": "12.5",
+    "integer": "3",
+    "date": "2026-05-02",
+    "datetime": "2026-05-02T08:30",
+    "checkbox": True,
+    "checks": ["washing", "drying"],
+    "lines": "SN001\nSN002",
+}
+PATH_SAMPLES: dict[str, object] = {
+    "batch": "FS-NEW-001",
+    "herd": "SY-HERD-001",
+    "packed_batch": "FS-PK-001",
+    "outputs[0].batch": "FS-FP-001",
+    "sensor": "dryer-1",
+    "shipment": "SHP-2026-001",
+    "to": "org-jian-processor",
+    "to_site": "site-jian-plant",
+    "sender": "org-fusong-coop",
+    "lab": "org-jilin-lab",
+    "product.gtin": "06901234567892",
+    "product.lot": "JA2026HS001",
+    "items[0].item": "moisture",
+    "herb": "renshen",
+    "area.unit": "mu",
+    "input": "fertiliser",
+    "dose.unit": "kg/mu",
+    "activity": "velvet_cutting",
+    "kind": "drying_room",
+    "items[0].unit": "%",
+    "result": "pass",
+    "unit_quantity.unit": "g",
+}
+"""What a grower types into each form field, by path, else by widget."""
+
+
+def _sample(form_id: str, field: dict[str, str]) -> object:
+    if form_id == "planting" and field["path"] == "method":
+        return "forest_understory"
+    if field["path"] in PATH_SAMPLES:
+        return PATH_SAMPLES[field["path"]]
+    if field["path"].endswith("quantity.unit"):
+        return "kg"
+    return WIDGET_SAMPLES[field["widget"]]
+
+
+def test_every_form_makes_an_event_body_the_wire_schema_accepts(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage
+) -> None:
+    """The page's own form code (forms.js) turns what a grower types into each form, with
+    every field filled and with only the required ones, into bodies that the server's
+    wire models accept, with the open batch, its herb and the device's site filled in."""
+    server, _token = handheld_server
+    page = phone.page
+    page.goto(server.url("/handheld"))
+    page.wait_for_selector("body[data-ready='1']")
+    spec = page.evaluate("async () => (await import('/static/handheld/forms.js')).loadForms()")
+    values = {
+        form["id"]: {f["path"]: _sample(form["id"], f) for f in form["fields"]}
+        for form in spec["forms"]
+    }
+    made = page.evaluate(
+        """async (values) => {
+            const forms = await import('/static/handheld/forms.js');
+            const spec = await forms.loadForms();
+            const context = { batch: { id: 'FS-PL-2020-001', herb: 'renshen' },
+                              site: 'site-fusong-wanliang' };
+            const out = {};
+            for (const form of spec.forms) {
+                const all = values[form.id];
+                const must = (f) =>
+                    f.required || forms.fieldSchema(spec.schema, form.type, f.path).required;
+                const needed = Object.fromEntries(
+                    form.fields.filter(must).map((f) => [f.path, all[f.path]]));
+                out[form.id] = [forms.bodyOf(spec, form, all, context),
+                                forms.bodyOf(spec, form, needed, context)];
+            }
+            return out;
+        }""",
+        values,
+    )
+    assert set(made) == {form["id"] for form in spec["forms"]}
+    for form_id, bodies in made.items():
+        for made_body in bodies:
+            parsed = parse_body(made_body)
+            assert parsed.type == made_body["type"], form_id
+    harvest, _ = made["harvest"]
+    assert (harvest["origin"], harvest["herb"], harvest["site"]) == (
+        PLANTING,
+        "renshen",
+        SITE,
+    )
+    assert harvest["quantity"] == {"value": "12.5", "unit": "kg"}
+    assert harvest["growing_years"] == 3
+    readings, _ = made["sensor_reading"]
+    assert readings["batches"] == [PLANTING]
+    assert readings["readings"][0]["at"].endswith("Z")
+    pack, only_required = made["pack"]
+    assert pack["serials"] == ["SN001", "SN002"]
+    assert "name" not in only_required["product"]
     assert phone.errors == []

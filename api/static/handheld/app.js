@@ -3,12 +3,18 @@
 
 import { loadDevice, saveEnrolment, signNext } from "./device.js";
 import { enqueue, items, sync } from "./outbox.js";
-import { CacheError, fetchBatch, keptBatch, keptBatches, listedAt, refreshAll, refreshKept } from "./cache.js";
+import {
+  CacheError, fetchBatch, keptBatch, keptBatches, keptNames, listedAt, refreshAll, refreshKept,
+} from "./cache.js";
+import { FormError, bodyOf, loadForms, renderForm, summaryOf, valuesOf } from "./forms.js";
 
 const $ = (id) => document.getElementById(id);
 let device;
 let batch = null; // the active batch: events are recorded onto it, and only onto it
 let opening = 0; // counts lookups, so that only the latest one may set the active batch
+let spec = null; // the forms, the event schema and the catalogue's names (forms.js)
+let names = {}; // organisation and site names by ID, kept by the last download
+let shown = null; // what the batch card shows: {batch, events, at, kept}
 
 /** A failure explained for the grower, in Chinese; anything else is put in plain words. */
 class Problem extends Error {}
@@ -104,6 +110,7 @@ async function downloadBatches(token) {
     if (err.status === 401 || err.status === 403) throw new Problem("令牌无效或无权查看本单位批次，没有下载。");
     throw new Problem(`服务器暂时无法回答（HTTP ${err.status}），批次没有下载。`);
   } finally {
+    names = await keptNames();
     await showKept();
   }
 }
@@ -122,6 +129,8 @@ function showDevice() {
   const enrolled = device.enrolment;
   $("device-state").textContent = enrolled ? `${enrolled.organisation} · ${enrolled.site}` : "未登记 not enrolled";
   $("enrol-form").hidden = Boolean(enrolled);
+  $("create").hidden = !enrolled;
+  showForm("create");
 }
 
 async function enrol(event) {
@@ -146,8 +155,10 @@ async function enrol(event) {
 /** Show `found` (a batch and its events) as the active batch, or no batch when null. */
 function setBatch(found) {
   batch = found ? found.batch : null;
+  shown = found;
   $("batch").hidden = !batch;
   $("record").hidden = !batch;
+  showForm("record");
   $("batch").dataset.batch = batch ? batch.id : "";
   if (!batch) {
     $("batch-id").textContent = "";
@@ -214,16 +225,38 @@ async function openBatch(id) {
   }
 }
 
-function bodyFromForm() {
-  if ($("event-type").value === "custom") return JSON.parse($("custom-body").value);
-  return {
-    type: "cultivation_input",
-    batch: batch.id,
-    input: $("input-kind").value,
-    product: $("product").value.trim(),
-    dose: { value: $("dose-value").value.trim(), unit: $("dose-unit").value },
-    applied_on: $("applied-on").value,
-  };
+/** What the fixed fields of a form come from: the open batch and this device's site. */
+function formContext() {
+  const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString();
+  return { batch, site: device.enrolment?.site, names, today: now.slice(0, 10), now: now.slice(0, 16) };
+}
+
+const FORM_PARTS = {
+  record: { select: "event-type", fields: "record-fields", form: "record-form" },
+  create: { select: "create-type", fields: "create-fields", form: "create-form" },
+};
+
+/** Offer the forms: those that record onto the open batch, and those that make a new one. */
+function offerForms() {
+  const option = (value, text) => Object.assign(document.createElement("option"), { value, textContent: text });
+  $("event-type").replaceChildren(...spec.forms.filter((f) => !f.creates).map((f) => option(f.id, f.label)),
+    option("custom", "其他（高级：事件 JSON）"));
+  $("create-type").replaceChildren(...spec.forms.filter((f) => f.creates).map((f) => option(f.id, f.label)));
+  showForm("record");
+  showForm("create");
+}
+
+/** Draw the chosen form of `which` ("record" or "create") for the open batch. */
+function showForm(which) {
+  if (!spec) return;
+  const parts = FORM_PARTS[which];
+  const id = $(parts.select).value;
+  const custom = id === "custom";
+  if (which === "record") $("custom-label").hidden = !custom;
+  $(parts.fields).hidden = custom;
+  $(parts.form).dataset.form = id;
+  const form = spec.forms.find((f) => f.id === id);
+  if (form) renderForm($(parts.fields), spec, form, formContext());
 }
 
 async function showOutbox() {
@@ -269,19 +302,26 @@ async function syncNow() {
 
 /** The batch IDs an event body names (what it is recorded on, made from or ships). */
 export function namedBatches(body) {
-  const ids = [body.batch, body.origin, body.herd, ...(body.batches || []),
-    ...(body.inputs || []).map((p) => p?.batch)];
+  const ids = [body.batch, body.origin, body.herd, body.packed_batch, ...(body.batches || []),
+    ...(body.inputs || []).map((p) => p?.batch), ...(body.outputs || []).map((p) => p?.batch)];
   return [...new Set(ids.filter((id) => typeof id === "string"))];
 }
 
-/** Ask the grower to confirm signing `body` for the active batch; resolves true or false. */
-function confirmSigning(body) {
+/** Ask the grower to confirm signing `body` for batch `target`; resolves true or false. */
+function confirmSigning(target, label, body, summary) {
   const dialog = $("confirm");
-  $("confirm-batch").textContent = batch.id;
-  $("confirm-type").textContent = body.type;
+  $("confirm-batch").textContent = target;
+  $("confirm-type").textContent = label;
+  $("confirm-fields").replaceChildren(...summary.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = k;
+    dd.textContent = v;
+    return [dt, dd];
+  }));
   const named = namedBatches(body);
   $("confirm-named").textContent = named.join("、") || "（无）";
-  $("confirm-other").hidden = named.includes(batch.id);
+  $("confirm-other").hidden = named.includes(target);
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "sign"), { once: true });
     dialog.returnValue = "";
@@ -289,19 +329,41 @@ function confirmSigning(body) {
   });
 }
 
-async function record(event) {
+/** The body, its label and summary from form `which`; a Problem when it cannot be made. */
+function bodyFromForm(which) {
+  const id = $(FORM_PARTS[which].select).value;
+  if (id === "custom") {
+    try {
+      const body = JSON.parse($("custom-body").value);
+      return { body, label: String(body?.type), summary: [] };
+    } catch {
+      throw new Problem("事件 JSON 格式有误，请检查。");
+    }
+  }
+  if (!spec) throw new Problem("表单没有加载，请联网后刷新页面。");
+  const form = spec.forms.find((f) => f.id === id);
+  const values = valuesOf($(FORM_PARTS[which].fields), form);
+  try {
+    return { body: bodyOf(spec, form, values, formContext()), label: form.label, summary: summaryOf(spec, form, values) };
+  } catch (err) {
+    if (!(err instanceof FormError)) throw err;
+    $(FORM_PARTS[which].fields).querySelector(`[data-path="${err.path}"]`)?.focus();
+    throw new Problem(err.message);
+  }
+}
+
+/**
+ * Sign and queue the event of form `which`: "record" records onto the open batch, "create"
+ * makes a new batch. The grower confirms the batch it is for before anything is signed.
+ */
+async function record(event, which) {
   event.preventDefault();
   if (!device.enrolment) return say("请先登记本机 enrol this device first");
-  if (!batch) return say("请先打开一个批次，再记录。");
-  let body;
-  try {
-    body = bodyFromForm();
-  } catch {
-    return say("JSON 格式有误，请检查。");
-  }
-  const target = batch.id;
-  if (!(await confirmSigning(body))) return say("已取消，没有签名。", "info");
-  if (batch?.id !== target) return say("批次已更换，没有签名，请重新确认。");
+  if (which === "record" && !batch) return say("请先打开一个批次，再记录。");
+  const { body, label, summary } = bodyFromForm(which);
+  const target = which === "record" ? batch.id : String(body.batch || body.herd);
+  if (!(await confirmSigning(target, label, body, summary))) return say("已取消，没有签名。", "info");
+  if (which === "record" && batch?.id !== target) return say("批次已更换，没有签名，请重新确认。");
   const signed = await signNext(device, body);
   await enqueue(signed, target, body.type);
   say(`已签名，记录在批次 ${target}。`, "info");
@@ -330,24 +392,28 @@ async function openCode(code) {
 
 async function start() {
   device = await loadDevice();
+  names = await keptNames();
+  try {
+    spec = await loadForms();
+  } catch {
+    say("表单没有加载，请联网后刷新页面。");
+  }
   showDevice();
-  $("applied-on").value = new Date().toISOString().slice(0, 10);
+  if (spec) offerForms();
   $("enrol-form").addEventListener("submit", (e) => enrol(e).catch(fail));
   $("scan-form").addEventListener("submit", (e) => {
     e.preventDefault();
     openCode($("scan-input").value).catch(fail);
   });
-  $("record-form").addEventListener("submit", (e) => record(e).catch(fail));
+  $("record-form").addEventListener("submit", (e) => record(e, "record").catch(fail));
+  $("create-form").addEventListener("submit", (e) => record(e, "create").catch(fail));
+  $("event-type").addEventListener("change", () => showForm("record"));
+  $("create-type").addEventListener("change", () => showForm("create"));
   $("cache-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const token = $("cache-token").value.trim();
     $("cache-token").value = "";
     downloadBatches(token).catch(fail);
-  });
-  $("event-type").addEventListener("change", () => {
-    const custom = $("event-type").value === "custom";
-    $("cultivation-fields").hidden = custom;
-    $("custom-label").hidden = !custom;
   });
   addEventListener("online", () => { showNetwork(); syncNow().then(refreshKeptNow).catch(fail); });
   addEventListener("offline", showNetwork);
