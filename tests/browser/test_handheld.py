@@ -124,11 +124,18 @@ def test_handheld_records_online_and_offline_and_both_land_in_the_log(
     device_id = page.inner_text("#device-id")
     assert len(device_id) == 32
     assert page.inner_text("#batch-id") == PLANTING
-    assert "renshen" in page.inner_text("#batch-card")
+    card = page.inner_text("#batch-card")
+    assert "人参" in card
+    assert "种植批次" in card
+    assert "正常" in card
+    for code in ("renshen", "planting", "active", "untested", "mu"):
+        assert code not in card
     phone.screenshot("handheld-1-batch")
 
     _enrol(phone, token)
-    assert COOP in page.inner_text("#device-state")
+    page.wait_for_selector("#cache-state[data-count='2']")
+    assert page.inner_text("#device-state") == "抚松县长白山人参种植专业合作社 · 万良镇林下参基地"
+    assert "抚松县长白山人参种植专业合作社" in page.inner_text("#batch-card [data-field='owner']")
 
     _record(phone, "腐熟农家肥", "150")
     page.wait_for_selector("#outbox li[data-seq='1'][data-status='accepted']")
@@ -147,6 +154,11 @@ def test_handheld_records_online_and_offline_and_both_land_in_the_log(
     assert page.get_attribute("#outbox li[data-seq='2']", "data-verified") == "1"
     phone.screenshot("handheld-3-synced")
 
+    page.wait_for_selector("#batch-events li:nth-child(3)")
+    dates = page.eval_on_selector_all("#batch-events li", "items => items.map(i => i.dataset.date)")
+    assert dates == ["2020-04-25", "2021-05-01", "2026-05-02"]
+    assert page.inner_text("#batch-events li:nth-child(2)").startswith("2021-05-01 施肥/用药")
+    assert "已入日志" in page.inner_text("#outbox li[data-seq='2']")
     history = server.get_json(f"/v1/batches/{PLANTING}/events")["items"]
     mine = [e for e in history if e["signer"] == device_id]
     assert [(e["seq"], e["body"]["product"]) for e in mine] == [

@@ -6,7 +6,10 @@ import { enqueue, items, sync } from "./outbox.js";
 import {
   CacheError, fetchBatch, keptBatch, keptBatches, keptNames, listedAt, refreshAll, refreshKept,
 } from "./cache.js";
-import { FormError, bodyOf, loadForms, renderForm, summaryOf, valuesOf } from "./forms.js";
+import { FormError, bodyOf, choiceLabel, loadForms, renderForm, summaryOf, valuesOf } from "./forms.js";
+import {
+  BATCH_KINDS, EVENT_TYPES, OUTBOX_STATUSES, QUALITIES, STATUSES, byEventDate, eventName, named,
+} from "./labels.js";
 
 const $ = (id) => document.getElementById(id);
 let device;
@@ -87,7 +90,7 @@ async function showKept() {
     button.type = "button";
     button.className = "link";
     button.dataset.batch = b.id;
-    button.textContent = `${b.id} · ${b.herb} · ${b.kind}（${ago(at)}）`;
+    button.textContent = `${b.id} · ${label(b.herb)} · ${named(BATCH_KINDS, b.kind)}（${ago(at).trim()}保存）`;
     button.addEventListener("click", () => {
       $("scan-input").value = b.id;
       openBatch(b.id).catch(fail);
@@ -111,6 +114,8 @@ async function downloadBatches(token) {
     throw new Problem(`服务器暂时无法回答（HTTP ${err.status}），批次没有下载。`);
   } finally {
     names = await keptNames();
+    showDevice();
+    if (shown) setBatch(shown); // the same batch, now with the names
     await showKept();
   }
 }
@@ -127,7 +132,8 @@ async function refreshKeptNow() {
 function showDevice() {
   $("device-id").textContent = device.id;
   const enrolled = device.enrolment;
-  $("device-state").textContent = enrolled ? `${enrolled.organisation} · ${enrolled.site}` : "未登记 not enrolled";
+  $("device-state").textContent = enrolled
+    ? `${named(names, enrolled.organisation)} · ${named(names, enrolled.site)}` : "未登记 not enrolled";
   $("enrol-form").hidden = Boolean(enrolled);
   $("create").hidden = !enrolled;
   showForm("create");
@@ -170,20 +176,41 @@ function setBatch(found) {
   $("batch-age").hidden = !found.kept;
   $("batch-age").textContent = found.kept
     ? `离线：显示的是${ago(found.at)}保存的数据（${when(found.at)}），之后的变化看不到。` : "";
-  const rows = [["药材 herb", batch.herb], ["类型 kind", batch.kind], ["状态 status", batch.status],
-    ["剩余 remaining", `${batch.remaining} ${batch.unit}`], ["持有 custodian", batch.custodian]];
-  $("batch-card").replaceChildren(...rows.flatMap(([k, v]) => {
+  const unit = label(batch.unit);
+  const rows = [
+    ["herb", "药材", label(batch.herb)],
+    ["kind", "类型", named(BATCH_KINDS, batch.kind)],
+    ["status", "状态", named(STATUSES, batch.status)],
+    ["quality", "质量", named(QUALITIES, batch.quality)],
+    ["remaining", "剩余", `${batch.remaining} ${unit}（共 ${batch.quantity} ${unit}）`],
+    ["owner", "所有", named(names, batch.owner)],
+    ["custodian", "持有", named(names, batch.custodian)],
+  ];
+  if (batch.origin_site) rows.push(["origin_site", "产地", named(names, batch.origin_site)]);
+  if (batch.in_transit) rows.push(["in_transit", "运输中", `运单 ${batch.in_transit}`]);
+  if (batch.lot) rows.push(["lot", "批号", batch.lot]);
+  $("batch-card").replaceChildren(...rows.flatMap(([key, k, v]) => {
     const dt = document.createElement("dt");
     const dd = document.createElement("dd");
     dt.textContent = k;
     dd.textContent = v;
+    dd.dataset.field = key;
+    if (key === "status") dd.dataset.status = batch.status;
     return [dt, dd];
   }));
-  $("batch-events").replaceChildren(...found.events.map((e) => {
+  $("batch-events").replaceChildren(...byEventDate(found.events).map(({ event, date, recorded }) => {
     const li = document.createElement("li");
-    li.textContent = `#${e.index} ${e.type} · ${e.time.slice(0, 10)}`;
+    li.dataset.index = event.index;
+    li.dataset.date = date;
+    const when = recorded ? `${date}（记录日期）` : date;
+    li.textContent = `${when} ${eventName(event.body, label)} · 日志 #${event.index}`;
     return li;
   }));
+}
+
+/** The Chinese name of a code (herb, unit, choice) from the forms' labels and catalogue. */
+function label(code) {
+  return spec ? choiceLabel(spec, code) : code;
 }
 
 /**
@@ -266,9 +293,11 @@ async function showOutbox() {
     li.dataset.seq = item.seq;
     li.dataset.status = item.status;
     li.dataset.verified = item.verified ? "1" : "0";
-    const where = item.receipt?.payload.index != null ? ` → 日志 log #${item.receipt.payload.index}` : "";
-    const why = item.status === "rejected" ? ` (${item.receipt.payload.reason}: ${item.receipt.payload.detail})` : "";
-    li.textContent = `seq ${item.seq} ${item.type} ${item.batch}: ${item.status}${where}${why}`;
+    const where = item.receipt?.payload.index != null ? `，日志 #${item.receipt.payload.index}` : "";
+    const why = item.status === "rejected" ? `（${item.receipt.payload.reason}: ${item.receipt.payload.detail}）` : "";
+    const checked = item.receipt ? (item.verified ? "，回执已验证" : "，回执验证失败") : "";
+    li.textContent = `第 ${item.seq} 条 ${named(EVENT_TYPES, item.type)} · 批次 ${item.batch}：`
+      + `${named(OUTBOX_STATUSES, item.status)}${where}${checked}${why}`;
     return li;
   }));
 }
@@ -335,7 +364,7 @@ function bodyFromForm(which) {
   if (id === "custom") {
     try {
       const body = JSON.parse($("custom-body").value);
-      return { body, label: String(body?.type), summary: [] };
+      return { body, label: named(EVENT_TYPES, body?.type), summary: [] };
     } catch {
       throw new Problem("事件 JSON 格式有误，请检查。");
     }
