@@ -2,15 +2,19 @@
 
 Besides the page, this serves what its forms are built from: the event JSON Schema the
 server validates with (schemas/json, exported from the wire models) and the herb catalogue's
-names, so the forms label herbs and quality items in Chinese without signing in.
+names, so the forms label herbs and quality items in Chinese without signing in; and the
+service worker that keeps all of it for use with no signal (/handheld/sw.js, allowed to
+control /handheld, with a policy that lets it fetch from this origin only).
 """
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from api.deps import SettingsDep
@@ -19,8 +23,16 @@ from traceability.catalogue.lookup import load_catalogue
 
 router = APIRouter(tags=["pages"])
 
-PAGE = Path(__file__).parents[1] / "static" / "handheld" / "index.html"
+STATIC = Path(__file__).parents[1] / "static"
+PAGE = STATIC / "handheld" / "index.html"
 EVENT_SCHEMA = SCHEMA_DIR / "event-body.schema.json"
+WORKER = Path(__file__).parents[1] / "templates" / "handheld-sw.js"
+SCOPE = "/handheld"
+WORKER_POLICY = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
+"""The worker's own policy: it loads nothing, and fetches (to keep the shell) from this
+origin only."""
+OTHER_SHELL = ("/static/verify/bytes.js", "/static/verify/note.js")
+"""Modules from outside static/handheld that the page imports."""
 
 
 class HerbName(BaseModel):
@@ -73,3 +85,39 @@ def catalogue_names(settings: SettingsDep) -> CatalogueNames:
             items={c: ItemName(zh=i.zh, unit=i.unit) for c, i in catalogue.items.items()},
         )
     return _NAMES[key]
+
+
+@cache
+def worker_script() -> str:
+    """The service worker: SHELL (the page, every file of static/handheld, the modules it
+    imports, the schema and catalogue names) and VERSION (a hash of them) before its code."""
+    files = sorted(p for p in (STATIC / "handheld").iterdir() if p.is_file())
+    shell = [
+        SCOPE,
+        f"{SCOPE}/event-body.schema.json",
+        f"{SCOPE}/catalogue.json",
+        *OTHER_SHELL,
+        *(f"/static/handheld/{p.name}" for p in files),
+    ]
+    digest = hashlib.sha256()
+    for path in [*files, *(STATIC / p.removeprefix("/static/") for p in OTHER_SHELL)]:
+        digest.update(path.read_bytes())
+    digest.update(EVENT_SCHEMA.read_bytes())
+    code = WORKER.read_text(encoding="utf-8")
+    digest.update(code.encode())
+    shell_js = ", ".join(f'"{path}"' for path in shell)
+    return f'const SHELL = [{shell_js}];\nconst VERSION = "{digest.hexdigest()[:16]}";\n\n{code}'
+
+
+@router.get("/handheld/sw.js", include_in_schema=False)
+def service_worker() -> Response:
+    """The handheld's service worker, allowed to control /handheld (the page's own path)."""
+    return Response(
+        worker_script(),
+        media_type="text/javascript; charset=utf-8",
+        headers={
+            "Service-Worker-Allowed": SCOPE,
+            "Cache-Control": "no-cache",
+            "Content-Security-Policy": WORKER_POLICY,
+        },
+    )

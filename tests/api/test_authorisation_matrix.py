@@ -139,6 +139,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("POST", "/v1/events"): Case("/v1/events", public(422), body=lambda _who: {"not": "signed"}),
     ("GET", "/handheld"): Case("/handheld", public(200)),
     ("GET", "/handheld/catalogue.json"): Case("/handheld/catalogue.json", public(200)),
+    ("GET", "/handheld/sw.js"): Case("/handheld/sw.js", public(200)),
     ("GET", "/handheld/event-body.schema.json"): Case(
         "/handheld/event-body.schema.json", public(200)
     ),

@@ -5,6 +5,7 @@ another while offline, come back online, and find both in the log with verified 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,22 @@ ORIGIN = "handheld.test.herbtrace/log"
 PLANTING = "FS-PL-2020-001"
 SECOND = "FS-PL-2021-002"
 SITE = "site-fusong-wanliang"
+PHONE = {"width": 412, "height": 915}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(name="handheld_server")
 def _handheld_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     """A database with the story's parties and the cooperative's planting, an operator of
     the cooperative with a token, and `herbtrace serve` on it as a real process."""
+    environ, token = _story_database(tmp_path)
+    with serving(tmp_path, environ) as server:
+        yield server, token
+
+
+def _story_database(tmp_path: Path) -> tuple[dict[str, str], str]:
+    """The story's parties and the cooperative's two plantings in a SQLite file, and an
+    operator token; returns the server's environment and the token."""
     url = f"sqlite:///{tmp_path / 'herbtrace.db'}"
     settings = Settings(database_url=url, log_origin=ORIGIN)
     engine = make_engine(url)
@@ -49,15 +60,13 @@ def _handheld_server(tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
     users.create_user(engine, "wang.fang", "operator", COOP)
     token = users.issue_token(engine, "wang.fang", "handheld").token
     engine.dispose()
-    environ = server_environ(url, ORIGIN, **FAST_PUBLIC)
-    with serving(tmp_path, environ) as server:
-        yield server, token
+    return server_environ(url, ORIGIN, **FAST_PUBLIC), token
 
 
 @pytest.fixture(name="phone")
 def _phone(browser: Browser, request: pytest.FixtureRequest) -> Iterator[BrowserPage]:
-    """A phone-sized page (390×844, zh-CN) in its own context, screenshotted at the end."""
-    viewport = {"width": 390, "height": 844}
+    """A phone-sized page (412×915, zh-CN) in its own context, screenshotted at the end."""
+    viewport = PHONE
     wrapped = new_page(browser, console_errors=False, locale="zh-CN", viewport=viewport)
     try:
         yield wrapped
@@ -422,3 +431,56 @@ def test_every_form_makes_an_event_body_the_wire_schema_accepts(
     assert pack["serials"] == ["SN001", "SN002"]
     assert "name" not in only_required["product"]
     assert phone.errors == []
+
+
+def test_the_page_opens_with_no_server_at_all_after_one_visit(
+    tmp_path: Path, phone: BrowserPage
+) -> None:
+    """After one visit the service worker keeps the page, its scripts, forms, schema and
+    names; with the server stopped, the page reloads, offers its forms and opens the batch
+    kept on the phone, saying how old it is."""
+    environ, _token = _story_database(tmp_path)
+    page = phone.page
+    with ExitStack() as running:
+        server = running.enter_context(serving(tmp_path, environ))
+        page.goto(server.url(f"/handheld?batch={PLANTING}"))
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_function("async () => !!(await navigator.serviceWorker.ready).active")
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.evaluate("() => !!navigator.serviceWorker.controller")
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.inner_text("#batch-id") == PLANTING
+    assert "离线" in page.inner_text("#batch-age")
+    assert page.locator("#event-type option").count() >= 9
+    assert page.locator("#record-fields [data-path]").count() > 0
+    phone.screenshot("handheld-no-server")
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_every_form_fits_the_screen_without_scrolling_sideways(
+    handheld_server: tuple[LiveServer, str], browser: Browser, size: str
+) -> None:
+    """At 412 px and at desktop width, the enrolled page with a batch open shows each form
+    in turn and never scrolls horizontally; a screenshot of each size is kept."""
+    server, token = handheld_server
+    viewport = PHONE if size == "phone" else DESKTOP
+    wrapped = new_page(browser, console_errors=False, locale="zh-CN", viewport=viewport)
+    page = wrapped.page
+    try:
+        page.goto(server.url(f"/handheld?batch={PLANTING}"))
+        page.wait_for_selector("body[data-ready='1']")
+        _enrol(wrapped, token)
+        page.wait_for_selector("#cache-state[data-count='2']")
+        wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        for select in ("#event-type", "#create-type"):
+            for value in page.eval_on_selector_all(f"{select} option", "o => o.map(x => x.value)"):
+                page.select_option(select, value)
+                assert page.evaluate(wide) <= 0, (size, value)
+        page.select_option("#event-type", "harvest")
+        page.select_option("#create-type", "planting")
+        wrapped.screenshot(f"handheld-{size}")
+        assert wrapped.errors == []
+    finally:
+        page.context.close()

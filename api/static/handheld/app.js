@@ -419,7 +419,19 @@ async function openCode(code) {
   if (mine === opening) await openBatch(id);
 }
 
+/** Have the service worker keep the page for use with no signal (where browsers allow it). */
+async function keepOffline() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("/handheld/sw.js", { scope: "/handheld" });
+    document.body.dataset.offlineReady = "1";
+  } catch {
+    // not over HTTPS, or refused: the page still works while online
+  }
+}
+
 async function start() {
+  keepOffline();
   device = await loadDevice();
   names = await keptNames();
   try {

@@ -232,7 +232,7 @@ export function renderForm(container, spec, form, context) {
     const value = "value" in f ? choiceLabel(spec, f.value)
       : f.from === "batch" ? context.batch?.id
       : f.from === "herb" ? choiceLabel(spec, context.batch?.herb)
-      : context.site;
+      : context.names?.[context.site] || context.site;
     dd.textContent = value ?? "—";
     dd.dataset.path = f.path;
     fixed.append(dt, dd);
