@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 
 from api.deps import SettingsDep
+from api.security_headers import PAGE_POLICY
 from schemas.export import SCHEMA_DIR
 from traceability.catalogue.lookup import load_catalogue
 
@@ -31,6 +32,13 @@ SCOPE = "/handheld"
 WORKER_POLICY = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'"
 """The worker's own policy: it loads nothing, and fetches (to keep the shell) from this
 origin only."""
+PAGE_POLICY_WITH_WASM = PAGE_POLICY.replace(
+    "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';", 1
+)
+"""The page's policy: every other page's, plus compiling WebAssembly, which the vendored
+barcode decoder (static/handheld/vendor/zxing-wasm) is. 'wasm-unsafe-eval' allows
+WebAssembly compilation only; JavaScript eval stays forbidden, and scripts still come only
+from this origin."""
 OTHER_SHELL = ("/static/verify/bytes.js", "/static/verify/note.js")
 """Modules from outside static/handheld that the page imports."""
 
@@ -63,7 +71,11 @@ _NAMES: dict[Path | None, CatalogueNames] = {}
 @router.get("/handheld", response_class=FileResponse, include_in_schema=False)
 def handheld() -> FileResponse:
     """The handheld page (its scripts are under /static/handheld/); `?batch=ID` opens a batch."""
-    return FileResponse(PAGE, media_type="text/html; charset=utf-8")
+    return FileResponse(
+        PAGE,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": PAGE_POLICY_WITH_WASM},
+    )
 
 
 @router.get(
@@ -89,15 +101,15 @@ def catalogue_names(settings: SettingsDep) -> CatalogueNames:
 
 @cache
 def worker_script() -> str:
-    """The service worker: SHELL (the page, every file of static/handheld, the modules it
+    """The service worker: SHELL (the page, every file under static/handheld, the modules it
     imports, the schema and catalogue names) and VERSION (a hash of them) before its code."""
-    files = sorted(p for p in (STATIC / "handheld").iterdir() if p.is_file())
+    files = sorted(p for p in (STATIC / "handheld").rglob("*") if p.is_file())
     shell = [
         SCOPE,
         f"{SCOPE}/event-body.schema.json",
         f"{SCOPE}/catalogue.json",
         *OTHER_SHELL,
-        *(f"/static/handheld/{p.name}" for p in files),
+        *(f"/static/{p.relative_to(STATIC).as_posix()}" for p in files),
     ]
     digest = hashlib.sha256()
     for path in [*files, *(STATIC / p.removeprefix("/static/") for p in OTHER_SHELL)]:

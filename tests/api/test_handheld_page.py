@@ -37,13 +37,17 @@ def test_the_service_worker_keeps_every_file_the_page_loads(
     client, _ = sqlite_api
     script = client.get("/handheld/sw.js").text
     shell = json.loads(re.search(r"^const SHELL = (\[.*\]);$", script, re.MULTILINE)[1])  # type: ignore[index]
-    files = {f"/static/handheld/{p.name}" for p in HANDHELD.iterdir() if p.is_file()}
+    files = {
+        f"/static/handheld/{p.relative_to(HANDHELD).as_posix()}"
+        for p in HANDHELD.rglob("*")
+        if p.is_file()
+    }
     assert files <= set(shell)
     assert {"/handheld", "/handheld/event-body.schema.json", "/handheld/catalogue.json"} <= set(
         shell
     )
     imported = set()
-    for path in HANDHELD.glob("*.js"):
+    for path in HANDHELD.glob("*.js"):  # the vendored decoder imports only relatively
         imported |= set(re.findall(r'from "(/static/[^"]+)"', path.read_text(encoding="utf-8")))
     assert imported <= set(shell)
     for path in shell:
@@ -67,3 +71,18 @@ def test_the_manifest_makes_the_page_installable_with_its_own_scope(
     assert manifest["lang"] == "zh-CN"
     for icon in manifest["icons"]:
         assert client.get(icon["src"]).status_code == 200
+
+
+def test_the_page_may_compile_webassembly_and_nothing_else_more_than_other_pages(
+    sqlite_api: tuple[TestClient, Callers],
+) -> None:
+    """/handheld's policy is every page's policy plus 'wasm-unsafe-eval' in script-src,
+    for the vendored barcode decoder: no 'unsafe-eval', no 'unsafe-inline', no other origin."""
+    client, _ = sqlite_api
+    page_policy = client.get("/regulator").headers["content-security-policy"]
+    handheld_policy = client.get("/handheld").headers["content-security-policy"]
+    assert handheld_policy == page_policy.replace(
+        "script-src 'self';", "script-src 'self' 'wasm-unsafe-eval';"
+    )
+    assert "'unsafe-eval'" not in handheld_policy
+    assert "'unsafe-inline'" not in handheld_policy

@@ -4,22 +4,27 @@ another while offline, come back online, and find both in the log with verified 
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from browser_harness import (
     ARTIFACTS,
+    CHROMIUM_ARGS,
     FAST_PUBLIC,
     BrowserPage,
     LiveServer,
+    chromium_executable,
     new_page,
     server_environ,
     serving,
 )
 from domain.story import COOP, World, body
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Playwright
 
 from schemas.events import parse_body
 from traceability import users
@@ -484,3 +489,124 @@ def test_every_form_fits_the_screen_without_scrolling_sideways(
         assert wrapped.errors == []
     finally:
         page.context.close()
+
+
+def _code_image(text: str, kind: str, *, gs1: bool = False) -> tuple[int, int, bytes]:
+    """A QR or DataMatrix code of `text` drawn by zxing-cpp, 10 px a module, with a white
+    margin: (width, height, 8-bit grey pixels)."""
+    code_format = (
+        zxingcpp.BarcodeFormat.QRCode if kind == "qr" else zxingcpp.BarcodeFormat.DataMatrix
+    )
+    code = zxingcpp.create_barcode(text, code_format, gs1=gs1)
+    view = memoryview(code.to_image(scale=10))
+    height, width = view.shape
+    pixels = view.tobytes()
+    margin = 60
+    full_width = width + 2 * margin
+    full_width += full_width % 2
+    blank = b"\xff" * full_width
+    rows = [blank] * margin
+    for y in range(height):
+        row = b"\xff" * margin + pixels[y * width : (y + 1) * width]
+        rows.append(row + b"\xff" * (full_width - len(row)))
+    rows += [blank] * (margin + (height + 2 * margin) % 2)
+    return full_width, len(rows), b"".join(rows)
+
+
+def _png(width: int, height: int, grey: bytes) -> bytes:
+    """An 8-bit greyscale PNG of `grey` (rows of `width` bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + grey[y * width : (y + 1) * width] for y in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _y4m(width: int, height: int, grey: bytes) -> bytes:
+    """One frame of 4:2:0 video showing `grey` (even width and height), for Chromium's fake
+    camera."""
+    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
+    chroma = b"\x80" * (width // 2 * height // 2)
+    return header + b"FRAME\n" + grey + chroma + chroma
+
+
+def test_codes_in_photos_open_their_batch_with_the_vendored_decoder(
+    handheld_server: tuple[LiveServer, str], phone: BrowserPage, tmp_path: Path
+) -> None:
+    """Where the browser has no BarcodeDetector (headless Chromium on Linux), the vendored
+    zxing-wasm decoder reads a photographed QR code of a handheld link and a DataMatrix of
+    a batch ID, each opening its batch; a GS1 DataMatrix (GTIN and lot) is resolved through
+    its Digital Link, which names no batch here, and the page says so in Chinese."""
+    server, _token = handheld_server
+    page = phone.page
+    page.goto(server.url("/handheld"))
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate(
+        "async () => (await import('/static/handheld/scanner.js')).decoderName()"
+    ) == ("zxing-wasm")
+    photos = {
+        "qr": _png(*_code_image(server.url(f"/handheld?batch={SECOND}"), "qr")),
+        "datamatrix": _png(*_code_image(PLANTING, "datamatrix")),
+        "gs1": _png(*_code_image("(01)06901234567892(10)NOLOT1", "datamatrix", gs1=True)),
+    }
+    for name, data in photos.items():
+        (tmp_path / f"{name}.png").write_bytes(data)
+
+    page.set_input_files("#scan-photo", str(tmp_path / "qr.png"))
+    page.wait_for_function(f"() => document.getElementById('batch-id').textContent === '{SECOND}'")
+    page.set_input_files("#scan-photo", str(tmp_path / "datamatrix.png"))
+    page.wait_for_function(
+        f"() => document.getElementById('batch-id').textContent === '{PLANTING}'"
+    )
+    page.set_input_files("#scan-photo", str(tmp_path / "gs1.png"))
+    page.wait_for_function(
+        "() => document.getElementById('message').textContent.includes('查不到批次')"
+    )
+    assert page.is_hidden("#batch")
+    assert page.input_value("#scan-input").startswith("(01)06901234567892(10)NOLOT1")
+    assert phone.errors == []
+
+
+def test_the_camera_reads_a_code_and_opens_its_batch(
+    handheld_server: tuple[LiveServer, str], playwright: Playwright, tmp_path: Path
+) -> None:
+    """With a camera showing a QR code of a handheld link (Chromium's fake camera playing a
+    picture of it), the camera scan reads it with the vendored decoder, opens that batch and
+    releases the camera."""
+    server, _token = handheld_server
+    video = tmp_path / "qr.y4m"
+    video.write_bytes(_y4m(*_code_image(server.url(f"/handheld?batch={SECOND}"), "qr")))
+    camera_args = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    browser = playwright.chromium.launch(
+        executable_path=chromium_executable(), headless=True, args=CHROMIUM_ARGS + camera_args
+    )
+    try:
+        wrapped = new_page(
+            browser, console_errors=False, locale="zh-CN", viewport=PHONE, permissions=["camera"]
+        )
+        page = wrapped.page
+        page.goto(server.url("/handheld"))
+        page.wait_for_selector("body[data-ready='1']")
+        page.click("#scan-camera")
+        page.wait_for_function(
+            f"() => document.getElementById('batch-id').textContent === '{SECOND}'",
+            timeout=30_000,
+        )
+        assert page.is_hidden("#camera")
+        assert page.evaluate("() => document.getElementById('camera-video').srcObject") is None
+        wrapped.screenshot("handheld-camera-scan")
+        assert wrapped.errors == []
+    finally:
+        browser.close()

@@ -2,6 +2,7 @@
 // key → it queues in IndexedDB and is sent to POST /v1/events whenever the handheld is online.
 
 import { loadDevice, saveEnrolment, signNext } from "./device.js";
+import { decodePhoto, decoderName, gs1Path, scanCamera } from "./scanner.js";
 import { enqueue, items, sync } from "./outbox.js";
 import {
   CacheError, fetchBatch, keptBatch, keptBatches, keptNames, listedAt, refreshAll, refreshKept,
@@ -39,18 +40,23 @@ function fail(err) {
   say(explain(err));
 }
 
-/** The batch ID in a scanned code: a handheld link (?batch=), a Digital Link, or the ID. */
+/** The batch ID in a scanned code: a handheld link (?batch=), a Digital Link, a GS1 element
+ * string (as a GS1 DataMatrix holds it), or the ID itself. */
 async function batchIdOf(code) {
   const text = code.trim();
-  let url;
-  try {
-    url = new URL(text, location.href);
-  } catch {
-    return text;
+  let path = gs1Path(text);
+  if (!path) {
+    let url;
+    try {
+      url = new URL(text, location.href);
+    } catch {
+      return text;
+    }
+    if (!/^https?:/.test(text)) return text;
+    if (url.searchParams.get("batch")) return url.searchParams.get("batch");
+    path = url.pathname;
   }
-  if (!/^https?:/.test(text)) return text;
-  if (url.searchParams.get("batch")) return url.searchParams.get("batch");
-  const response = await fetch(url.pathname, { headers: { Accept: "application/json" } });
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
   if (!response.ok) throw new Problem(`这个码查不到批次（HTTP ${response.status}），请换一个码或输入批号。`);
   const facts = await response.json();
   if (!facts.batch) throw new Problem("这个码没有对应的批次，请输入批号。");
@@ -419,6 +425,49 @@ async function openCode(code) {
   if (mine === opening) await openBatch(id);
 }
 
+/** Open the batch whose code `text` a scan read, showing the code in the scan box. */
+function openScanned(text) {
+  $("scan-input").value = text;
+  return openCode(text);
+}
+
+let cameraStop = null;
+/** Scan with the camera until a code is seen or the grower stops it. */
+async function scanWithCamera() {
+  if (cameraStop) return;
+  if (!navigator.mediaDevices?.getUserMedia) throw new Problem("这个浏览器不能使用摄像头，请用“拍照识别”或输入批号。");
+  cameraStop = new AbortController();
+  $("camera").hidden = false;
+  say(`请把批次码对准摄像头（${await decoderName()}）…`, "info");
+  let text;
+  try {
+    text = await scanCamera($("camera-video"), cameraStop.signal);
+  } catch (err) {
+    if (err?.name === "NotAllowedError") throw new Problem("没有摄像头权限，请在浏览器设置中允许，或用“拍照识别”。");
+    if (err?.name === "NotFoundError") throw new Problem("没有找到摄像头，请用“拍照识别”或输入批号。");
+    throw new Problem("摄像头没有打开，请用“拍照识别”或输入批号。");
+  } finally {
+    cameraStop = null;
+    $("camera").hidden = true;
+  }
+  if (text) await openScanned(text);
+  else say("");
+}
+
+/** Read the code in a photo the grower took or picked. */
+async function scanPhoto(file) {
+  if (!file) return;
+  say("正在识别照片中的码…", "info");
+  let text;
+  try {
+    text = await decodePhoto(file);
+  } catch {
+    throw new Problem("照片没有识别成功，请重拍或输入批号。");
+  }
+  if (!text) throw new Problem("照片里没有找到二维码或 DataMatrix 码，请靠近一些重拍。");
+  await openScanned(text);
+}
+
 /** Have the service worker keep the page for use with no signal (where browsers allow it). */
 async function keepOffline() {
   if (!("serviceWorker" in navigator)) return;
@@ -450,6 +499,11 @@ async function start() {
   $("create-form").addEventListener("submit", (e) => record(e, "create").catch(fail));
   $("event-type").addEventListener("change", () => showForm("record"));
   $("create-type").addEventListener("change", () => showForm("create"));
+  $("scan-camera").addEventListener("click", () => scanWithCamera().catch(fail));
+  $("camera-stop").addEventListener("click", () => cameraStop?.abort());
+  $("scan-photo").addEventListener("change", (e) => {
+    scanPhoto(e.target.files[0]).catch(fail).finally(() => { e.target.value = ""; });
+  });
   $("cache-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const token = $("cache-token").value.trim();
