@@ -4,14 +4,11 @@ another while offline, come back online, and find both in the log with verified 
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-import zxingcpp
 from browser_harness import (
     ARTIFACTS,
     CHROMIUM_ARGS,
@@ -24,6 +21,7 @@ from browser_harness import (
     serving,
 )
 from domain.story import COOP, World, body
+from handheld_support import code_image, png, sample, y4m
 from playwright.sync_api import Browser, Playwright
 
 from schemas.events import parse_body
@@ -36,6 +34,8 @@ from traceability.storage.db import make_engine
 ORIGIN = "handheld.test.herbtrace/log"
 PLANTING = "FS-PL-2020-001"
 SECOND = "FS-PL-2021-002"
+UNKEPT = "FS-PL-2022-003"
+"""A batch ID this phone has never seen: offline, nothing can say whether it exists."""
 SITE = "site-fusong-wanliang"
 PHONE = {"width": 412, "height": 915}
 DESKTOP = {"width": 1280, "height": 900}
@@ -208,21 +208,22 @@ def test_unenrolled_handheld_is_refused_and_keeps_nothing(
 def test_a_failed_lookup_closes_the_open_batch_so_nothing_is_recorded_onto_it(
     handheld_server: tuple[LiveServer, str], phone: BrowserPage
 ) -> None:
-    """With one batch open, opening another while offline, or a wrong ID online, closes the
-    open batch with a Chinese message (no raw JavaScript error); a forced submit records
-    nothing; cancelling the confirmation signs nothing; the one event signed after the
-    grower confirmed the batch it names lands on that batch and none on the first."""
+    """With one batch open, opening one not kept on the phone while offline, or a wrong ID
+    online, closes the open batch with a Chinese message (no raw JavaScript error); a forced
+    submit records nothing; cancelling the confirmation signs nothing; the one event signed
+    after the grower confirmed the batch it names lands on that batch and none on the first."""
     server, token = handheld_server
     page = phone.page
     page.goto(server.url(f"/handheld?batch={PLANTING}"))
     page.wait_for_selector("body[data-ready='1']")
     device_id = page.inner_text("#device-id")
     _enrol(phone, token)
+    page.wait_for_selector("#cache-state[data-count='2']")
     assert page.inner_text("#batch-id") == PLANTING
 
     page.context.set_offline(True)
-    said = _open(phone, SECOND)
-    assert SECOND in said
+    said = _open(phone, UNKEPT)
+    assert UNKEPT in said
     assert "Failed" not in said
     assert "fetch" not in said
     assert page.is_hidden("#batch")
@@ -334,53 +335,6 @@ def test_a_grower_downloads_batches_at_enrolment_and_records_a_harvest_offline_b
     assert phone.errors == []
 
 
-WIDGET_SAMPLES: dict[str, object] = {
-    "text": "样例文字",
-    "decimal": "12.5",
-    "integer": "3",
-    "date": "2026-05-02",
-    "datetime": "2026-05-02T08:30",
-    "checkbox": True,
-    "checks": ["washing", "drying"],
-    "lines": "SN001\nSN002",
-}
-PATH_SAMPLES: dict[str, object] = {
-    "batch": "FS-NEW-001",
-    "herd": "SY-HERD-001",
-    "packed_batch": "FS-PK-001",
-    "outputs[0].batch": "FS-FP-001",
-    "sensor": "dryer-1",
-    "shipment": "SHP-2026-001",
-    "to": "org-jian-processor",
-    "to_site": "site-jian-plant",
-    "sender": "org-fusong-coop",
-    "lab": "org-jilin-lab",
-    "product.gtin": "06901234567892",
-    "product.lot": "JA2026HS001",
-    "items[0].item": "moisture",
-    "herb": "renshen",
-    "area.unit": "mu",
-    "input": "fertiliser",
-    "dose.unit": "kg/mu",
-    "activity": "velvet_cutting",
-    "kind": "drying_room",
-    "items[0].unit": "%",
-    "result": "pass",
-    "unit_quantity.unit": "g",
-}
-"""What a grower types into each form field, by path, else by widget."""
-
-
-def _sample(form_id: str, field: dict[str, str]) -> object:
-    if form_id == "planting" and field["path"] == "method":
-        return "forest_understory"
-    if field["path"] in PATH_SAMPLES:
-        return PATH_SAMPLES[field["path"]]
-    if field["path"].endswith("quantity.unit"):
-        return "kg"
-    return WIDGET_SAMPLES[field["widget"]]
-
-
 def test_every_form_makes_an_event_body_the_wire_schema_accepts(
     handheld_server: tuple[LiveServer, str], phone: BrowserPage
 ) -> None:
@@ -393,7 +347,7 @@ def test_every_form_makes_an_event_body_the_wire_schema_accepts(
     page.wait_for_selector("body[data-ready='1']")
     spec = page.evaluate("async () => (await import('/static/handheld/forms.js')).loadForms()")
     values = {
-        form["id"]: {f["path"]: _sample(form["id"], f) for f in form["fields"]}
+        form["id"]: {f["path"]: sample(form["id"], f) for f in form["fields"]}
         for form in spec["forms"]
     }
     made = page.evaluate(
@@ -491,53 +445,6 @@ def test_every_form_fits_the_screen_without_scrolling_sideways(
         page.context.close()
 
 
-def _code_image(text: str, kind: str, *, gs1: bool = False) -> tuple[int, int, bytes]:
-    """A QR or DataMatrix code of `text` drawn by zxing-cpp, 10 px a module, with a white
-    margin: (width, height, 8-bit grey pixels)."""
-    code_format = (
-        zxingcpp.BarcodeFormat.QRCode if kind == "qr" else zxingcpp.BarcodeFormat.DataMatrix
-    )
-    code = zxingcpp.create_barcode(text, code_format, gs1=gs1)
-    view = memoryview(code.to_image(scale=10))
-    height, width = view.shape
-    pixels = view.tobytes()
-    margin = 60
-    full_width = width + 2 * margin
-    full_width += full_width % 2
-    blank = b"\xff" * full_width
-    rows = [blank] * margin
-    for y in range(height):
-        row = b"\xff" * margin + pixels[y * width : (y + 1) * width]
-        rows.append(row + b"\xff" * (full_width - len(row)))
-    rows += [blank] * (margin + (height + 2 * margin) % 2)
-    return full_width, len(rows), b"".join(rows)
-
-
-def _png(width: int, height: int, grey: bytes) -> bytes:
-    """An 8-bit greyscale PNG of `grey` (rows of `width` bytes)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + grey[y * width : (y + 1) * width] for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _y4m(width: int, height: int, grey: bytes) -> bytes:
-    """One frame of 4:2:0 video showing `grey` (even width and height), for Chromium's fake
-    camera."""
-    header = f"YUV4MPEG2 W{width} H{height} F5:1 Ip A1:1 C420jpeg\n".encode()
-    chroma = b"\x80" * (width // 2 * height // 2)
-    return header + b"FRAME\n" + grey + chroma + chroma
-
-
 def test_codes_in_photos_open_their_batch_with_the_vendored_decoder(
     handheld_server: tuple[LiveServer, str], phone: BrowserPage, tmp_path: Path
 ) -> None:
@@ -553,9 +460,9 @@ def test_codes_in_photos_open_their_batch_with_the_vendored_decoder(
         "async () => (await import('/static/handheld/scanner.js')).decoderName()"
     ) == ("zxing-wasm")
     photos = {
-        "qr": _png(*_code_image(server.url(f"/handheld?batch={SECOND}"), "qr")),
-        "datamatrix": _png(*_code_image(PLANTING, "datamatrix")),
-        "gs1": _png(*_code_image("(01)06901234567892(10)NOLOT1", "datamatrix", gs1=True)),
+        "qr": png(*code_image(server.url(f"/handheld?batch={SECOND}"), "qr")),
+        "datamatrix": png(*code_image(PLANTING, "datamatrix")),
+        "gs1": png(*code_image("(01)06901234567892(10)NOLOT1", "datamatrix", gs1=True)),
     }
     for name, data in photos.items():
         (tmp_path / f"{name}.png").write_bytes(data)
@@ -583,7 +490,7 @@ def test_the_camera_reads_a_code_and_opens_its_batch(
     releases the camera."""
     server, _token = handheld_server
     video = tmp_path / "qr.y4m"
-    video.write_bytes(_y4m(*_code_image(server.url(f"/handheld?batch={SECOND}"), "qr")))
+    video.write_bytes(y4m(*code_image(server.url(f"/handheld?batch={SECOND}"), "qr")))
     camera_args = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
