@@ -469,6 +469,7 @@ def test_codes_in_photos_open_their_batch_with_the_vendored_decoder(
 
     page.set_input_files("#scan-photo", str(tmp_path / "qr.png"))
     page.wait_for_function(f"() => document.getElementById('batch-id').textContent === '{SECOND}'")
+    page.wait_for_selector(f"#cache-list button[data-batch='{SECOND}']")
     page.set_input_files("#scan-photo", str(tmp_path / "datamatrix.png"))
     page.wait_for_function(
         f"() => document.getElementById('batch-id').textContent === '{PLANTING}'"

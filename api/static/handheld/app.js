@@ -184,6 +184,7 @@ async function openBatch(id) {
     setBatch(found);
     history.replaceState(null, "", `?batch=${encodeURIComponent(found.batch.id)}`);
     say("");
+    if (!found.kept) await showKept(); // it is kept now
   } catch (err) {
     if (mine === opening) fail(err);
   }
