@@ -140,6 +140,11 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("GET", "/v1/batches/{batch_id}/trace"): Case("/v1/batches/NO-SUCH/trace", public(404)),
     ("POST", "/v1/events"): Case("/v1/events", public(422), body=lambda _who: {"not": "signed"}),
     ("GET", "/handheld"): Case("/handheld", public(200)),
+    ("GET", "/handheld/catalogue.json"): Case("/handheld/catalogue.json", public(200)),
+    ("GET", "/handheld/sw.js"): Case("/handheld/sw.js", public(200)),
+    ("GET", "/handheld/event-body.schema.json"): Case(
+        "/handheld/event-body.schema.json", public(200)
+    ),
     ("GET", "/v1/alerts"): Case(f"/v1/alerts?organisation={ORG_A}", org_a_readers(200)),
     ("GET", "/v1/alerts/{alert_id}"): Case(
         f"/v1/alerts/NO-SUCH?organisation={ORG_A}", {**org_a_readers(404), "operator_a": 403}

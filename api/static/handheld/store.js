@@ -1,6 +1,8 @@
 // The handheld's IndexedDB: the device's key and chain head ("device" store, key "self"),
-// the pinned log key ("device", key "log"), and the outbox of signed envelopes ("outbox",
-// keyed by the envelope's sequence number). The private key is a non-extractable CryptoKey:
+// the pinned log key ("device", key "log"), the outbox of signed envelopes ("outbox",
+// keyed by the envelope's sequence number), the batches kept for offline use ("batches",
+// keyed by batch ID) and the names that label them ("names": organisations, sites, when
+// the list was last fetched). The private key is a non-extractable CryptoKey:
 // IndexedDB keeps the object, and no script can read its bytes.
 
 const DB_NAME = "herbtrace-handheld";
@@ -17,10 +19,16 @@ let opened;
 /** Open (and on first use create) the database. */
 export function openStore() {
   if (!opened) {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore("device");
-      req.result.createObjectStore("outbox", { keyPath: "seq" });
+    const req = indexedDB.open(DB_NAME, 2);
+    req.onupgradeneeded = (event) => {
+      if (event.oldVersion < 1) {
+        req.result.createObjectStore("device");
+        req.result.createObjectStore("outbox", { keyPath: "seq" });
+      }
+      if (event.oldVersion < 2) {
+        req.result.createObjectStore("batches", { keyPath: "batch.id" });
+        req.result.createObjectStore("names");
+      }
     };
     opened = request(req);
   }
@@ -44,6 +52,17 @@ export async function put(store, value, key) {
   if (key === undefined) tx.objectStore(store).put(value);
   else tx.objectStore(store).put(value, key);
   return done;
+}
+
+/** Delete one value (nothing happens when it is absent). */
+export async function remove(store, key) {
+  const db = await openStore();
+  const tx = db.transaction(store, "readwrite");
+  tx.objectStore(store).delete(key);
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
 }
 
 /** Every record of a store, in key order. */
