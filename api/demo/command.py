@@ -36,10 +36,20 @@ def demo(
 ) -> None:
     """Run herbtrace end to end: SQLite, a local Mosquitto, the gateway, the API, and
     simulated devices telling the demo stories over MQTT."""
-    from api.demo.run import DemoRun, demo_settings, fresh_directory
+    from api.demo.run import (
+        DemoRun,
+        check_port_free,
+        demo_settings,
+        fresh_directory,
+        lock_directory,
+    )
 
     refuse_demo_in_production(load_settings(), "demo")  # before the directory is touched
     data_dir = data_dir.resolve()
+    check_port_free(host, port, "the API's")
+    if broker_port:
+        check_port_free("127.0.0.1", broker_port, "the broker's")
+    lock = lock_directory(data_dir)  # held until this process ends
     fresh_directory(data_dir)
     run = DemoRun(data_dir, demo_settings(data_dir), broker_port, host, port)
     stop = threading.Event()
@@ -69,3 +79,4 @@ def demo(
             stop.wait()
     finally:
         run.stop()
+        lock.close()
