@@ -18,10 +18,16 @@ from devices.broker.dynsec import check_username
 from devices.broker.revocations import disable_revoked
 from devices.cli import device_app
 from traceability.cli.bench import DEFAULT_PG
-from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    open_engine,
+    require_database,
+)
 from traceability.enrolment import enrol_device, revoke_device
 from traceability.keys import parse_public_key_b64
-from traceability.ledger import initialise
 from traceability.log.signers import ROLES
 from traceability.settings import Settings
 
@@ -75,9 +81,9 @@ def ingest(
     """Append the events devices publish over MQTT and answer each with a signed receipt."""
     from devices.gateway import Gateway, GatewayConfig
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
-    initialise(settings)
+    require_database(settings)  # `herbtrace init` sets it up; ingest creates nothing
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = GatewayConfig.from_settings(
         settings,
         workers=workers,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from browser_harness import new_page, server_environ, serving
+from browser_harness import herbtrace_ok, new_page, server_environ, serving
 from playwright.sync_api import Browser, Route
 
 
@@ -14,6 +14,7 @@ def test_docs_render_with_no_request_leaving_the_origin(browser: Browser, tmp_pa
     refused: Swagger UI renders the API's operations, with no error and no request out."""
     environ = server_environ(f"sqlite:///{tmp_path / 'docs.db'}", "docs.test.herbtrace/log")
     outside: list[str] = []
+    herbtrace_ok(["init"], tmp_path, environ)
     with serving(tmp_path, environ) as server:
         origin = urlsplit(server.base_url).netloc
 

@@ -16,6 +16,7 @@ from traceability.cli.common import (
     handles_errors,
     load_settings,
     open_engine,
+    shown_url,
 )
 from traceability.log.audit import Auditor, AuditReport, AuditSource
 from traceability.log.audit_sources import DatabaseSource
@@ -69,6 +70,7 @@ def verify(
         report = _run(auditor(verifier), bundle_source, bundle_source.size())
     else:
         with open_engine(settings) as engine:
+            console.print(f"auditing {shown_url(settings.database_url)}", highlight=False)
             with engine.connect() as conn:
                 verifier = load_log_verifier(conn, settings.log_origin)
             if log_key is not None and NoteVerifier.from_vkey(log_key) != verifier:
@@ -106,7 +108,9 @@ def _print(report: AuditReport) -> None:
         err_console.print(f"[red]FAILED ({key.kind}):[/] {key.what}")
     first = report.first()
     if first is None:
-        if report.ok:
+        if report.ok and report.entries == 0:
+            console.print("[green]OK[/]: the log verifies; it has no entries yet")
+        elif report.ok:
             console.print("[green]OK[/]: the log verifies")
         return
     err_console.print(f"[red]FAILED[/] at entry {first.index}: {first.what}")
