@@ -63,15 +63,30 @@ def demo(
         run.start()
         console.print(f"broker: mqtt://{run.broker.host}:{run.broker.port} (project ACLs)")
         run.serve_api()
-        console.print(f"API: http://{host}:{port}/docs")
         report = run.tell(events)
         console.print(
             f"told {report.events} events ({report.over_mqtt} over MQTT from "
             f"{len(run.devices)} devices, {report.direct} by the registrar and regulator); "
             f"log size {report.log_size}, {report.alerts} alerts"
         )
-        for label, url in run.sample_links():
-            console.print(f"  {label}: {url}")
+        regulator, operator = run.sign_ins()
+        links = dict(run.sample_links())
+        say = console.print
+        say("open:")
+        if "sold" in links:
+            say(f"  a product's consumer page (what a shopper sees): {links.pop('sold')}")
+        if "recalled" in links:
+            say(f"  a recalled product's consumer page: {links.pop('recalled')}")
+        say(f"  the regulator page: {links.pop('regulator')}")
+        say(f"    sign in with this regulator token: {regulator}")
+        say(f"  the grower's handheld page: {links.pop('handheld')}")
+        say(f"    enrol the phone with this operator token (org-fusong-coop): {operator}")
+        for label, url in links.items():
+            say(f"  {label}: {url}")
+        say(
+            "  (demo tokens; for a real deployment: `herbtrace user add NAME --role regulator`, "
+            "then `herbtrace user token NAME`)"
+        )
         if report.rejected:
             raise fail(f"{len(report.rejected)} refused, e.g. {report.rejected[:3]}")
         if not exit_after:

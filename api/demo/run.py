@@ -24,7 +24,7 @@ from devices.broker import LocalBroker
 from devices.gateway import Gateway, GatewayConfig
 from devices.sdk import BrokerConfig, Device, RetryPolicy
 from devices.sdk.device import init_device
-from traceability.demo.parties import SIGNERS, DemoSigner
+from traceability.demo.parties import FUSONG_COOP, SIGNERS, DemoSigner
 from traceability.demo.seed import register_demo_signers, sign_events
 from traceability.demo.stories import events_from
 from traceability.demo.story import Event, utc_text
@@ -35,6 +35,7 @@ from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
 from traceability.settings import Settings
+from traceability.users import create_user, issue_token
 
 log = logging.getLogger("herbtrace.demo")
 
@@ -42,6 +43,10 @@ MARKER = ".herbtrace-demo"
 """Marks a directory the demo made, so it only ever clears its own scratch space."""
 LOCK = ".herbtrace-demo.lock"
 """Locked by the running demo (`lock_directory`), so a second one clears nothing."""
+DEMO_REGULATOR = "demo.regulator"
+"""The demo's regulator user, whose token the demo prints for the regulator page."""
+DEMO_OPERATOR = "demo.fusong"
+"""The demo's operator of the ginseng co-operative, who enrols phones on the handheld page."""
 FIELD_ROLES = ("device", "inspector")
 """Parties that record through a device over MQTT; the registrar and regulator use the API."""
 
@@ -262,6 +267,16 @@ class DemoRun:
                 raise ConfigurationError(f"devices still had events pending after {timeout}s")
             time.sleep(0.005)
 
+    def sign_ins(self) -> tuple[str, str]:
+        """Bearer tokens for the demo's people: a regulator (for the regulator page) and an
+        operator of the ginseng co-operative (who enrols a phone on the handheld page)."""
+        engine = self.live.engine
+        create_user(engine, DEMO_REGULATOR, "regulator")
+        create_user(engine, DEMO_OPERATOR, "operator", FUSONG_COOP)
+        regulator = issue_token(engine, DEMO_REGULATOR, "demo").token
+        operator = issue_token(engine, DEMO_OPERATOR, "demo").token
+        return regulator, operator
+
     def sample_links(self) -> Iterator[tuple[str, str]]:
         """A few pages worth opening: a sold unit, a recalled unit, the regulator's page."""
         domain = self.live
@@ -279,6 +294,8 @@ class DemoRun:
                 if row is not None:
                     yield status, f"{base}/01/{row[0]}/10/{row[1]}/21/{row[2]}"
         yield "regulator", f"{base}/regulator"
+        yield "handheld", f"{base}/handheld"
+        yield "API", f"{base}/docs"
         yield "log", f"{base}/v1/log/checkpoint"
 
 

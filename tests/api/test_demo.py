@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -75,7 +76,7 @@ class RunningDemo:
         return f"sqlite:///{self.directory / 'herbtrace.db'}"
 
 
-def start_demo(workdir: Path, events: int = 40) -> RunningDemo:
+def start_demo(workdir: Path, events: int = 300) -> RunningDemo:
     """Start a demo in `workdir` and return once it says it is serving."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HERBTRACE_")}
     port = _free_port()
@@ -171,3 +172,44 @@ def test_a_second_demo_in_the_same_directory_exits_and_leaves_the_running_demo_i
     assert sorted(p.name for p in running_demo.directory.iterdir()) == files
     assert _tree_size(running_demo) >= before > 0
     assert _healthy(running_demo)
+
+
+def _printed(demo: RunningDemo, label: str) -> str:
+    """The last word of the demo's output line starting with `label`."""
+    lines = [line.strip() for line in demo.output if line.strip().startswith(label)]
+    assert lines, "\n".join(demo.output)
+    return lines[0].split()[-1]
+
+
+def _get(url: str, token: str | None = None, accept: str = "text/html") -> tuple[int, str]:
+    headers = {"Accept": accept} | ({"Authorization": f"Bearer {token}"} if token else {})
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the demo's own URL
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        return int(answer.status), answer.read().decode()
+
+
+def test_the_demo_prints_working_links_and_a_way_in_for_the_regulator_and_grower(
+    running_demo: RunningDemo,
+) -> None:
+    """The printed consumer, recalled, regulator and handheld links answer; the printed
+    regulator token signs in as a regulator, the operator token as an operator of the
+    co-operative the handheld enrols phones for."""
+    sold = _printed(running_demo, "a product's consumer page")
+    recalled = _printed(running_demo, "a recalled product's consumer page")
+    for url in (sold, recalled):
+        assert url.startswith(f"{running_demo.base}/01/")
+        assert _get(url)[0] == 200
+    status, body = _get(recalled, accept="application/json")
+    assert status == 200
+    assert "recalled" in body
+    regulator_page = _printed(running_demo, "the regulator page")
+    handheld_page = _printed(running_demo, "the grower's handheld page")
+    assert _get(regulator_page)[0] == 200
+    assert _get(handheld_page)[0] == 200
+    regulator = _printed(running_demo, "sign in with this regulator token")
+    operator = _printed(running_demo, "enrol the phone with this operator token")
+    me = json.loads(_get(f"{running_demo.base}/v1/me", regulator, "application/json")[1])
+    assert me["role"] == "regulator"
+    me = json.loads(_get(f"{running_demo.base}/v1/me", operator, "application/json")[1])
+    assert (me["role"], me["organisation"]) == ("operator", "org-fusong-coop")
+    assert any("herbtrace user add NAME --role regulator" in line for line in running_demo.output)
