@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import tempfile
@@ -12,6 +13,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from devices.broker import BrokerAccounts, new_password
 from devices.broker.dynsec import check_username
@@ -26,7 +28,9 @@ from traceability.cli.common import (
     open_engine,
     require_database,
 )
+from traceability.domain.sites import get_site
 from traceability.enrolment import enrol_device, revoke_device
+from traceability.errors import NotFound
 from traceability.keys import parse_public_key_b64
 from traceability.log.signers import ROLES
 from traceability.settings import Settings
@@ -133,13 +137,24 @@ def enroll(
     valid_until: Annotated[
         datetime | None, typer.Option(help="When the key stops being accepted (UTC)")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (device_id, organisation, site, role, broker_username, "
+            "broker_password, broker_password_installed) instead of prose",
+        ),
+    ] = False,
 ) -> None:
-    """Enrol a device: register its key and create its broker credentials."""
+    """Enrol a device for a registered site of its organisation: register its key and
+    create its broker credentials (the password is shown once)."""
     settings = load_settings()
+    key = parse_public_key_b64(public_key)
     with open_engine(settings) as engine:
+        _check_site(engine, organisation, site)
         enrolment = enrol_device(
             engine,
-            public_key=parse_public_key_b64(public_key),
+            public_key=key,
             organisation=organisation,
             site=site,
             name=name,
@@ -148,10 +163,37 @@ def enroll(
             valid_until=valid_until,
         )
     device = enrolment.device
+    installed, said = _update_broker(settings, device.broker_username, enrolment.broker_password)
+    if as_json:
+        record = {
+            "device_id": device.device_id,
+            "organisation": device.organisation,
+            "site": device.site,
+            "role": device.signer.role,
+            "broker_username": device.broker_username,
+            "broker_password": enrolment.broker_password,
+            "broker_password_installed": installed,
+        }
+        print(json.dumps(record, ensure_ascii=False))  # noqa: T201 - plain stdout for scripts
+        return
     console.print(f"device {device.device_id} enrolled ({device.organisation}, {device.site})")
     console.print(f"broker username: {device.broker_username}")
     console.print(f"broker password: {enrolment.broker_password}")
-    _update_broker(settings, device.broker_username, enrolment.broker_password)
+    console.print(said)
+
+
+def _check_site(engine: Engine, organisation: str, site: str) -> None:
+    """Exit 1 unless `site` is registered and belongs to `organisation` (the API's check)."""
+    try:
+        with engine.connect() as conn:
+            owner = get_site(conn, site).organisation
+    except NotFound as exc:
+        raise fail(
+            f"site {site} is not registered: register the organisation and its site first "
+            '(docs/api.md, "The first organisation and site")'
+        ) from exc
+    if owner != organisation:
+        raise fail(f"site {site} belongs to {owner}, not {organisation}")
 
 
 @device_app.command("revoke")
@@ -198,18 +240,18 @@ def gateway_account(
     console.print(f"broker password: {password}")
 
 
-def _update_broker(settings: Settings, username: str, password: str) -> None:
-    """Create the device's broker account, when this command has admin rights on the broker."""
+def _update_broker(settings: Settings, username: str, password: str) -> tuple[bool, str]:
+    """Create the device's broker account, when this command has admin rights on the broker;
+    whether it did, and what to tell the operator."""
     accounts = BrokerAccounts.from_settings(settings)
     if accounts is None:
-        console.print(
+        return False, (
             "no broker admin (HERBTRACE_BROKER_DIR or HERBTRACE_MQTT_ADMIN_PASSWORD): create "
             "the device's broker account with these credentials"
         )
-        return
     accounts.set(username, password)
     state = "stopped; it reads the account when it starts" if accounts.offline else "running"
-    console.print(f"broker account {username} created (broker {state})")
+    return True, f"broker account {username} created (broker {state})"
 
 
 @handles_errors

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from registration_support import signed_chain
 from support import run_herbtrace
 
+from api.main import create_app
 from traceability.demo import seed_events
 from traceability.domain.service import Domain
+from traceability.keys import raw_public_key
 from traceability.ledger import initialise
 from traceability.settings import Settings
 
@@ -60,3 +68,54 @@ def test_user_add_refuses_an_organisation_that_is_not_registered(
     assert "org-fusong-coop" in message
     listed = run_herbtrace(["user", "list"], tmp_path, **demo_db)
     assert "wang.fang" not in listed.stdout
+
+
+def _json_block_bodies(markdown: str, heading: str) -> list[dict[str, object]]:
+    """The JSON bodies (one per line group) of the first ```json block after `heading`."""
+    section = markdown.split(heading, 1)[1]
+    block = re.search(r"```json\n(.*?)```", section, re.DOTALL)
+    assert block is not None, f"no json block after {heading}"
+    text = " ".join(line.strip() for line in block.group(1).splitlines())
+    return list(_objects(text))
+
+
+def _objects(text: str) -> Iterator[dict[str, object]]:
+    decoder = json.JSONDecoder()
+    at = 0
+    while at < len(text):
+        if text[at].isspace():
+            at += 1
+            continue
+        value, at = decoder.raw_decode(text, at)
+        yield value
+
+
+def test_the_first_organisation_and_site_are_registered_as_the_api_docs_say(
+    tmp_path: Path,
+) -> None:
+    """On a fresh database: `signer add --role admin`, the docs' organisation and site
+    bodies signed by that key and posted to /v1/events (both accepted), and then
+    `device enroll --json` for that site works."""
+    url = f"sqlite:///{tmp_path / 'herbtrace.db'}"
+    env = {"HERBTRACE_DATABASE_URL": url}
+    assert run_herbtrace(["init"], tmp_path, **env).returncode == 0
+    registrar = Ed25519PrivateKey.generate()
+    public = base64.b64encode(raw_public_key(registrar)).decode()
+    docs = (DOCS / "api.md").read_text(encoding="utf-8")
+    heading = "**The first organisation and site.**"
+    [signer_add] = [c for c in shell_block(docs, heading) if c[1:3] == ["signer", "add"]]
+    args = [public if word == "BASE64" else word for word in signer_add[1:]]
+    added = run_herbtrace(args, tmp_path, **env)
+    assert added.returncode == 0, added.stderr
+    organisation, site = _json_block_bodies(docs, heading)
+    settings = Settings(database_url=url, key_kdf_cost="development-fast")
+    with TestClient(create_app(settings)) as client:
+        for envelope in signed_chain(registrar, [organisation, site]):
+            answer = client.post("/v1/events", json=envelope)
+            assert answer.status_code == 201, answer.text
+    device = base64.b64encode(raw_public_key(Ed25519PrivateKey.generate())).decode()
+    enroll = ["device", "enroll", "--public-key", device, "--json"]
+    enroll += ["--organisation", str(organisation["id"]), "--site", str(site["id"])]
+    enrolled = run_herbtrace(enroll, tmp_path, **env)
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert json.loads(enrolled.stdout)["site"] == site["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ import pytest
 import support
 from ingest_helpers import GatewayProcess, gateway_env
 from mqtt_helpers import BrokerFixture, TestClient
+from registration_support import register_first_site
 
 from devices.broker import Credentials
 from schemas.mqtt import events_topic, receipts_topic
@@ -29,6 +31,10 @@ def run(args: list[str], tmp_path: Path, env: dict[str, str]) -> tuple[int, str,
     return result.returncode, result.stdout, result.stderr
 
 
+ORG, SITE = "org-fusong-coop", "site-fusong-3"
+"""The organisation and site the tests' devices are enrolled for (registered first)."""
+
+
 def enrolled(stdout: str) -> Credentials:
     """The broker credentials `device enroll` printed."""
     username = re.search(r"broker username: (\S+)", stdout)
@@ -44,6 +50,7 @@ def _cli_env(broker: BrokerFixture, sqlite_url: str, tmp_path: Path) -> dict[str
     env = gateway_env(broker, sqlite_url)
     code, _, err = run(["init"], tmp_path, env)
     assert code == 0, err
+    register_first_site(sqlite_url, ORG, SITE, env["HERBTRACE_LOG_ORIGIN"])
     return env
 
 
@@ -58,8 +65,8 @@ def test_enrol_then_revoke_through_the_cli(
     broker no longer lets it in (the gateway's own refusal: test_rejections)."""
     signer = support.TestSigner()
     key = base64.b64encode(raw_public_key(signer.key)).decode()
-    args = ["device", "enroll", "--public-key", key, "--organisation", "抚松县参业合作社"]
-    code, out, err = run([*args, "--site", "抚松基地 3 号棚"], tmp_path, cli_env)
+    args = ["device", "enroll", "--public-key", key, "--organisation", ORG]
+    code, out, err = run([*args, "--site", SITE], tmp_path, cli_env)
     assert code == 0, err
     credentials = enrolled(out)
     assert credentials.username == signer.key_id
@@ -67,7 +74,7 @@ def test_enrol_then_revoke_through_the_cli(
     engine = make_engine(cli_env["HERBTRACE_DATABASE_URL"])
     device = get_device(engine, signer.key_id)
     assert (device.site, device.signer.role, device.status) == (
-        "抚松基地 3 号棚",
+        SITE,
         "device",
         "active",
     )
@@ -145,7 +152,7 @@ def test_bad_input_gets_one_clear_error(
 def test_enrolling_twice_is_refused(cli_env: dict[str, str], tmp_path: Path) -> None:
     """The same key enrolled twice: the second attempt exits 1 naming the device."""
     key = base64.b64encode(support.TestSigner().public_key).decode()
-    args = ["device", "enroll", "--public-key", key, "--organisation", "o", "--site", "s"]
+    args = ["device", "enroll", "--public-key", key, "--organisation", ORG, "--site", SITE]
     assert run(args, tmp_path, cli_env)[0] == 0
     code, _, err = run(args, tmp_path, cli_env)
     assert code == 1
@@ -160,3 +167,44 @@ def test_ingest_refuses_a_broker_it_cannot_log_in_to(
     code, _, err = run(["ingest"], tmp_path, env)
     assert code == 1
     assert "MQTT broker refused the gateway" in err
+
+
+def test_enrol_prints_one_json_object_with_the_broker_password(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`device enroll --json` prints exactly one JSON object a script can read: the device,
+    its site and the broker credentials, and whether the account was created."""
+    signer = support.TestSigner()
+    key = base64.b64encode(signer.public_key).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", ORG, "--site", SITE]
+    code, out, err = run([*args, "--json"], tmp_path, cli_env)
+    assert code == 0, err
+    record = json.loads(out)
+    assert record == {
+        "device_id": signer.key_id,
+        "organisation": ORG,
+        "site": SITE,
+        "role": "device",
+        "broker_username": signer.key_id,
+        "broker_password": record["broker_password"],
+        "broker_password_installed": True,
+    }
+    assert len(record["broker_password"]) >= 16
+
+
+@pytest.mark.parametrize(
+    ("organisation", "site", "fragment"),
+    [
+        (ORG, "site-nowhere", "site site-nowhere is not registered"),
+        ("org-other", SITE, f"site {SITE} belongs to {ORG}, not org-other"),
+    ],
+)
+def test_enrol_refuses_a_site_that_is_not_the_organisations(
+    cli_env: dict[str, str], tmp_path: Path, organisation: str, site: str, fragment: str
+) -> None:
+    """As over HTTP, a device is enrolled only for a registered site of its organisation."""
+    key = base64.b64encode(support.TestSigner().public_key).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", organisation]
+    code, _, err = run([*args, "--site", site], tmp_path, cli_env)
+    assert code == 1
+    assert fragment in " ".join(err.split())
