@@ -18,9 +18,11 @@ from protocol_example import example
 
 from schemas.events import parse_body
 from schemas.export import SCHEMA_DIR
-from traceability.envelope import SIGNING_PREFIX
+from traceability.envelope import SIGNING_PREFIX, parse_envelope
+from traceability.errors import TraceabilityError
 from traceability.log.checkpoint import open_checkpoint
 from traceability.log.note import NoteVerifier
+from traceability.log.results import rejected
 
 DOC = (Path(__file__).parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
 VALUES = example()
@@ -110,3 +112,35 @@ def test_the_schema_check_refuses_what_the_old_example_sent() -> None:
     ]  # fmt: skip
     for candidate in old:
         assert not ecma_validator(body).is_valid(candidate), candidate
+
+
+def _envelope_text(seq: str, body: str) -> bytes:
+    payload = (
+        f'{{"v":1,"signer":"{VALUES["signer"]}","seq":{seq},"prev":"{"0" * 64}",'
+        f'"time":"2026-09-20T08:30:00Z","body":{body}}}'
+    )
+    return f'{{"payload":{payload},"sig":"{VALUES["signature1"]}"}}'.encode()
+
+
+MALFORMED_AS_DOCUMENTED = {
+    "not UTF-8": (b'{"payload": "\xff"}', "invalid_input"),
+    "duplicate member": (_envelope_text("1", '{"type":"x","type":"y"}'), "invalid_input"),
+    "lone surrogate": (_envelope_text("1", '{"type":"x","n":"\\ud800"}'), "invalid_input"),
+    "1e400": (_envelope_text("1", '{"type":"x","n":1e400}'), "invalid_input"),
+    "seq 3.0": (_envelope_text("3.0", '{"type":"x"}'), "invalid_input"),
+    "integer beyond 2^53": (
+        _envelope_text("1", '{"type":"harvest","weight":1152921504606846976}'),
+        "canonicalization_error",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_AS_DOCUMENTED))
+def test_malformed_envelopes_get_the_reason_section_2_gives(case: str) -> None:
+    """Each example §2 gives of `invalid_input` and `canonicalization_error` is refused with
+    that code by the envelope parser every front door uses, and §2 names the example."""
+    raw, reason = MALFORMED_AS_DOCUMENTED[case]
+    with pytest.raises(TraceabilityError) as refused:
+        parse_envelope(raw)
+    assert rejected(refused.value).reason == reason
+    assert "`canonicalization_error` — the message is strict JSON" in DOC
