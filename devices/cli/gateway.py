@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import Engine
 
-from devices.broker import BrokerAccounts, new_password
+from devices.broker import TLS_PORT, BrokerAccounts, TlsFiles, new_password, prepare_directory
 from devices.broker.dynsec import check_username
 from devices.broker.revocations import disable_revoked
 from devices.cli import device_app
@@ -216,6 +216,53 @@ def revoke(device_id: Annotated[str, typer.Argument(help="The device ID (its key
         console.print(f"the broker has no account {device.broker_username}")
     else:
         console.print(f"broker account {device.broker_username} disabled")
+
+
+@device_app.command("broker-config")
+@handles_errors
+def broker_config(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="The broker's directory (created if missing)")
+    ],
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Listener port (default 8883 with TLS, else 1883)"),
+    ] = None,
+    bind_address: Annotated[str, typer.Option(help="Address the listener binds")] = "127.0.0.1",
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="The CA file devices and gateways trust (TLS)")
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="The broker's certificate, naming its host (TLS)")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key")] = None,
+    admin_host: Annotated[
+        str | None, typer.Option(help="The host name the admin connects to (the certificate's)")
+    ] = None,
+) -> None:
+    """Render the broker's configuration into a directory: mosquitto.conf, data/, the
+    dynamic security state with the admin account (first time only; later runs keep every
+    account) and admin.json (mode 0600). Then run `mosquitto -c DIR/mosquitto.conf`."""
+    tls_files = (tls_ca, tls_cert, tls_key)
+    if any(tls_files) and not all(tls_files):
+        raise fail("TLS needs all of --tls-ca, --tls-cert and --tls-key", 2)
+    tls = TlsFiles(*(_readable(p) for p in tls_files if p is not None)) if all(tls_files) else None
+    listen = port or (TLS_PORT if tls else 1883)
+    conf = prepare_directory(
+        directory.resolve(), listen, bind_address=bind_address, tls=tls, admin_host=admin_host
+    )
+    console.print(f"broker configuration: {conf}")
+    console.print(f"listener: {'mqtts' if tls else 'mqtt'}://{bind_address}:{listen}")
+    console.print(
+        f"admin access: {conf.parent / 'admin.json'} (HERBTRACE_BROKER_DIR={conf.parent})"
+    )
+    console.print(f"start it: mosquitto -c {conf}")
+
+
+def _readable(path: Path) -> Path:
+    if not path.is_file():
+        raise fail(f"cannot read {path}", 2)
+    return path
 
 
 @device_app.command("gateway-account")

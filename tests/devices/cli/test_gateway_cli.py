@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,11 @@ from pathlib import Path
 import pytest
 import support
 from ingest_helpers import GatewayProcess, gateway_env
-from mqtt_helpers import BrokerFixture, TestClient
+from mqtt_helpers import NOT_AUTHORIZED, BrokerFixture, TestClient
 from registration_support import register_first_site
 
-from devices.broker import Credentials
-from schemas.mqtt import events_topic, receipts_topic
+from devices.broker import Credentials, free_port
+from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
 from traceability.enrolment import get_device
 from traceability.ingest.receipts import verify_receipt
@@ -208,3 +209,42 @@ def test_enrol_refuses_a_site_that_is_not_the_organisations(
     code, _, err = run([*args, "--site", site], tmp_path, cli_env)
     assert code == 1
     assert fragment in " ".join(err.split())
+
+
+def test_broker_config_renders_a_directory_mosquitto_runs_and_the_cli_administers(
+    tmp_path: Path,
+) -> None:
+    """`device broker-config` writes what the broker needs (no Python needed): Mosquitto
+    starts on it, `gateway-account` creates an account through its admin, that account
+    gets in and joins the ingest group, and a subscription it may not make gets 0x87."""
+    directory = tmp_path / "broker"
+    port = free_port()
+    code, out, err = run(["device", "broker-config", "--dir", str(directory), "--port", str(port)],
+                         tmp_path, {})  # fmt: skip
+    assert code == 0, err
+    assert f"mosquitto -c {directory / 'mosquitto.conf'}" in out
+    assert {p.name for p in directory.iterdir()} >= {
+        "mosquitto.conf", "admin.json", "dynamic-security.json", "data"
+    }  # fmt: skip
+    assert (directory / "admin.json").stat().st_mode & 0o077 == 0
+    log = (tmp_path / "mosquitto.out").open("wb")
+    broker = subprocess.Popen(["mosquitto", "-c", str(directory / "mosquitto.conf")],
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        env = {"HERBTRACE_BROKER_DIR": str(directory)}
+        deadline = time.monotonic() + 20
+        while True:
+            code, out, err = run(["device", "gateway-account", "gw-1"], tmp_path, env)
+            if code == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert code == 0, err
+        gateway = TestClient("127.0.0.1", port, enrolled(out))
+        gateway.connect()
+        assert gateway.subscribe(INGEST_SUBSCRIPTION) == [1]
+        assert gateway.subscribe("#") == [NOT_AUTHORIZED]
+        gateway.close()
+    finally:
+        broker.terminate()
+        broker.wait(10)
+        log.close()
