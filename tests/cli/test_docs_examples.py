@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
-from registration_support import signed_chain
+from registration_support import organisation_body, signed_chain, site_body
 from support import run_herbtrace
 
 from api.main import create_app
 from traceability.demo import seed_events
 from traceability.domain.service import Domain
+from traceability.envelope import sign_envelope
 from traceability.keys import raw_public_key
 from traceability.ledger import initialise
 from traceability.settings import Settings
@@ -119,3 +120,42 @@ def test_the_first_organisation_and_site_are_registered_as_the_api_docs_say(
     enrolled = run_herbtrace(enroll, tmp_path, **env)
     assert enrolled.returncode == 0, enrolled.stderr
     assert json.loads(enrolled.stdout)["site"] == site["id"]
+
+
+def test_a_refused_envelope_keeps_its_number_and_verify_explains_the_gap(
+    tmp_path: Path,
+) -> None:
+    """protocol.md §2, "After a refusal": seq 2 is refused, seq 3 chains onto it and is
+    accepted; `herbtrace verify` passes and names the gap at 2 as refused, with the reason;
+    another envelope numbered 2 is refused as prev_mismatch, and the refused one, resent
+    once its cause is gone, would be the only fill."""
+    url = f"sqlite:///{tmp_path / 'herbtrace.db'}"
+    env = {"HERBTRACE_DATABASE_URL": url}
+    assert run_herbtrace(["init"], tmp_path, **env).returncode == 0
+    registrar = Ed25519PrivateKey.generate()
+    public = base64.b64encode(raw_public_key(registrar)).decode()
+    add = ["signer", "add", "--public-key", public, "--name", "registrar"]
+    assert run_herbtrace([*add, "--organisation", "org-platform", "--role", "admin"], tmp_path,
+                         **env).returncode == 0  # fmt: skip
+    bad_site = site_body("site-x", "org-nowhere")  # names an organisation never registered
+    bodies = [organisation_body("org-fusong-coop"), bad_site,
+              site_body("site-fusong-wanliang", "org-fusong-coop")]  # fmt: skip
+    first, refused, third = signed_chain(registrar, bodies)
+    settings = Settings(database_url=url, key_kdf_cost="development-fast")
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/v1/events", json=first).status_code == 201
+        answer = client.post("/v1/events", json=refused)
+        assert answer.status_code == 422
+        reason = answer.json()["payload"]["reason"]
+        assert client.post("/v1/events", json=third).status_code == 201
+        [other] = signed_chain(registrar, [organisation_body("org-other")])
+        other["payload"] |= {"seq": 2, "prev": refused["payload"]["prev"]}
+        other = sign_envelope(registrar, other["payload"])
+        again = client.post("/v1/events", json=other)
+        assert again.json()["payload"]["reason"] == "prev_mismatch"
+    audit = run_herbtrace(["verify"], tmp_path, **env)
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    signer = refused["payload"]["signer"]
+    line = " ".join(audit.stdout.split())
+    assert f"gap: signer {signer} has no envelope 2: refused (" in line
+    assert f"{reason}), kept as evidence" in line
