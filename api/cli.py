@@ -15,8 +15,13 @@ import typer
 
 from traceability.bench.scratch_db import scratch_postgres
 from traceability.cli.bench import DEFAULT_PG
-from traceability.cli.common import console, fail, handles_errors, load_settings
-from traceability.ledger import initialise
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    require_database,
+)
 from traceability.settings import get_settings
 
 if TYPE_CHECKING:
@@ -49,7 +54,7 @@ def serve(
     from devices.broker.accounts import BrokerAccounts
 
     settings = load_settings()
-    initialise(settings)
+    require_database(settings)  # `herbtrace init` sets it up; serve creates nothing
     BrokerAccounts.from_settings(settings)  # an unreadable admin.json stops serve here
     uvicorn.run(
         "api.cli:served_app",

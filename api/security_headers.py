@@ -8,20 +8,24 @@ Every answer carries `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-ref
 * everything else (JSON, SVG, text) gets DATA_POLICY, which lets a document load nothing
   and be framed by no one, should a browser ever render it.
 
-A route may set its own, stricter Content-Security-Policy; it is kept. The OpenAPI page
-(/docs) is Swagger UI from the `fastapi-offline` package's copy, served under
-/static/swagger-ui with a start-up script of ours, so it works offline and no third-party
-script runs on the API's origin. ReDoc is not served.
+A route may set its own Content-Security-Policy; it is kept. The OpenAPI pages work
+offline, every file from this origin: /docs is Swagger UI and /redoc is ReDoc, both as
+published on npm (`swagger-ui-dist`, `redoc`) and vendored with their licences in
+api/static/vendor/ (its README gives versions, checksums and how to update them), each
+started by a script of ours. ReDoc styles its page with <style> elements it injects, so
+/redoc's policy adds a nonce, fresh on every answer, to PAGE_POLICY's `style-src` and hands
+it to ReDoc (its `nonce` option): still no inline script and no `unsafe-inline` (a few
+cosmetic styles ReDoc injects before it starts are refused). Its search, which runs in a
+worker made from a blob: URL, is turned off rather than allowing workers.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
-import fastapi_offline
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import Public
@@ -42,8 +46,15 @@ COMMON = (
     (b"x-frame-options", b"DENY"),
 )
 
-SWAGGER_UI_DIR = Path(fastapi_offline.__file__).parent / "static"
-"""Swagger UI's bundle and stylesheet, as the fastapi-offline package ships them."""
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+"""Swagger UI's and ReDoc's files as npm ships them, with their licences (served under
+/static/vendor by the app's /static mount)."""
+
+
+def redoc_policy(nonce: str) -> str:
+    """The policy of /redoc: PAGE_POLICY with the answer's nonce allowed in `style-src`."""
+    return PAGE_POLICY.replace("style-src 'self';", f"style-src 'self' 'nonce-{nonce}';")
+
 
 _DOCS_PAGE = """<!doctype html>
 <html lang="en">
@@ -51,12 +62,29 @@ _DOCS_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <title>herbtrace API</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="/static/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
 <script src="/static/docs/start.js"></script>
+</body>
+</html>
+"""
+
+_REDOC_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>herbtrace API (ReDoc)</title>
+<meta name="style-nonce" content="{nonce}">
+<link rel="icon" href="data:,">
+</head>
+<body>
+<div id="redoc"></div>
+<script src="/static/vendor/redoc/redoc.standalone.js"></script>
+<script src="/static/docs/redoc.js"></script>
 </body>
 </html>
 """
@@ -92,11 +120,18 @@ class SecurityHeaders:
 
 
 def install_security(app: FastAPI) -> None:
-    """Add the headers to every response, and serve /docs with Swagger UI from this origin."""
+    """Add the headers to every response, and serve /docs (Swagger UI) and /redoc (ReDoc)
+    from this origin."""
     app.add_middleware(SecurityHeaders)
-    app.mount("/static/swagger-ui", StaticFiles(directory=SWAGGER_UI_DIR), name="swagger-ui")
 
     @app.get("/docs", include_in_schema=False, dependencies=[Public])
     def docs_page() -> HTMLResponse:
         """Swagger UI on this API's OpenAPI document, every file from this origin."""
         return HTMLResponse(_DOCS_PAGE)
+
+    @app.get("/redoc", include_in_schema=False, dependencies=[Public])
+    def redoc_page() -> HTMLResponse:
+        """ReDoc on this API's OpenAPI document, every file from this origin."""
+        nonce = secrets.token_urlsafe(18)
+        page = _REDOC_PAGE.replace("{nonce}", nonce)
+        return HTMLResponse(page, headers={"Content-Security-Policy": redoc_policy(nonce)})

@@ -35,7 +35,10 @@ def example() -> dict[str, str]:
             "body": {
                 "type": "harvest",
                 "batch": "FS-RS-2026-00001",
-                "herb": "人参",
+                "origin": "FS-PL-2020-00001",
+                "herb": "renshen",
+                "site": "site-fusong-wanliang",
+                "harvested_on": "2026-09-20",
                 "growing_years": 6,
                 "quantity": {"value": "182.500", "unit": "kg"},
             },
@@ -50,7 +53,13 @@ def example() -> dict[str, str]:
             "seq": 2,
             "prev": first_hash.hex(),
             "time": "2026-09-21T09:00:00Z",
-            "body": {"type": "ship", "batch": "FS-RS-2026-00001", "to": "集安市红参加工有限公司"},
+            "body": {
+                "type": "ship",
+                "shipment": "SH-2026-00001",
+                "batches": ["FS-RS-2026-00001"],
+                "to": "org-jian-processor",
+                "shipped_on": "2026-09-21",
+            },
         }
     )
     second_bytes = canonical_bytes(payloads[1])

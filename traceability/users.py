@@ -1,7 +1,7 @@
 """API users and their bearer tokens: create users, issue, revoke and authenticate tokens.
 
 A user is an admin, an organisation's operator, or a regulator. Operators act only for
-their own organisation (its domain ID, e.g. `fusong-coop`); admins and regulators belong
+their own organisation (its domain ID, e.g. `org-fusong-coop`); admins and regulators belong
 to none.
 
 Token layout (ASCII, 47 characters)::

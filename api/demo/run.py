@@ -3,9 +3,11 @@ simulated devices telling the demo stories over MQTT."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from itertools import islice
 from pathlib import Path
+from typing import TextIO
 
 import sqlalchemy as sa
 import uvicorn
@@ -21,7 +24,7 @@ from devices.broker import LocalBroker
 from devices.gateway import Gateway, GatewayConfig
 from devices.sdk import BrokerConfig, Device, RetryPolicy
 from devices.sdk.device import init_device
-from traceability.demo.parties import SIGNERS, DemoSigner
+from traceability.demo.parties import FUSONG_COOP, SIGNERS, DemoSigner
 from traceability.demo.seed import register_demo_signers, sign_events
 from traceability.demo.stories import events_from
 from traceability.demo.story import Event, utc_text
@@ -32,11 +35,18 @@ from traceability.errors import ConfigurationError
 from traceability.ledger import initialise
 from traceability.log.note import NoteVerifier
 from traceability.settings import Settings
+from traceability.users import create_user, issue_token
 
 log = logging.getLogger("herbtrace.demo")
 
 MARKER = ".herbtrace-demo"
 """Marks a directory the demo made, so it only ever clears its own scratch space."""
+LOCK = ".herbtrace-demo.lock"
+"""Locked by the running demo (`lock_directory`), so a second one clears nothing."""
+DEMO_REGULATOR = "demo.regulator"
+"""The demo's regulator user, whose token the demo prints for the regulator page."""
+DEMO_OPERATOR = "demo.fusong"
+"""The demo's operator of the ginseng co-operative, who enrols phones on the handheld page."""
 FIELD_ROLES = ("device", "inspector")
 """Parties that record through a device over MQTT; the registrar and regulator use the API."""
 
@@ -53,16 +63,62 @@ class DemoReport:
     alerts: int = 0
 
 
-def fresh_directory(directory: Path) -> None:
-    """Empty the demo's own directory (refusing one it did not make) and mark it as its own."""
-    if directory.exists() and any(directory.iterdir()):
-        if not (directory / MARKER).exists():
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Refuse, before anything is touched, a port something already listens on."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
             raise ConfigurationError(
-                f"{directory} is not empty and was not made by `herbtrace demo`; "
-                "pass another --data-dir"
-            )
-        shutil.rmtree(directory)
+                f"{what} port {host}:{port} is in use ({exc.strerror}); is another "
+                "`herbtrace demo` running? Stop it, or pass another --port"
+            ) from exc
+
+
+def lock_directory(directory: Path) -> TextIO:
+    """Take the demo directory's lock, or refuse if another demo holds it.
+
+    The lock is an exclusive `flock` on a file inside the directory, held for as long as
+    the returned file stays open (the whole run); the kernel releases it when the process
+    ends, however it ends. Taken before anything is cleared, so a second demo in the same
+    directory never deletes the running one's data. A non-empty directory the demo did
+    not make is refused before anything is written to it.
+    """
+    if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).exists():
+        raise ConfigurationError(
+            f"{directory} is not empty and was not made by `herbtrace demo`; "
+            "pass another --data-dir"
+        )
     directory.mkdir(parents=True, exist_ok=True)
+    handle = (directory / LOCK).open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigurationError(
+            f"another `herbtrace demo` ({holder}) is running in {directory}; nothing was "
+            "cleared. Stop it first, or pass another --data-dir"
+        ) from exc
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def fresh_directory(directory: Path) -> None:
+    """Empty the demo's own directory, whose lock the caller holds (`lock_directory`), and
+    mark it as its own; the lock file itself stays."""
+    for child in directory.iterdir():
+        if child.name == LOCK:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
     (directory / MARKER).write_text("scratch space of `herbtrace demo`, cleared on each run\n")
 
 
@@ -211,6 +267,16 @@ class DemoRun:
                 raise ConfigurationError(f"devices still had events pending after {timeout}s")
             time.sleep(0.005)
 
+    def sign_ins(self) -> tuple[str, str]:
+        """Bearer tokens for the demo's people: a regulator (for the regulator page) and an
+        operator of the ginseng co-operative (who enrols a phone on the handheld page)."""
+        engine = self.live.engine
+        create_user(engine, DEMO_REGULATOR, "regulator")
+        create_user(engine, DEMO_OPERATOR, "operator", FUSONG_COOP)
+        regulator = issue_token(engine, DEMO_REGULATOR, "demo").token
+        operator = issue_token(engine, DEMO_OPERATOR, "demo").token
+        return regulator, operator
+
     def sample_links(self) -> Iterator[tuple[str, str]]:
         """A few pages worth opening: a sold unit, a recalled unit, the regulator's page."""
         domain = self.live
@@ -228,6 +294,8 @@ class DemoRun:
                 if row is not None:
                     yield status, f"{base}/01/{row[0]}/10/{row[1]}/21/{row[2]}"
         yield "regulator", f"{base}/regulator"
+        yield "handheld", f"{base}/handheld"
+        yield "API", f"{base}/docs"
         yield "log", f"{base}/v1/log/checkpoint"
 
 

@@ -32,7 +32,7 @@ OrganisationQuery = Annotated[
     Query(
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
         description="only alerts about this organisation (operators must pass their own)",
-        examples=["fusong-coop"],
+        examples=["org-fusong-coop"],
     ),
 ]
 Severity = Literal["info", "warning", "critical"]

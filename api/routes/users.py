@@ -20,7 +20,8 @@ from api.deps import (
 )
 from api.errors import error_responses
 from api.pagination import MAX_ID, After, Limit, Page, page_of
-from traceability.errors import NotFound
+from traceability.domain.organisations import get_organisation
+from traceability.errors import InvalidInput, NotFound
 from traceability.settings import Settings
 from traceability.users import (
     Principal,
@@ -49,7 +50,7 @@ class PrincipalOut(BaseModel):
 
     name: str = Field(examples=["wang.fang"])
     role: Role
-    organisation: str | None = Field(examples=["fusong-coop"])
+    organisation: str | None = Field(examples=["org-fusong-coop"])
     token_id: int = Field(description="ID of the token this request carried", examples=[7])
 
 
@@ -59,7 +60,9 @@ class UserIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"name": "wang.fang", "role": "operator", "organisation": "fusong-coop"}]
+            "examples": [
+                {"name": "wang.fang", "role": "operator", "organisation": "org-fusong-coop"}
+            ]
         },
     )
 
@@ -74,7 +77,7 @@ class UserOut(BaseModel):
     id: int = Field(examples=[3])
     name: str = Field(examples=["wang.fang"])
     role: Role
-    organisation: str | None = Field(examples=["fusong-coop"])
+    organisation: str | None = Field(examples=["org-fusong-coop"])
     created_at: datetime
 
 
@@ -187,7 +190,13 @@ def read_users(
 
 @router.post("/v1/users", status_code=201, responses=error_responses(400, 401, 403, 409, 422))
 def add_user(engine: EngineDep, user: Annotated[UserIn, require_body(UserIn, "admin")]) -> UserOut:
-    """Create a user (admins only)."""
+    """Create a user (admins only); 400 when an operator's organisation is not registered."""
+    if user.organisation is not None:
+        try:
+            with engine.connect() as conn:
+                get_organisation(conn, user.organisation)
+        except NotFound as exc:
+            raise InvalidInput(f"organisation {user.organisation} is not registered") from exc
     return _user_out(create_user(engine, user.name, user.role, user.organisation))
 
 

@@ -118,7 +118,11 @@ def requeue(
         "herbtrace-device"
     ),
 ) -> None:
-    """Send a rejected event again, unchanged (e.g. after the device has been enrolled)."""
+    """Send a rejected event again, unchanged (e.g. after the device has been enrolled).
+
+    Later events are chained onto it, so its sequence number stays a gap in the log until
+    this very envelope is accepted (docs/protocol.md §2, "After a refusal").
+    """
     outbox = Outbox(DeviceFiles(directory).outbox)
     try:
         event = outbox.requeue(seq)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import tempfile
@@ -12,16 +13,25 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
-from devices.broker import BrokerAccounts, new_password
+from devices.broker import TLS_PORT, BrokerAccounts, TlsFiles, new_password, prepare_directory
 from devices.broker.dynsec import check_username
 from devices.broker.revocations import disable_revoked
 from devices.cli import device_app
 from traceability.cli.bench import DEFAULT_PG
-from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    open_engine,
+    require_database,
+)
+from traceability.domain.sites import get_site
 from traceability.enrolment import enrol_device, revoke_device
+from traceability.errors import NotFound
 from traceability.keys import parse_public_key_b64
-from traceability.ledger import initialise
 from traceability.log.signers import ROLES
 from traceability.settings import Settings
 
@@ -85,9 +95,9 @@ def ingest(
     from devices.gateway import Gateway, GatewayConfig, Partition
 
     part = Partition.parse(partition)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings = load_settings()
-    initialise(settings)
+    require_database(settings)  # `herbtrace init` sets it up; ingest creates nothing
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = GatewayConfig.from_settings(
         settings,
         workers=workers,
@@ -138,13 +148,24 @@ def enroll(
     valid_until: Annotated[
         datetime | None, typer.Option(help="When the key stops being accepted (UTC)")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one JSON object (device_id, organisation, site, role, broker_username, "
+            "broker_password, broker_password_installed) instead of prose",
+        ),
+    ] = False,
 ) -> None:
-    """Enrol a device: register its key and create its broker credentials."""
+    """Enrol a device for a registered site of its organisation: register its key and
+    create its broker credentials (the password is shown once)."""
     settings = load_settings()
+    key = parse_public_key_b64(public_key)
     with open_engine(settings) as engine:
+        _check_site(engine, organisation, site)
         enrolment = enrol_device(
             engine,
-            public_key=parse_public_key_b64(public_key),
+            public_key=key,
             organisation=organisation,
             site=site,
             name=name,
@@ -153,10 +174,37 @@ def enroll(
             valid_until=valid_until,
         )
     device = enrolment.device
+    installed, said = _update_broker(settings, device.broker_username, enrolment.broker_password)
+    if as_json:
+        record = {
+            "device_id": device.device_id,
+            "organisation": device.organisation,
+            "site": device.site,
+            "role": device.signer.role,
+            "broker_username": device.broker_username,
+            "broker_password": enrolment.broker_password,
+            "broker_password_installed": installed,
+        }
+        print(json.dumps(record, ensure_ascii=False))  # noqa: T201 - plain stdout for scripts
+        return
     console.print(f"device {device.device_id} enrolled ({device.organisation}, {device.site})")
     console.print(f"broker username: {device.broker_username}")
     console.print(f"broker password: {enrolment.broker_password}")
-    _update_broker(settings, device.broker_username, enrolment.broker_password)
+    console.print(said)
+
+
+def _check_site(engine: Engine, organisation: str, site: str) -> None:
+    """Exit 1 unless `site` is registered and belongs to `organisation` (the API's check)."""
+    try:
+        with engine.connect() as conn:
+            owner = get_site(conn, site).organisation
+    except NotFound as exc:
+        raise fail(
+            f"site {site} is not registered: register the organisation and its site first "
+            '(docs/api.md, "The first organisation and site")'
+        ) from exc
+    if owner != organisation:
+        raise fail(f"site {site} belongs to {owner}, not {organisation}")
 
 
 @device_app.command("revoke")
@@ -181,6 +229,53 @@ def revoke(device_id: Annotated[str, typer.Argument(help="The device ID (its key
         console.print(f"broker account {device.broker_username} disabled")
 
 
+@device_app.command("broker-config")
+@handles_errors
+def broker_config(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="The broker's directory (created if missing)")
+    ],
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Listener port (default 8883 with TLS, else 1883)"),
+    ] = None,
+    bind_address: Annotated[str, typer.Option(help="Address the listener binds")] = "127.0.0.1",
+    tls_ca: Annotated[
+        Path | None, typer.Option(help="The CA file devices and gateways trust (TLS)")
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="The broker's certificate, naming its host (TLS)")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="The certificate's private key")] = None,
+    admin_host: Annotated[
+        str | None, typer.Option(help="The host name the admin connects to (the certificate's)")
+    ] = None,
+) -> None:
+    """Render the broker's configuration into a directory: mosquitto.conf, data/, the
+    dynamic security state with the admin account (first time only; later runs keep every
+    account) and admin.json (mode 0600). Then run `mosquitto -c DIR/mosquitto.conf`."""
+    tls_files = (tls_ca, tls_cert, tls_key)
+    if any(tls_files) and not all(tls_files):
+        raise fail("TLS needs all of --tls-ca, --tls-cert and --tls-key", 2)
+    tls = TlsFiles(*(_readable(p) for p in tls_files if p is not None)) if all(tls_files) else None
+    listen = port or (TLS_PORT if tls else 1883)
+    conf = prepare_directory(
+        directory.resolve(), listen, bind_address=bind_address, tls=tls, admin_host=admin_host
+    )
+    console.print(f"broker configuration: {conf}")
+    console.print(f"listener: {'mqtts' if tls else 'mqtt'}://{bind_address}:{listen}")
+    console.print(
+        f"admin access: {conf.parent / 'admin.json'} (HERBTRACE_BROKER_DIR={conf.parent})"
+    )
+    console.print(f"start it: mosquitto -c {conf}")
+
+
+def _readable(path: Path) -> Path:
+    if not path.is_file():
+        raise fail(f"cannot read {path}", 2)
+    return path
+
+
 @device_app.command("gateway-account")
 @handles_errors
 def gateway_account(
@@ -203,18 +298,18 @@ def gateway_account(
     console.print(f"broker password: {password}")
 
 
-def _update_broker(settings: Settings, username: str, password: str) -> None:
-    """Create the device's broker account, when this command has admin rights on the broker."""
+def _update_broker(settings: Settings, username: str, password: str) -> tuple[bool, str]:
+    """Create the device's broker account, when this command has admin rights on the broker;
+    whether it did, and what to tell the operator."""
     accounts = BrokerAccounts.from_settings(settings)
     if accounts is None:
-        console.print(
+        return False, (
             "no broker admin (HERBTRACE_BROKER_DIR or HERBTRACE_MQTT_ADMIN_PASSWORD): create "
             "the device's broker account with these credentials"
         )
-        return
     accounts.set(username, password)
     state = "stopped; it reads the account when it starts" if accounts.offline else "running"
-    console.print(f"broker account {username} created (broker {state})")
+    return True, f"broker account {username} created (broker {state})"
 
 
 @handles_errors

@@ -16,6 +16,10 @@ and power loss. Tables:
 `record` reads the head, builds the payload with ``seq = head.seq + 1`` and
 ``prev = head.hash``, signs it, stores it and moves the head, all in one ``BEGIN IMMEDIATE``
 transaction, so the chain stays correct across crashes and concurrent writers.
+
+The head moves on whatever the receipts say: a rejected event keeps its sequence number and
+the next event chains onto it (docs/protocol.md §2, "After a refusal"), so its number is a
+gap in the log that only that same envelope, sent again by `requeue`, can fill.
 """
 
 from __future__ import annotations

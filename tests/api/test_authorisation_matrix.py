@@ -92,6 +92,7 @@ MATRIX: dict[tuple[str, str], Case] = {
     ("DELETE", "/v1/me/token"): Case("/v1/me/token", signed_in(200)),
     ("POST", "/v1/me/token"): Case("/v1/me/token", signed_in(201)),
     ("GET", "/docs"): Case("/docs", public(200)),
+    ("GET", "/redoc"): Case("/redoc", public(200)),
     ("GET", "/v1/users"): Case(f"/v1/users?organisation={ORG_A}", org_a_readers(200)),
     ("POST", "/v1/users"): Case(
         "/v1/users",

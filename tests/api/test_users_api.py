@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_support import ORG_A, ORG_B, Callers, api_settings
+from api_support import ORG_A, ORG_B, Callers, api_settings, services_of
+from domain.story import COOP, World
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
@@ -31,7 +32,8 @@ def test_admin_creates_a_user_issues_a_token_and_it_works(api: tuple[TestClient,
     """A user and token made over HTTP authenticate as that user; the secret is stored hashed."""
     client, callers = api
     admin = callers.headers("admin")
-    body = {"name": "wang.fang", "role": "operator", "organisation": ORG_A}
+    World(services_of(client).domain).register_all()
+    body = {"name": "wang.fang", "role": "operator", "organisation": COOP}
     created = client.post("/v1/users", json=body, headers=admin)
     assert created.status_code == 201
     assert {k: created.json()[k] for k in body} == body
@@ -43,7 +45,7 @@ def test_admin_creates_a_user_issues_a_token_and_it_works(api: tuple[TestClient,
     assert me == {
         "name": "wang.fang",
         "role": "operator",
-        "organisation": ORG_A,
+        "organisation": COOP,
         "token_id": issued.json()["info"]["id"],
     }
     listed = client.get("/v1/users/wang.fang/tokens", headers=admin)
@@ -99,6 +101,7 @@ def test_users_paginate(api: tuple[TestClient, Callers]) -> None:
     [
         ({"name": "new", "role": "operator"}, 400, "invalid_input"),
         ({"name": "new", "role": "admin", "organisation": ORG_A}, 400, "invalid_input"),
+        ({"name": "new", "role": "operator", "organisation": "org-nowhere"}, 400, "invalid_input"),
         ({"name": "op-a", "role": "admin"}, 409, "already_exists"),
         ({"name": "New", "role": "admin"}, 422, "request_validation_error"),
         ({"name": "new", "role": "device"}, 422, "request_validation_error"),

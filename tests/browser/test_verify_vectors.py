@@ -112,4 +112,4 @@ def test_protocol_worked_example_verifies_in_the_browser(
     ex = example()
     browser_page.page.goto(live_server.url(SELFTEST))
     got = browser_page.page.evaluate(RUN_PROTOCOL_EXAMPLE, ex)
-    assert got == {"leafHash": ex["leaf0_hash"], "size": 2, "herb": "人参"}
+    assert got == {"leafHash": ex["leaf0_hash"], "size": 2, "herb": "renshen"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import support
 from click.testing import Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from traceability.cli import app
@@ -302,3 +304,78 @@ def test_signer_add_list_revoke(inited_url: str) -> None:
         line for line in invoke(["signer", "list"], **env).stdout.splitlines() if key_id in line
     ]
     assert "revoked" in row
+
+
+NEEDS_A_DATABASE = [
+    ["verify"],
+    ["reindex"],
+    ["user", "add", "alice", "--role", "admin"],
+    ["user", "list"],
+    ["user", "token", "alice"],
+    ["signer", "list"],
+    ["export", "bundle", "--out", "bundle.json"],
+    ["export", "epcis", "--out", "epcis.json"],
+    ["device", "revoke", "0" * 16],
+    ["serve", "--port", "1"],
+    ["ingest"],
+]
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=lambda a: " ".join(a[:2]))
+def test_a_command_run_where_there_is_no_database_names_the_url_and_creates_nothing(
+    args: list[str], tmp_path: Path
+) -> None:
+    """Run in a directory without the database, a command other than init, seed and demo
+    exits 1 naming the absolute path it looked at, and leaves no empty herbtrace.db."""
+    result = run(args, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    expected = f"no database at sqlite:///{tmp_path / 'herbtrace.db'}"
+    assert expected in " ".join(result.stderr.split()), result.stderr
+    assert "herbtrace init" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "herbtrace.db").exists()
+
+
+@pytest.mark.parametrize("args", NEEDS_A_DATABASE, ids=lambda a: " ".join(a[:2]))
+def test_a_command_on_an_empty_database_file_says_it_is_empty_and_changes_nothing(
+    args: list[str], sqlite_url: str, tmp_path: Path
+) -> None:
+    """An existing but empty SQLite file (never initialised) is refused with its URL, and
+    stays empty: no tables appear behind the operator's back."""
+    path = Path(make_url(sqlite_url).database or "")
+    path.touch()
+    result = run(args, tmp_path, HERBTRACE_DATABASE_URL=sqlite_url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"the database at {sqlite_url} is empty" in " ".join(result.stderr.split())
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+@pytest.mark.postgres
+def test_a_command_on_a_postgresql_database_that_does_not_exist_names_its_url(
+    postgres_url: str,
+) -> None:
+    """A PostgreSQL URL naming no database gets one error line with the URL, no password."""
+    missing = make_url(postgres_url).set(database="herbtrace_no_such_db", password="secret")  # noqa: S106
+    url = missing.render_as_string(hide_password=False)
+    result = invoke(["verify"], HERBTRACE_DATABASE_URL=url)
+    assert_one_error_line(result, 1, "cannot open the database at ")
+    assert "herbtrace_no_such_db" in result.stderr
+    assert "secret" not in result.stderr
+
+
+def test_verify_on_a_fresh_log_says_it_has_no_entries(inited_url: str) -> None:
+    """Right after `init` the log is empty: the audit passes and says so plainly."""
+    result = invoke(["verify"], HERBTRACE_DATABASE_URL=inited_url, HERBTRACE_LOG_ORIGIN=ORIGIN)
+    assert result.exit_code == 0, result.output
+    assert f"auditing {inited_url}" in result.stdout
+    assert "the log verifies; it has no entries yet" in result.stdout
+
+
+def test_seed_sets_up_a_missing_database_where_user_add_refuses_it(tmp_path: Path) -> None:
+    """`seed` (like `init` and `demo`) creates what it needs; `user add` before it refuses,
+    and after it succeeds on the same URL."""
+    assert run(["user", "add", "ann", "--role", "admin"], tmp_path).returncode == 1
+    assert run(["seed", "--events", "5"], tmp_path).returncode == 0
+    added = run(["user", "add", "ann", "--role", "admin"], tmp_path)
+    assert added.returncode == 0, added.stdout + added.stderr

@@ -8,6 +8,8 @@ import pytest
 from support import run_herbtrace
 
 from traceability import errors, users
+from traceability.demo import seed_events
+from traceability.domain.service import Domain
 from traceability.ledger import initialise
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
@@ -17,19 +19,22 @@ from traceability.storage.db import make_engine
 def _db(tmp_path: Path) -> dict[str, str]:
     """The environment of a freshly initialised database."""
     env = {"HERBTRACE_DATABASE_URL": f"sqlite:///{tmp_path}/herbtrace.db"}
-    initialise(Settings(database_url=env["HERBTRACE_DATABASE_URL"]))
+    settings = Settings(database_url=env["HERBTRACE_DATABASE_URL"], key_kdf_cost="development-fast")
+    initialise(settings)
+    with Domain(settings) as domain:  # the demo's organisations, `org-fusong-coop` among them
+        seed_events(domain, 30)
     return env
 
 
 def test_add_token_list_revoke(tmp_path: Path, db: dict[str, str]) -> None:
     """A token printed by `user token` authenticates; `list` never shows it; `revoke` ends it."""
     added = run_herbtrace(
-        ["user", "add", "wang.fang", "--role", "operator", "--organisation", "fusong-coop"],
+        ["user", "add", "wang.fang", "--role", "operator", "--organisation", "org-fusong-coop"],
         tmp_path,
         **db,
     )
     assert added.returncode == 0, added.stderr
-    assert "user wang.fang (operator of fusong-coop) created" in added.stdout
+    assert "user wang.fang (operator of org-fusong-coop) created" in added.stdout
     issued = run_herbtrace(["user", "token", "wang.fang", "--label", "handheld"], tmp_path, **db)
     assert issued.returncode == 0, issued.stderr
     token = issued.stdout.strip().splitlines()[-1]
@@ -38,7 +43,7 @@ def test_add_token_list_revoke(tmp_path: Path, db: dict[str, str]) -> None:
     engine = make_engine(db["HERBTRACE_DATABASE_URL"])
     try:
         principal = users.authenticate(engine, token)
-        assert (principal.name, principal.organisation) == ("wang.fang", "fusong-coop")
+        assert (principal.name, principal.organisation) == ("wang.fang", "org-fusong-coop")
         listed = run_herbtrace(["user", "list", "--tokens"], tmp_path, **db)
         assert listed.returncode == 0, listed.stderr
         assert "wang.fang" in listed.stdout

@@ -35,6 +35,7 @@ def serving(tmp_path: Path, **settings: str) -> Iterator[int]:
         "FORWARDED_ALLOW_IPS": "*",  # uvicorn's own variable: must not widen what serve trusts
     }
     env |= {f"HERBTRACE_{k.upper()}": v for k, v in settings.items()}
+    subprocess.run([HERBTRACE, "init"], env=env, cwd=tmp_path, capture_output=True, check=True)
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as out:
         server = subprocess.Popen(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from sqlalchemy.engine import Engine
 from traceability.errors import TraceabilityError
 from traceability.settings import Settings
 from traceability.storage.db import make_engine
+from traceability.storage.migrate import head_revision, schema_revision
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -81,10 +83,54 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def shown_url(url: str) -> str:
+    """The database URL as a message shows it: no password, a SQLite file's absolute path."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(str(parsed.database)).resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def require_database(settings: Settings) -> None:
+    """Exit 1, creating nothing, unless the configured database exists and `herbtrace init`
+    has set it up at the package's schema.
+
+    Every command but `init`, `seed` and `demo` (which create what they need) calls this
+    first: SQLite would otherwise create an empty file wherever the command happens to run,
+    and an audit of that empty file would pass.
+    """
+    url = sa.make_url(settings.database_url)
+    shown = shown_url(settings.database_url)
+    hint = "set HERBTRACE_DATABASE_URL to the right database, or run `herbtrace init` first"
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            raise fail(f"{shown} is an in-memory database, empty in every command; {hint}")
+        if not Path(str(url.database)).is_file():
+            raise fail(f"no database at {shown}; {hint}")
+    engine = make_engine(settings.database_url)
+    try:
+        revision = schema_revision(engine)
+    except sa.exc.SQLAlchemyError as exc:  # no server, no such database, refused login
+        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise fail(f"cannot open the database at {shown}: {detail}; {hint}") from exc
+    finally:
+        engine.dispose()
+    if revision is None:
+        raise fail(f"the database at {shown} is empty (no herbtrace schema); {hint}")
+    if revision != head_revision():
+        raise fail(
+            f"the database at {shown} is at schema {revision}, this herbtrace needs "
+            f"{head_revision()}: run `herbtrace init` to upgrade it"
+        )
+
+
 @contextmanager
 def open_engine(settings: Settings | None = None) -> Iterator[Engine]:
-    """Open the configured database for one command, and close its connections after."""
-    engine = make_engine((settings or load_settings()).database_url)
+    """Open the configured database for one command (refusing a missing or empty one,
+    `require_database`), and close its connections after."""
+    settings = settings or load_settings()
+    require_database(settings)
+    engine = make_engine(settings.database_url)
     try:
         yield engine
     finally:

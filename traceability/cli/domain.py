@@ -6,7 +6,13 @@ from typing import Annotated
 
 import typer
 
-from traceability.cli.common import console, fail, handles_errors, load_settings
+from traceability.cli.common import (
+    console,
+    fail,
+    handles_errors,
+    load_settings,
+    require_database,
+)
 
 
 @handles_errors
@@ -20,6 +26,7 @@ def reindex(
     from traceability.domain.service import Domain
 
     settings = load_settings()
+    require_database(settings)
     with Domain(settings) as domain:
         report = domain.reindex(check=check)
     skipped = sum(report.skipped.values())

@@ -6,8 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from traceability.cli.common import console, fail, handles_errors, load_settings, open_engine
+from traceability.domain.organisations import get_organisation, list_organisations
+from traceability.errors import NotFound
 from traceability.users import (
     ROLES,
     create_user,
@@ -21,6 +24,7 @@ from traceability.users import (
 app = typer.Typer(help="Manage API users and their bearer tokens.", no_args_is_help=True)
 
 _PAGE = 500
+_SHOWN = 12
 
 
 @app.command("add")
@@ -32,8 +36,11 @@ def add(
         str | None, typer.Option(help="The organisation's ID (operators only)")
     ] = None,
 ) -> None:
-    """Create an API user."""
+    """Create an API user; an operator's organisation must be registered
+    (`GET /v1/organisations` lists them)."""
     with open_engine() as engine:
+        if organisation is not None:
+            _require_registered(engine, organisation)
         user = create_user(engine, name, role, organisation)
     where = f" of {user.organisation}" if user.organisation else ""
     console.print(f"user {user.name} ({user.role}{where}) created")
@@ -106,3 +113,23 @@ def revoke(
         assert token_id is not None  # noqa: S101 - narrowed by the check above
         info = revoke_token(engine, token_id)
     console.print(f"token {info.id} of {info.user} revoked at {info.revoked_at}")
+
+
+def _require_registered(engine: Engine, organisation: str) -> None:
+    """Exit 1 naming a few registered organisations unless `organisation` is one."""
+    with engine.connect() as conn:
+        try:
+            get_organisation(conn, organisation)
+            return
+        except NotFound:
+            known = [o.id for o in list_organisations(conn, limit=_SHOWN + 1)]
+    if not known:
+        raise fail(
+            f"organisation {organisation!r} is not registered, and none is yet: register it "
+            'first (docs/api.md, "The first organisation and site")'
+        )
+    more = ", …" if len(known) > _SHOWN else ""
+    raise fail(
+        f"organisation {organisation!r} is not registered; registered: "
+        f"{', '.join(known[:_SHOWN])}{more}"
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from traceability.errors import ConfigurationError
@@ -14,9 +16,29 @@ SCRIPT_LOCATION = "traceability:migrations"
 
 def alembic_config(engine: Engine) -> Config:
     """Return an Alembic config that migrates through `engine`."""
+    config = _script_config()
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration shipped with the package: what `herbtrace init` brings a database to."""
+    script = ScriptDirectory.from_config(_script_config())
+    head = script.get_current_head()
+    if head is None:  # pragma: no cover - the package always ships its migrations
+        raise ConfigurationError("the package ships no migrations")
+    return head
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The migration the database is at; None when it has no herbtrace schema at all."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _script_config() -> Config:
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 
 

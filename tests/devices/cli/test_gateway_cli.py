@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,11 +13,12 @@ from pathlib import Path
 import pytest
 import support
 from ingest_helpers import GatewayProcess, gateway_env
-from mqtt_helpers import BrokerFixture, TestClient
+from mqtt_helpers import NOT_AUTHORIZED, BrokerFixture, TestClient
+from registration_support import register_first_site
 from sim_fleet import handheld_bodies, handheld_enrolment
 
-from devices.broker import Credentials
-from schemas.mqtt import events_topic, receipts_topic
+from devices.broker import Credentials, free_port
+from schemas.mqtt import INGEST_SUBSCRIPTION, events_topic, receipts_topic
 from traceability.canonical import canonical_bytes
 from traceability.enrolment import get_device
 from traceability.ingest.receipts import verify_receipt
@@ -28,6 +31,10 @@ def run(args: list[str], tmp_path: Path, env: dict[str, str]) -> tuple[int, str,
     """Run `herbtrace ARGS` with `env`; return exit code, stdout and stderr."""
     result = support.run_herbtrace(args, tmp_path, **env)
     return result.returncode, result.stdout, result.stderr
+
+
+ORG, SITE = "org-fusong-coop", "site-fusong-3"
+"""The organisation and site the tests' devices are enrolled for (registered first)."""
 
 
 def enrolled(stdout: str) -> Credentials:
@@ -45,6 +52,7 @@ def _cli_env(broker: BrokerFixture, sqlite_url: str, tmp_path: Path) -> dict[str
     env = gateway_env(broker, sqlite_url)
     code, _, err = run(["init"], tmp_path, env)
     assert code == 0, err
+    register_first_site(sqlite_url, ORG, SITE, env["HERBTRACE_LOG_ORIGIN"])
     return env
 
 
@@ -146,7 +154,7 @@ def test_bad_input_gets_one_clear_error(
 def test_enrolling_twice_is_refused(cli_env: dict[str, str], tmp_path: Path) -> None:
     """The same key enrolled twice: the second attempt exits 1 naming the device."""
     key = base64.b64encode(support.TestSigner().public_key).decode()
-    args = ["device", "enroll", "--public-key", key, "--organisation", "o", "--site", "s"]
+    args = ["device", "enroll", "--public-key", key, "--organisation", ORG, "--site", SITE]
     assert run(args, tmp_path, cli_env)[0] == 0
     code, _, err = run(args, tmp_path, cli_env)
     assert code == 1
@@ -161,3 +169,83 @@ def test_ingest_refuses_a_broker_it_cannot_log_in_to(
     code, _, err = run(["ingest"], tmp_path, env)
     assert code == 1
     assert "MQTT broker refused the gateway" in err
+
+
+def test_enrol_prints_one_json_object_with_the_broker_password(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`device enroll --json` prints exactly one JSON object a script can read: the device,
+    its site and the broker credentials, and whether the account was created."""
+    signer = support.TestSigner()
+    key = base64.b64encode(signer.public_key).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", ORG, "--site", SITE]
+    code, out, err = run([*args, "--json"], tmp_path, cli_env)
+    assert code == 0, err
+    record = json.loads(out)
+    assert record == {
+        "device_id": signer.key_id,
+        "organisation": ORG,
+        "site": SITE,
+        "role": "device",
+        "broker_username": signer.key_id,
+        "broker_password": record["broker_password"],
+        "broker_password_installed": True,
+    }
+    assert len(record["broker_password"]) >= 16
+
+
+@pytest.mark.parametrize(
+    ("organisation", "site", "fragment"),
+    [
+        (ORG, "site-nowhere", "site site-nowhere is not registered"),
+        ("org-other", SITE, f"site {SITE} belongs to {ORG}, not org-other"),
+    ],
+)
+def test_enrol_refuses_a_site_that_is_not_the_organisations(
+    cli_env: dict[str, str], tmp_path: Path, organisation: str, site: str, fragment: str
+) -> None:
+    """As over HTTP, a device is enrolled only for a registered site of its organisation."""
+    key = base64.b64encode(support.TestSigner().public_key).decode()
+    args = ["device", "enroll", "--public-key", key, "--organisation", organisation]
+    code, _, err = run([*args, "--site", site], tmp_path, cli_env)
+    assert code == 1
+    assert fragment in " ".join(err.split())
+
+
+def test_broker_config_renders_a_directory_mosquitto_runs_and_the_cli_administers(
+    tmp_path: Path,
+) -> None:
+    """`device broker-config` writes what the broker needs (no Python needed): Mosquitto
+    starts on it, `gateway-account` creates an account through its admin, that account
+    gets in and joins the ingest group, and a subscription it may not make gets 0x87."""
+    directory = tmp_path / "broker"
+    port = free_port()
+    code, out, err = run(["device", "broker-config", "--dir", str(directory), "--port", str(port)],
+                         tmp_path, {})  # fmt: skip
+    assert code == 0, err
+    assert f"mosquitto -c {directory / 'mosquitto.conf'}" in out
+    assert {p.name for p in directory.iterdir()} >= {
+        "mosquitto.conf", "admin.json", "dynamic-security.json", "data"
+    }  # fmt: skip
+    assert (directory / "admin.json").stat().st_mode & 0o077 == 0
+    log = (tmp_path / "mosquitto.out").open("wb")
+    broker = subprocess.Popen(["mosquitto", "-c", str(directory / "mosquitto.conf")],
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        env = {"HERBTRACE_BROKER_DIR": str(directory)}
+        deadline = time.monotonic() + 20
+        while True:
+            code, out, err = run(["device", "gateway-account", "gw-1"], tmp_path, env)
+            if code == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert code == 0, err
+        gateway = TestClient("127.0.0.1", port, enrolled(out))
+        gateway.connect()
+        assert gateway.subscribe(INGEST_SUBSCRIPTION) == [1]
+        assert gateway.subscribe("#") == [NOT_AUTHORIZED]
+        gateway.close()
+    finally:
+        broker.terminate()
+        broker.wait(10)
+        log.close()
