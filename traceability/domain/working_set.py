@@ -215,7 +215,7 @@ class WorkingSet:
     def _run(self, *loads: _Load) -> None:
         """Run the loads' statements together and hand each its rows."""
         statements = [st for sts, _ in loads for st in sts]
-        results = driver_rows_many(self.conn, statements) if statements else []
+        results = driver_rows_many(self.conn, statements, planned=False) if statements else []
         at = 0
         for sts, store in loads:
             store([row for rows in results[at : at + len(sts)] for row in rows])
@@ -238,7 +238,9 @@ class WorkingSet:
     def _select(self, sql: str, column: str, keys: Sequence[Any]) -> list[tuple[Any, ...]]:
         """The rows of `sql` (ending in WHERE) whose `column` is one of `keys`."""
         statements = self._statements(sql, column, keys)
-        return [row for rows in driver_rows_many(self.conn, statements) for row in rows]
+        return [
+            row for rows in driver_rows_many(self.conn, statements, planned=False) for row in rows
+        ]
 
     def _in(
         self, column: str, keys: Sequence[Any], chunk: int = _CHUNK

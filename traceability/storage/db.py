@@ -133,41 +133,35 @@ def _driver_cursor(conn: Connection) -> Any:
     return held[1]
 
 
-def driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+def driver_rows(
+    conn: Connection, sql: str, params: Sequence[Any], *, planned: bool = True
+) -> list[tuple[Any, ...]]:
     """Run `sql` on the driver's own cursor; `{m}` in `sql` stands for one placeholder.
 
     For hot paths, where SQLAlchemy's per-statement work costs more than the query itself.
     Never put data in `sql`, only placeholders. Every row is fetched before it returns, so
     the connection's one cursor is free again for the next statement.
+
+    On PostgreSQL psycopg prepares a statement it has run five times, and the server may
+    then keep one generic plan for every later run. With `planned=False` the statement is
+    never prepared and is planned for its own parameters each time: for statements whose
+    best plan depends on them (lists of keys), where a generic plan chosen while a table was
+    small scanned the whole table later.
     """
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     cursor = _driver_cursor(conn)
-    cursor.execute(sql.replace("{m}", mark), tuple(params))
+    if planned or conn.dialect.name != "postgresql":
+        cursor.execute(sql.replace("{m}", mark), tuple(params))
+    else:
+        cursor.execute(sql.replace("{m}", mark), tuple(params), prepare=False)
     return list(cursor.fetchall())
 
 
 def driver_rows_many(
-    conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]]
+    conn: Connection, statements: Sequence[tuple[str, Sequence[Any]]], *, planned: bool = True
 ) -> list[list[tuple[Any, ...]]]:
-    """The rows of each statement (as `driver_rows`), all sent at once where the driver can.
-
-    On PostgreSQL the statements go out in one pipeline (psycopg's pipeline mode), so they
-    cost one round trip to the server instead of one each.
-    """
-    if conn.dialect.name != "postgresql" or len(statements) < 2:
-        return [driver_rows(conn, sql, params) for sql, params in statements]
-    driver = conn.connection.driver_connection
-    cursors = []
-    with driver.pipeline() as line:  # type: ignore[union-attr]
-        for sql, params in statements:
-            cursor = driver.cursor()  # type: ignore[union-attr]
-            cursor.execute(sql.replace("{m}", "%s"), tuple(params))
-            cursors.append(cursor)
-        line.sync()
-        out = [list(c.fetchall()) for c in cursors]
-    for cursor in cursors:
-        cursor.close()
-    return out
+    """The rows of each statement (as `driver_rows`), in order, one statement at a time."""
+    return [driver_rows(conn, sql, params, planned=planned) for sql, params in statements]
 
 
 @contextmanager
