@@ -259,7 +259,10 @@ class Batch(SQLModel, table=True):
     """
 
     __tablename__ = "batches"
-    __table_args__ = (sa.Index("ix_batches_gtin_lot", "gtin", "lot"),)
+    __table_args__ = (
+        sa.Index("ix_batches_gtin_lot", "gtin", "lot"),
+        sa.Index("ix_batches_lot", "lot"),
+    )
 
     id: str = Field(primary_key=True, max_length=ID)
     herb: str = Field(max_length=32)
