@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import statistics
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -36,14 +37,9 @@ def ledger(
     """Append rate as the log grows, inclusion proofs/s, and audit rate vs raw Ed25519."""
     cores = os.cpu_count() or 1
     results: list[LedgerFigures] = []
-    for name in backend:
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                results.append(_run(f"sqlite:///{Path(tmp) / 'bench.db'}", "sqlite", entries))
-        elif name == "postgres":
-            results.append(_on_scratch_postgres(postgres_url, entries))
-        else:
-            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    for name, database in databases(backend, postgres_url):
+        with database() as url:
+            results.append(_run(url, name, entries))
     console.print(f"\n[bold]herbtrace bench ledger --entries {entries}[/] ({cores} cores)")
     for f in results:
         raw = statistics.median(f.raw_verify)
@@ -82,11 +78,6 @@ def _run(url: str, backend: str, entries: int) -> LedgerFigures:
         return measure(ledger, backend, entries, console.print)
 
 
-def _on_scratch_postgres(admin_url: str, entries: int) -> LedgerFigures:
-    with scratch_postgres(admin_url) as url:
-        return _run(url, "postgres", entries)
-
-
 @app.command()
 @handles_errors
 def trace(
@@ -102,16 +93,9 @@ def trace(
     from traceability.bench.trace import TraceFigures, run
 
     results: list[TraceFigures] = []
-    for name in backend:
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                url = f"sqlite:///{Path(tmp) / 'trace.db'}"
-                results.append(run(url, name, batches, events, queries, console.print))
-        elif name == "postgres":
-            with scratch_postgres(postgres_url) as url:
-                results.append(run(url, name, batches, events, queries, console.print))
-        else:
-            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    for name, database in databases(backend, postgres_url):
+        with database() as url:
+            results.append(run(url, name, batches, events, queries, console.print))
     console.print(f"\n[bold]herbtrace bench trace --batches {batches} --events {events}[/]")
     for f in results:
         console.print(
@@ -168,25 +152,12 @@ def record(
     ] = DEFAULT_PG,
 ) -> None:
     """Recording the demo's events through the domain rules, beside plain appends of them."""
-    from traceability.bench.record import RecordFigures, measure
+    from traceability.bench.record import measure
 
-    results: list[RecordFigures] = []
-    for name in backend:
-        if name == "sqlite":
-            results.append(measure(name, _sqlite_db, events, batch, rounds, console.print))
-        elif name == "postgres":
-            results.append(
-                measure(
-                    name,
-                    lambda: scratch_postgres(postgres_url),
-                    events,
-                    batch,
-                    rounds,
-                    console.print,
-                )
-            )
-        else:
-            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    results = [
+        measure(name, database, events, batch, rounds, console.print)
+        for name, database in databases(backend, postgres_url)
+    ]
     console.print(
         f"\n[bold]herbtrace bench record --events {events} --batch {batch} --rounds {rounds}[/]"
     )
@@ -213,7 +184,26 @@ def _rates(values: Iterable[float]) -> str:
     return " · ".join(f"{v:,.0f}" for v in values)
 
 
+def databases(
+    backends: Iterable[str], postgres_url: str
+) -> list[tuple[str, Callable[[], AbstractContextManager[str]]]]:
+    """Each backend asked for, with what makes a fresh database of it for one run: a file in
+    a temporary directory, or a scratch database on the server of `postgres_url`.
+
+    Every name is checked before any run: an unknown one exits 2.
+    """
+    out: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = []
+    for name in backends:
+        if name == "sqlite":
+            out.append((name, _sqlite_db))
+        elif name == "postgres":
+            out.append((name, partial(scratch_postgres, postgres_url)))
+        else:
+            raise fail(f"unknown backend {name!r}: use sqlite or postgres", 2)
+    return out
+
+
 @contextmanager
 def _sqlite_db() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
-        yield f"sqlite:///{Path(tmp) / 'record.db'}"
+        yield f"sqlite:///{Path(tmp) / 'bench.db'}"

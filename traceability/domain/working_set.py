@@ -181,8 +181,7 @@ class WorkingSet:
         meta: Iterable[str] = (),
     ) -> None:
         """Read the rows of these keys not yet in memory: one statement per table, sent
-        together (one round trip on PostgreSQL), then one more group for what depends on
-        them.
+        one after another, then one more group for what depends on them.
 
         `sales` are (batch ID, serials): the units of that batch's GTIN. The batches of the
         shipments named, and the shipments of batches in transit, are read in the second
@@ -213,7 +212,7 @@ class WorkingSet:
         )
 
     def _run(self, *loads: _Load) -> None:
-        """Run the loads' statements together and hand each its rows."""
+        """Run the loads' statements and hand each its rows."""
         statements = [st for sts, _ in loads for st in sts]
         results = driver_rows_many(self.conn, statements, planned=False) if statements else []
         at = 0

@@ -84,7 +84,7 @@ def existing(conn: Connection, envs: list[ParsedEnvelope], heads: dict[str, Sign
 def signer_heads(conn: Connection, signers: set[str]) -> dict[str, SignerHead]:
     """Return each signer's newest (highest) sequence number in the log and its envelope hash.
 
-    One indexed look-up per signer, sent together (one round trip on PostgreSQL).
+    One indexed look-up per signer.
     """
     ordered = sorted(signers)
     sql = "SELECT seq, envelope_hash FROM log_entries WHERE signer = {m} ORDER BY seq DESC LIMIT 1"
